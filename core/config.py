@@ -1,0 +1,172 @@
+"""The experiment Init Lab runs: one frozen, hashable config, its limits and its validation.
+
+Pages read widgets into an `ExperimentConfig`; `validate` is the boundary where bad values are
+refused with a `ValueError` that names the parameter and the allowed range.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+
+DATASETS = ("spiral", "moons", "circles", "xor", "blobs", "digits")
+ACTIVATIONS = ("tanh", "relu", "sigmoid", "linear", "leaky_relu", "gelu")
+BIAS_INITS = ("zeros", "constant", "normal", "standard_uniform")
+OPTIMIZERS = ("sgd", "momentum", "adam")
+DTYPES = ("float64", "float32")
+HE_MODES = ("fan_in", "fan_out")
+
+# Inclusive (low, high) ranges. Together with MAX_WORK they keep any request within a few
+# seconds on a small cloud instance.
+LIMITS: dict[str, tuple[float, float]] = {
+    "n_samples": (100, 2000),
+    "noise": (0.0, 1.0),
+    "n_classes": (2, 6),
+    "depth": (1, 50),
+    "width": (2, 256),
+    "n_schemes": (1, 6),
+    "scale": (0.01, 100.0),
+    "weight_std": (1e-6, 10.0),
+    "weight_const": (-10.0, 10.0),
+    "weight_bound": (1e-6, 10.0),
+    "leaky_slope": (0.0, 1.0),
+    "bias_value": (-10.0, 10.0),
+    "lr": (1e-5, 10.0),
+    "batch_size": (8, 512),
+    "steps": (0, 3000),
+    "seed": (0, 2**31 - 1),
+    "data_seed": (0, 2**31 - 1),
+    "record_every": (1, 1000),
+    "n_checkpoints": (1, 12),
+}
+
+# Multiply-adds of one training run, summed over schemes: steps * schemes * batch * sum(fan_in*fan_out).
+# 3e10 is about 15-20 s of float64 work on the 2-core dev machine.
+MAX_WORK = 3e10
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    """Everything that shapes one experiment: same config (and code version) => same records."""
+
+    # data
+    dataset: str = "spiral"
+    n_samples: int = 600  # train + test; the test split is 25 %
+    noise: float = 0.1
+    n_classes: int = 3  # spiral arms / blob centres; ignored by moons, circles, xor (2), digits (10)
+    data_seed: int = 0
+    # architecture
+    depth: int = 3  # hidden layers L; the network has L + 1 weight matrices
+    width: int = 32
+    activation: str = "tanh"
+    # initialization: every scheme in `schemes` is trained on the same data and batches
+    schemes: tuple[str, ...] = ("xavier_uniform",)
+    scale: float = 1.0  # multiplies the std (or the bound) of whichever scheme, after its gain
+    gain: str = "1"  # "1" (the formula as published) or "auto" (the activation's gain)
+    weight_std: float = 0.01  # sigma of `normal` and `truncated_normal`
+    weight_const: float = 0.5  # c of `constant`
+    weight_bound: float = 0.05  # a of `uniform` U[-a, a]
+    he_mode: str = "fan_in"
+    leaky_slope: float = 0.01  # negative slope of leaky_relu (activation and He/gain formulas)
+    bias_init: str = "zeros"
+    bias_value: float = 0.0  # c of `constant`, sigma of `normal`
+    # training
+    optimizer: str = "sgd"
+    lr: float = 0.1
+    batch_size: int = 64
+    steps: int = 300
+    seed: int = 0
+    dtype: str = "float64"
+    # recording
+    record_every: int = 10  # per-layer statistics and evaluation every k steps (and at 0 and the end)
+    n_checkpoints: int = 6  # histograms and weight snapshots at this many steps, 0 and the end included
+
+    @property
+    def sizes(self) -> list[int]:
+        """Layer sizes [d, n, ..., n, k] for this config's data set."""
+        from core.data import dataset_shape
+
+        d, k = dataset_shape(self.dataset, self.n_classes)
+        return [d] + [self.width] * self.depth + [k]
+
+    def replace(self, **changes) -> ExperimentConfig:
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def work(self) -> float:
+        """Multiply-adds of the whole run (all schemes), the unit of MAX_WORK."""
+        s = self.sizes
+        per_example = sum(a * b for a, b in zip(s[:-1], s[1:]))
+        return 3.0 * max(self.steps, 1) * len(self.schemes) * self.batch_size * per_example
+
+
+def _check_range(name: str, value: float) -> None:
+    lo, hi = LIMITS[name]
+    if not (isinstance(value, (int, float)) and math.isfinite(value) and lo <= value <= hi):
+        raise ValueError(f"{name} must be a finite number in [{lo:g}, {hi:g}], got {value!r}")
+
+
+def _check_choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
+
+
+def validate(config: ExperimentConfig) -> ExperimentConfig:
+    """Return `config` unchanged if every field is allowed, else raise ValueError naming the field."""
+    from core.initializers import SCHEMES
+
+    _check_choice("dataset", config.dataset, DATASETS)
+    _check_choice("activation", config.activation, ACTIVATIONS)
+    _check_choice("bias_init", config.bias_init, BIAS_INITS)
+    _check_choice("optimizer", config.optimizer, OPTIMIZERS)
+    _check_choice("dtype", config.dtype, DTYPES)
+    _check_choice("he_mode", config.he_mode, HE_MODES)
+    _check_choice("gain", config.gain, ("1", "auto"))
+    if not isinstance(config.schemes, tuple) or not config.schemes:
+        raise ValueError("schemes must be a non-empty tuple of scheme ids")
+    _check_range("n_schemes", len(config.schemes))
+    if len(set(config.schemes)) != len(config.schemes):
+        raise ValueError(f"schemes must not repeat, got {config.schemes!r}")
+    for s in config.schemes:
+        _check_choice("schemes", s, tuple(SCHEMES))
+    for name in LIMITS:
+        if name != "n_schemes":
+            _check_range(name, getattr(config, name))
+    for name in ("n_samples", "n_classes", "depth", "width", "batch_size", "steps", "seed",
+                 "data_seed", "record_every", "n_checkpoints"):
+        if not isinstance(getattr(config, name), int) or isinstance(getattr(config, name), bool):
+            raise ValueError(f"{name} must be an integer, got {getattr(config, name)!r}")
+    if config.work > MAX_WORK:
+        raise ValueError(
+            f"this run is too large ({config.work:.2g} multiply-adds, the limit is {MAX_WORK:.2g}): "
+            "use fewer steps, schemes or layers, a smaller width or a smaller batch"
+        )
+    return config
+
+
+def fit_to_budget(config: ExperimentConfig) -> tuple[ExperimentConfig, list[str]]:
+    """Clamp every numeric field into its range and cut `steps` to fit MAX_WORK.
+
+    Returns the adjusted config and one plain sentence per change, for the page to show.
+    """
+    changes: dict[str, object] = {}
+    notes: list[str] = []
+    for name, (lo, hi) in LIMITS.items():
+        if name == "n_schemes":
+            continue
+        value = getattr(config, name)
+        if isinstance(value, float) and not math.isfinite(value):
+            value = getattr(ExperimentConfig(), name)
+        clamped = min(max(value, lo), hi)
+        if isinstance(getattr(ExperimentConfig(), name), int):
+            clamped = int(round(clamped))
+        if clamped != getattr(config, name):
+            changes[name] = clamped
+            notes.append(f"{name} was {getattr(config, name)!r}; the allowed range is [{lo:g}, {hi:g}], so it is {clamped!r}")
+    config = dataclasses.replace(config, **changes)
+    if config.work > MAX_WORK:
+        steps = int(config.steps * MAX_WORK / config.work)
+        notes.append(f"steps cut from {config.steps} to {steps} to keep the run within a few seconds")
+        config = dataclasses.replace(config, steps=steps)
+    return config, notes
