@@ -1,0 +1,264 @@
+"""Training speed of Init Lab's numpy engine, against PyTorch eager on the same model, data and batches.
+
+Run from the repository root:  python benchmarks/bench_train.py  [--quick] [--save]
+(--save writes the printed tables to benchmarks/RESULTS.md). PyTorch is optional (dev only:
+`pip install torch==2.13.0`); without it the torch columns are left out. One BLAS / torch thread each.
+Timings are interleaved bursts (project, torch, project, torch, ...) in one process; the tables give
+medians, and ratios are medians of the per-round paired ratios (the machine's speed drifts between
+processes, paired ratios much less; see PERFORMANCE.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+from threadpoolctl import threadpool_info, threadpool_limits
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import core.train as train  # noqa: E402
+from core.config import ExperimentConfig  # noqa: E402
+from core.train import _load, _Stack, batch_indices, initial_network  # noqa: E402
+
+try:
+    import torch
+
+    torch.set_num_threads(1)
+except ImportError:  # torch is a dev-only reference
+    torch = None
+
+CASES = [(3, 32, 128), (10, 64, 128), (30, 64, 128), (10, 256, 256)]
+BASE = ExperimentConfig(dataset="digits", n_samples=2000, schemes=("xavier_uniform",), lr=0.01, optimizer="sgd")
+
+
+def cfg_for(depth, width, batch, act, dtype, steps, **kw) -> ExperimentConfig:
+    return BASE.replace(
+        depth=depth, width=width, batch_size=batch, activation=act, dtype=dtype, steps=steps, **kw
+    )
+
+
+def project_seconds(cfgs, diagnostics: bool, evaluate: bool) -> float:
+    """Wall time of the project's training loop (`_Stack.run`, as run_many calls it) per step."""
+    data = _load(cfgs[0], {})
+    st = _Stack(list(cfgs), data, diagnostics)
+    rec = st.run(lambda f, m: None, evaluate=evaluate)[0]
+    return rec.seconds / cfgs[0].steps
+
+
+class TorchNet:
+    """The same MLP, initial weights, batches and SGD in PyTorch eager (one thread)."""
+
+    def __init__(self, cfg: ExperimentConfig) -> None:
+        data = _load(cfg, {})
+        dt = torch.float32 if cfg.dtype == "float32" else torch.float64
+        net = initial_network(cfg, cfg.schemes[0])
+        layers = []
+        for j, (W, b) in enumerate(zip(net.weights, net.biases)):
+            lin = torch.nn.Linear(W.shape[0], W.shape[1], dtype=dt)
+            with torch.no_grad():
+                lin.weight.copy_(torch.from_numpy(np.ascontiguousarray(W.T)))
+                lin.bias.copy_(torch.from_numpy(b))
+            layers.append(lin)
+            if j < len(net.weights) - 1:
+                layers.append(torch.nn.Tanh() if cfg.activation == "tanh" else torch.nn.ReLU())
+        self.net = torch.nn.Sequential(*layers)
+        self.opt = torch.optim.SGD(self.net.parameters(), lr=cfg.lr)
+        self.X = torch.from_numpy(data.X_train).to(dt)
+        self.y = torch.from_numpy(data.y_train)
+        self.idx = torch.from_numpy(batch_indices(cfg, len(data.y_train)))
+        self.steps = cfg.steps
+
+    def seconds(self) -> float:
+        t0 = time.perf_counter()
+        for s in range(self.steps):
+            i = self.idx[s]
+            self.opt.zero_grad()
+            loss = torch.nn.functional.cross_entropy(self.net(self.X[i]), self.y[i])
+            loss.backward()
+            self.opt.step()
+        return (time.perf_counter() - t0) / self.steps
+
+
+def med(xs) -> float:
+    return statistics.median(xs)
+
+
+def speed_table(rounds: int, quick: bool) -> list[str]:
+    head = "| layers, width, batch | act | dtype | train steps/s | + eval every 10 | + diagnostics every 10 | diag. overhead vs eval / vs train |"
+    rows = [head]
+    if torch is not None:
+        rows = [head[:-1] + " torch eager steps/s | ratio |"]
+    rows.append("|" + "---|" * (rows[0].count("|") - 1))
+    for depth, width, batch in CASES:
+        for act in ("tanh", "relu"):
+            for dtype in ("float32", "float64"):
+                target = 0.4 if not quick else 0.15
+                est = {32: 2000, 64: 700 if depth == 10 else 230, 256: 40}[width] * (1.5 if dtype == "float32" else 1)
+                steps = int(max(100, min(1000, target * est)))
+                cfg = cfg_for(depth, width, batch, act, dtype, steps)
+                tn = TorchNet(cfg) if torch is not None else None
+                t_train, t_eval, t_diag, t_torch, ratios = [], [], [], [], []
+                for _ in range(rounds):
+                    a = project_seconds([cfg], diagnostics=False, evaluate=False)
+                    t_train.append(a)
+                    if tn is not None:
+                        b = tn.seconds()
+                        t_torch.append(b)
+                        ratios.append(b / a)
+                    t_eval.append(project_seconds([cfg.replace(record_every=10)], diagnostics=False, evaluate=True))
+                    t_diag.append(project_seconds([cfg.replace(record_every=10)], diagnostics=True, evaluate=True))
+                a, e, d = med(t_train), med(t_eval), med(t_diag)
+                row = (
+                    f"| {depth}, {width}, {batch} | {act} | {dtype} | {1 / a:.0f} | {1 / e:.0f} | {1 / d:.0f} "
+                    f"| {100 * (d / e - 1):+.0f} % / {100 * (d / a - 1):+.0f} % |"
+                )
+                if tn is not None:
+                    row += f" {1 / med(t_torch):.0f} | {med(ratios):.2f}x |"
+                rows.append(row)
+                print(row, flush=True)
+    return rows
+
+
+def subnormal_table(rounds: int) -> list[str]:
+    rows = [
+        "| dtype | scheme | steps/s | time vs He/Xavier | subnormal share of step-0 gradients | zero share |",
+        "|---|---|---|---|---|---|",
+    ]
+    for dtype in ("float64", "float32"):
+        variants = [
+            ("he_normal", {}),
+            ("xavier_uniform", {}),
+            ("normal", {"weight_std": 0.01}),
+            ("normal", {"weight_std": 0.001}),
+        ]
+        cfgs = [cfg_for(30, 64, 128, "tanh", dtype, 100, schemes=(s,), **kw) for s, kw in variants]
+        times = [[] for _ in cfgs]
+        for _ in range(rounds):
+            for i, c in enumerate(cfgs):
+                times[i].append(project_seconds([c], diagnostics=False, evaluate=False))
+        ref = med([med(times[0]), med(times[1])])
+        for (s, kw), c, t in zip(variants, cfgs, times):
+            data = _load(c, {})
+            net = initial_network(c, s)
+            Xb = data.X_train[batch_indices(c, len(data.y_train))[0]]
+            _, dW, _ = net.loss_and_grads(Xb, data.y_train[batch_indices(c, len(data.y_train))[0]])
+            g = np.concatenate([x.ravel() for x in dW])
+            tiny = np.finfo(g.dtype).tiny
+            sub = np.count_nonzero((g != 0) & (np.abs(g) < tiny)) / g.size
+            zero = np.count_nonzero(g == 0) / g.size
+            label = s + (f" sigma={kw['weight_std']}" if kw else "")
+            row = f"| {dtype} | {label} | {1 / med(t):.0f} | {med(t) / ref:.2f}x | {sub:.1%} | {zero:.1%} |"
+            rows.append(row)
+            print(row, flush=True)
+    return rows
+
+
+def stack_table(rounds: int) -> list[str]:
+    rows = ["| layers, width, batch | dtype | K | stacked (s) | one after another (s) | speed-up |", "|---|---|---|---|---|---|"]
+    schemes = ("xavier_uniform", "he_normal", "orthogonal", "normal", "lecun_normal")
+    for depth, width, batch in [(3, 32, 128), (10, 64, 128), (10, 256, 256)]:
+        for dtype in ("float32", "float64"):
+            steps = {32: 300, 64: 100, 256: 20}[width]
+            cfgs = [cfg_for(depth, width, batch, "tanh", dtype, steps, schemes=(s,)) for s in schemes]
+            old_w, old_k = train.STACK_MAX_WIDTH, train.STACK_MAX_K
+            ts, tq = [], []
+            try:
+                for _ in range(rounds):
+                    train.STACK_MAX_WIDTH = 256
+                    t0 = time.perf_counter()
+                    train.run_many(cfgs, diagnostics=False)
+                    ts.append(time.perf_counter() - t0)
+                    train.STACK_MAX_K = 1
+                    t0 = time.perf_counter()
+                    train.run_many(cfgs, diagnostics=False)
+                    tq.append(time.perf_counter() - t0)
+                    train.STACK_MAX_K = old_k
+            finally:
+                train.STACK_MAX_WIDTH, train.STACK_MAX_K = old_w, old_k
+            row = (
+                f"| {depth}, {width}, {batch} | {dtype} | {len(schemes)} | {med(ts):.3f} | {med(tq):.3f} "
+                f"| {med([q / s for q, s in zip(tq, ts)]):.2f}x |"
+            )
+            rows.append(row)
+            print(row, flush=True)
+    return rows
+
+
+def thread_table(rounds: int) -> list[str]:
+    rows = ["| layers, width, batch | dtype | 1 thread steps/s | 2 threads steps/s | 2 vs 1 |", "|---|---|---|---|---|"]
+    old = train.blas_threads
+    try:
+        for depth, width, batch in [(10, 64, 128), (10, 256, 256)]:
+            for dtype in ("float32", "float64"):
+                cfg = cfg_for(depth, width, batch, "tanh", dtype, 200 if width == 64 else 40)
+                t1, t2 = [], []
+                for _ in range(rounds):
+                    train.blas_threads = lambda c: 1
+                    t1.append(project_seconds([cfg], False, False))
+                    train.blas_threads = lambda c: 2
+                    t2.append(project_seconds([cfg], False, False))
+                row = (
+                    f"| {depth}, {width}, {batch} | {dtype} | {1 / med(t1):.0f} | {1 / med(t2):.0f} "
+                    f"| {med([a / b for a, b in zip(t1, t2)]):.2f}x |"
+                )
+                rows.append(row)
+                print(row, flush=True)
+    finally:
+        train.blas_threads = old
+    return rows
+
+
+def header() -> list[str]:
+    blas = [f"{d['internal_api']} {d.get('version')} ({d.get('architecture')})" for d in threadpool_info()]
+    cpu = platform.processor() or platform.machine()
+    try:
+        cpu = next(ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return [
+        f"Command: `python benchmarks/bench_train.py{' ' + ' '.join(sys.argv[1:]) if sys.argv[1:] else ''}`",
+        f"Date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC. Machine: {cpu}, {os.cpu_count()} CPUs, "
+        f"load average at start {os.getloadavg()[0]:.1f}.",
+        f"Python {platform.python_version()}, numpy {np.__version__}, BLAS: {'; '.join(blas)}; "
+        f"torch {torch.__version__ if torch is not None else 'not installed'}; "
+        f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}.",
+        "Model: 64-D digits input, 10 classes, SGD lr 0.01, same initial weights and batches in both.",
+    ]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="fewer rounds and shorter bursts")
+    ap.add_argument("--save", action="store_true", help="write the tables to benchmarks/RESULTS.md")
+    args = ap.parse_args()
+    rounds = 3 if args.quick else 5
+    out = ["# Training speed", ""] + header() + [""]
+    print("\n".join(out), flush=True)
+    sections = [
+        ("Steps per second (one BLAS thread; 'train' = the training loop alone)", lambda: speed_table(rounds, args.quick)),
+        ("Tiny initial weights (depth 30, width 64, batch 128, tanh): subnormals", lambda: subnormal_table(rounds)),
+        ("Five schemes stacked (K, fan_in, fan_out) vs one after another (run_many, wall time)", lambda: stack_table(rounds)),
+        ("BLAS threads", lambda: thread_table(rounds)),
+    ]
+    train.blas_threads = lambda c: 1  # one thread each, as torch.set_num_threads(1); thread_table varies it
+    with threadpool_limits(limits=1, user_api="blas"):
+        for title, fn in sections:
+            print(f"\n## {title}\n", flush=True)
+            rows = fn()
+            out += ["", f"## {title}", ""] + rows
+    if args.save:
+        (ROOT / "benchmarks" / "RESULTS.md").write_text("\n".join(out) + "\n")
+        print("\nwritten to benchmarks/RESULTS.md")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,557 @@
+"""The weight-initialization catalog: one small function per scheme, its formula, its paper.
+
+Every scheme maps to a stable string id (also used in URLs); `initialize` is the one entry point.
+
+Conventions (see SCIENCE.md):
+
+- ``W`` has shape ``(fan_in, fan_out)`` and a layer computes ``z = h_prev @ W + b``.
+- Every scheme takes a ``gain`` ``g`` that defaults to **1**, i.e. the rule as published.
+  ``gain="auto"`` is the explicit request for the activation's gain (`gain`). He/Kaiming already
+  contains its rectifier factor (variance ``2 / fan``), so for ``he_*`` ``"auto"`` means 1:
+  applying ``sqrt(2)`` on top of it would double-count.
+- ``scale`` multiplies the standard deviation (or the bound, or the constant) of whichever scheme,
+  after everything else, so a student can make any rule 10x too small or too large.
+- Every parameter is accepted by every scheme (callers pass one config's parameters to all
+  schemes); a scheme ignores the parameters it does not use. Unknown names raise ``ValueError``.
+
+The shape of this module follows PyTorch's ``torch/nn/init.py`` (one function per rule, one gain
+table, one fan helper); PyTorch stores ``W`` transposed, which changes nothing below.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+# Std of a standard normal truncated to [-2, 2]: sqrt(1 - 4 phi(2) / (2 Phi(2) - 1)).
+TRUNC_STD = 0.87962566103423978
+TRUNC_CUT = 2.0
+
+HE_MODES = ("fan_in", "fan_out")
+
+# E[gelu(u)^2] for u ~ N(0, 1) is 1/3 + 1/(2 pi sqrt 3) (closed form; checked by quadrature in tests).
+GELU_SECOND_MOMENT = 1.0 / 3.0 + 1.0 / (2.0 * math.pi * math.sqrt(3.0))
+
+
+# --------------------------------------------------------------------------------------------- gains
+def gain(activation: str, slope: float = 0.01) -> float:
+    """The recommended gain g for an activation, as in ``calculate_gain`` of the major frameworks.
+
+    linear, sigmoid: 1; tanh: 5/3; relu: sqrt(2); leaky_relu: sqrt(2 / (1 + slope^2)); selu: 3/4.
+    gelu: frameworks define none. We use the gain that keeps the second moment of a unit-variance
+    Gaussian input, g = 1 / sqrt(E[gelu(u)^2]) = (1/3 + 1/(2 pi sqrt 3))^(-1/2) ~= 1.5335 -- the same
+    definition that gives ReLU its sqrt(2) (E[relu(u)^2] = 1/2).
+    """
+    _check_activation(activation)
+    _check_number("slope", slope, low=0.0)
+    if activation == "leaky_relu":
+        return math.sqrt(2.0 / (1.0 + slope**2))
+    return GAINS[activation]
+
+
+GAINS: dict[str, float] = {
+    "linear": 1.0,
+    "sigmoid": 1.0,
+    "tanh": 5.0 / 3.0,
+    "relu": math.sqrt(2.0),
+    "leaky_relu": math.sqrt(2.0 / (1.0 + 0.01**2)),  # at the default slope 0.01; see `gain`
+    "selu": 0.75,
+    "gelu": 1.0 / math.sqrt(GELU_SECOND_MOMENT),
+}
+
+
+# ------------------------------------------------------------------------------------------- catalog
+@dataclass(frozen=True)
+class Scheme:
+    """What the app shows about one scheme."""
+
+    label: str  # human label, one per id across the app
+    family: str  # constant, fixed scale, fan-in scaled, fan-avg scaled, orthogonal, data-dependent
+    formula: str  # LaTeX for st.latex (the rule as published, before `scale`)
+    purpose: str  # one line: what it is for
+    symmetric: bool = False  # True when every weight starts equal (the symmetry lesson)
+    params: tuple[str, ...] = ()  # the parameters this scheme reads (besides `scale`)
+
+
+_NIN, _NOUT = r"n_{\mathrm{in}}", r"n_{\mathrm{out}}"
+
+SCHEMES: dict[str, Scheme] = {
+    "zeros": Scheme(
+        "Zeros",
+        "constant",
+        r"W_{ij} = 0",
+        "Shows why not zero: every unit of a layer stays identical (and tanh/ReLU layers get no gradient).",
+        True,
+        (),
+    ),
+    "constant": Scheme(
+        "Constant",
+        "constant",
+        r"W_{ij} = c",
+        "Shows that any constant is as bad as zero: equal units get equal updates forever.",
+        True,
+        ("value", "gain"),
+    ),
+    "normal": Scheme(
+        "Normal (fixed σ)",
+        "fixed scale",
+        r"W_{ij} \sim \mathcal{N}(0,\ \sigma^2)",
+        "The classic tutorial N(0, 0.01²): breaks symmetry, but one σ for every width and depth.",
+        False,
+        ("std", "gain"),
+    ),
+    "uniform": Scheme(
+        "Uniform (fixed a)",
+        "fixed scale",
+        r"W_{ij} \sim \mathcal{U}[-a,\ a]",
+        "A fixed-width uniform: small and random, but blind to the layer's size.",
+        False,
+        ("bound", "gain"),
+    ),
+    "standard_uniform": Scheme(
+        "Standard uniform 1/√fan_in",
+        "fan-in scaled",
+        rf"W_{{ij}} \sim \mathcal{{U}}\left[-\frac{{g}}{{\sqrt{{{_NIN}}}}},\ \frac{{g}}{{\sqrt{{{_NIN}}}}}\right]",
+        "The 'standard' rule and PyTorch's nn.Linear default: variance 1/(3 fan_in), a 1/3 shrink per layer.",
+        False,
+        ("gain",),
+    ),
+    "lecun_normal": Scheme(
+        "LeCun normal",
+        "fan-in scaled",
+        rf"W_{{ij}} \sim \mathcal{{N}}\left(0,\ \frac{{g^2}}{{{_NIN}}}\right)",
+        "Keeps the forward variance when E[h²] ≈ Var[z] (linear regime; SELU networks).",
+        False,
+        ("gain",),
+    ),
+    "lecun_uniform": Scheme(
+        "LeCun uniform",
+        "fan-in scaled",
+        rf"W_{{ij}} \sim \mathcal{{U}}\left[-g\sqrt{{\frac{{3}}{{{_NIN}}}}},\ g\sqrt{{\frac{{3}}{{{_NIN}}}}}\right]",
+        "LeCun's variance g²/fan_in with a uniform distribution.",
+        False,
+        ("gain",),
+    ),
+    "xavier_normal": Scheme(
+        "Xavier (Glorot) normal",
+        "fan-avg scaled",
+        rf"W_{{ij}} \sim \mathcal{{N}}\left(0,\ g^2\,\frac{{2}}{{{_NIN} + {_NOUT}}}\right)",
+        "Balances the forward signal and the backward gradient for tanh-like units.",
+        False,
+        ("gain",),
+    ),
+    "xavier_uniform": Scheme(
+        "Xavier (Glorot) uniform",
+        "fan-avg scaled",
+        rf"W_{{ij}} \sim \mathcal{{U}}\left[-g\sqrt{{\frac{{6}}{{{_NIN} + {_NOUT}}}}},\ "
+        rf"g\sqrt{{\frac{{6}}{{{_NIN} + {_NOUT}}}}}\right]",
+        "Glorot & Bengio's rule as published (uniform); the usual default for tanh networks.",
+        False,
+        ("gain",),
+    ),
+    "he_normal": Scheme(
+        "He (Kaiming) normal",
+        "fan-in scaled",
+        r"W_{ij} \sim \mathcal{N}\left(0,\ \frac{2\,g^2}{(1+\alpha^2)\,n_{\mathrm{mode}}}\right),"
+        r"\quad \alpha = \text{leaky slope (0 unless leaky ReLU)}",
+        "Keeps the variance through ReLU layers, which zero half of their inputs.",
+        False,
+        ("mode", "slope", "gain"),
+    ),
+    "he_uniform": Scheme(
+        "He (Kaiming) uniform",
+        "fan-in scaled",
+        r"W_{ij} \sim \mathcal{U}\left[-g\sqrt{\frac{6}{(1+\alpha^2)\,n_{\mathrm{mode}}}},\ "
+        r"g\sqrt{\frac{6}{(1+\alpha^2)\,n_{\mathrm{mode}}}}\right]",
+        "He's ReLU variance with a uniform distribution.",
+        False,
+        ("mode", "slope", "gain"),
+    ),
+    "orthogonal": Scheme(
+        "Orthogonal",
+        "orthogonal",
+        r"W = g\,Q,\quad Q^\top Q = I \ \text{(or } Q Q^\top = I\text{)},\ Q \text{ from the QR of a Gaussian matrix}",
+        "All singular values equal g: linear deep networks keep every direction's norm (Saxe et al.).",
+        False,
+        ("gain",),
+    ),
+    "truncated_normal": Scheme(
+        "Truncated normal",
+        "fixed scale",
+        r"W_{ij} \sim \mathcal{N}\left(0,\ (\sigma/0.8796)^2\right) \text{ cut at } \pm 2\sigma/0.8796"
+        r"\ \Rightarrow\ \mathrm{std} = \sigma",
+        "Normal without the rare large weights; the std is corrected so it is still σ.",
+        False,
+        ("std", "gain"),
+    ),
+    "lsuv": Scheme(
+        "LSUV (layer-sequential unit variance)",
+        "data-dependent",
+        r"W_l \leftarrow g\,Q_l,\ \text{then } W_l \leftarrow W_l / \sqrt{\mathrm{Var}[z_l]}"
+        r"\ \text{on a batch, layer by layer, until } \mathrm{Var}[z_l] \approx 1",
+        "Orthogonal start, then each layer rescaled on real data so its output variance is 1.",
+        False,
+        ("gain",),
+    ),
+}
+
+# Bias schemes: id -> human label.
+BIAS_SCHEMES: dict[str, str] = {
+    "zeros": "Zeros",
+    "constant": "Constant c",
+    "normal": "Normal N(0, σ²)",
+    "standard_uniform": "Standard uniform 1/√fan_in (PyTorch default)",
+}
+
+_PARAM_DEFAULTS: dict[str, object] = {
+    "gain": 1.0,
+    "scale": 1.0,
+    "std": 0.01,
+    "value": 0.5,
+    "bound": 0.05,
+    "mode": "fan_in",
+    "slope": 0.01,
+}
+
+
+# ------------------------------------------------------------------------------------ validation
+def _check_number(name: str, value: object, low: float | None = None, positive: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ValueError(f"{name} must be a number, got {value!r}")  # noqa: TRY004 (house rule: ValueError)
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    if positive and value <= 0:
+        raise ValueError(f"{name} must be > 0, got {value!r}")
+    if low is not None and value < low:
+        raise ValueError(f"{name} must be >= {low:g}, got {value!r}")
+    return value
+
+
+def _check_activation(activation: str) -> None:
+    if activation not in GAINS:
+        raise ValueError(f"activation must be one of {', '.join(GAINS)}; got {activation!r}")
+
+
+def _check_scheme(scheme: str) -> None:
+    if scheme not in SCHEMES:
+        raise ValueError(f"scheme must be one of {', '.join(SCHEMES)}; got {scheme!r}")
+
+
+def _check_fans(fan_in: object, fan_out: object) -> tuple[int, int]:
+    for name, value in (("fan_in", fan_in), ("fan_out", fan_out)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(fan_in), int(fan_out)
+
+
+def _resolve(scheme: str, activation: str, params: dict) -> dict:
+    """Validate ``params`` and fill in defaults; ``gain`` comes back as a float."""
+    unknown = sorted(set(params) - set(_PARAM_DEFAULTS))
+    if unknown:
+        raise ValueError(f"unknown parameter(s) {', '.join(unknown)}; allowed: {', '.join(_PARAM_DEFAULTS)}")
+    p = {**_PARAM_DEFAULTS, **params}
+    slope = _check_number("slope", p["slope"], low=0.0)
+    g = p["gain"]
+    if isinstance(g, str):
+        if g == "auto":
+            # He/Kaiming already contains the rectifier factor: "auto" must not count it twice.
+            g = 1.0 if scheme.startswith("he_") else gain(activation, slope)
+        else:
+            try:
+                g = float(g)  # config stores the published gain as the string "1"
+            except ValueError:
+                raise ValueError(f'gain must be a number >= 0 or "auto", got {p["gain"]!r}') from None
+    p["gain"] = _check_number("gain", g, low=0.0)
+    p["slope"] = slope
+    p["scale"] = _check_number("scale", p["scale"], low=0.0)
+    p["std"] = _check_number("std", p["std"], low=0.0)
+    p["bound"] = _check_number("bound", p["bound"], low=0.0)
+    p["value"] = _check_number("value", p["value"])
+    if p["mode"] not in HE_MODES:
+        raise ValueError(f"mode must be one of {', '.join(HE_MODES)}; got {p['mode']!r}")
+    return p
+
+
+def _as_rng(rng: np.random.Generator | int | None) -> np.random.Generator:
+    if rng is None or isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
+        return np.random.default_rng(rng)
+    if isinstance(rng, np.random.Generator):
+        return rng
+    raise ValueError(f"rng must be a numpy Generator, an integer seed or None, got {type(rng).__name__}")
+
+
+# ------------------------------------------------------------------------------- the initializers
+# Each returns the rule *before* `scale`; `initialize` applies `scale` last. Shapes are (fan_in, fan_out).
+def zeros(fan_in: int, fan_out: int, rng: np.random.Generator, p: dict) -> np.ndarray:
+    """W = 0. Every unit computes the same function: the symmetry is never broken."""
+    return np.zeros((fan_in, fan_out))
+
+
+def constant(fan_in: int, fan_out: int, rng: np.random.Generator, p: dict) -> np.ndarray:
+    """W = g c. Same symmetry as zeros: equal units receive equal gradients forever."""
+    return np.full((fan_in, fan_out), p["gain"] * p["value"])
+
+
+def normal(fan_in: int, fan_out: int, rng: np.random.Generator, p: dict) -> np.ndarray:
+    """W ~ N(0, (g sigma)^2), sigma = ``std`` (default 0.01, the classic tutorial value)."""
+    return rng.standard_normal((fan_in, fan_out)) * (p["gain"] * p["std"])
+
+
+def uniform(fan_in: int, fan_out: int, rng: np.random.Generator, p: dict) -> np.ndarray:
+    """W ~ U[-g a, g a], a = ``bound``; std = g a / sqrt(3)."""
+    b = p["gain"] * p["bound"]
+    return rng.uniform(-b, b, (fan_in, fan_out))
+
+
+def standard_uniform(fan_in: int, fan_out: int, rng: np.random.Generator, p: dict) -> np.ndarray:
+    """W ~ U[-g / sqrt(fan_in), g / sqrt(fan_in)]; variance g^2 / (3 fan_in).
+
+    The "standard" heuristic criticised by Glorot & Bengio (2010) and PyTorch's ``nn.Linear`` default
+    (``kaiming_uniform_(a=sqrt(5))`` reduces to exactly this bound).
+    """
+    b = p["gain"] / math.sqrt(fan_in)
+    return rng.uniform(-b, b, (fan_in, fan_out))
+
+
+def lecun_normal(fan_in: int, fan_out: int, rng: np.random.Generator, p: dict) -> np.ndarray:
+    """W ~ N(0, g^2 / fan_in). LeCun, Bottou, Orr & Mueller (1998), Efficient BackProp."""
+    return rng.standard_normal((fan_in, fan_out)) * (p["gain"] / math.sqrt(fan_in))
+
+
+def lecun_uniform(fan_in: int, fan_out: int, rng: np.random.Generator, p: dict) -> np.ndarray:
+    """W ~ U[-g sqrt(3 / fan_in), g sqrt(3 / fan_in)]: variance g^2 / fan_in. LeCun et al. (1998)."""
+    b = p["gain"] * math.sqrt(3.0 / fan_in)
+    return rng.uniform(-b, b, (fan_in, fan_out))
+
+
+def xavier_normal(fan_in: int, fan_out: int, rng: np.random.Generator, p: dict) -> np.ndarray:
+    """W ~ N(0, g^2 2 / (fan_in + fan_out)). Glorot & Bengio (2010)."""
+    return rng.standard_normal((fan_in, fan_out)) * (p["gain"] * math.sqrt(2.0 / (fan_in + fan_out)))
+
+
+def xavier_uniform(fan_in: int, fan_out: int, rng: np.random.Generator, p: dict) -> np.ndarray:
+    """W ~ U[-g sqrt(6 / (fan_in + fan_out)), +...]: variance g^2 2 / (fan_in + fan_out). Glorot & Bengio (2010)."""
+    b = p["gain"] * math.sqrt(6.0 / (fan_in + fan_out))
+    return rng.uniform(-b, b, (fan_in, fan_out))
+
+
+def _he_variance(fan_in: int, fan_out: int, activation: str, p: dict) -> float:
+    """2 g^2 / ((1 + slope^2) fan), slope counted only for leaky_relu; fan = fan_in or fan_out (``mode``)."""
+    fan = fan_in if p["mode"] == "fan_in" else fan_out
+    slope = p["slope"] if activation == "leaky_relu" else 0.0
+    return 2.0 * p["gain"] ** 2 / ((1.0 + slope**2) * fan)
+
+
+def he_normal(fan_in: int, fan_out: int, rng: np.random.Generator, p: dict, activation: str) -> np.ndarray:
+    """W ~ N(0, 2 g^2 / ((1 + slope^2) fan)). He, Zhang, Ren & Sun (2015), Delving Deep into Rectifiers.
+
+    ``mode="fan_in"`` keeps the forward variance, ``"fan_out"`` the backward one.
+    """
+    return rng.standard_normal((fan_in, fan_out)) * math.sqrt(_he_variance(fan_in, fan_out, activation, p))
+
+
+def he_uniform(fan_in: int, fan_out: int, rng: np.random.Generator, p: dict, activation: str) -> np.ndarray:
+    """W ~ U[-b, b], b = g sqrt(6 / ((1 + slope^2) fan)): He et al. (2015)'s variance, uniform."""
+    b = math.sqrt(3.0 * _he_variance(fan_in, fan_out, activation, p))
+    return rng.uniform(-b, b, (fan_in, fan_out))
+
+
+def orthogonal(fan_in: int, fan_out: int, rng: np.random.Generator, p: dict) -> np.ndarray:
+    """W = g Q with Q a random (Haar) orthogonal matrix. Saxe, McClelland & Ganguli (2013).
+
+    Q is the QR factor of a standard Gaussian matrix with the sign of R's diagonal fixed (this is
+    what makes Q uniformly distributed). Non-square like ``torch.nn.init.orthogonal_``: if
+    fan_in >= fan_out the columns are orthonormal (Q^T Q = I), else the rows are (Q Q^T = I).
+    Every element then has variance 1 / max(fan_in, fan_out).
+    """
+    rows, cols = max(fan_in, fan_out), min(fan_in, fan_out)
+    q, r = np.linalg.qr(rng.standard_normal((rows, cols)))
+    q *= np.where(np.diag(r) < 0, -1.0, 1.0)  # sign(0) would be 0; a zero diagonal has probability 0
+    if fan_in < fan_out:
+        q = q.T
+    return np.ascontiguousarray(q) * p["gain"]
+
+
+def truncated_normal(fan_in: int, fan_out: int, rng: np.random.Generator, p: dict) -> np.ndarray:
+    """N(0, s^2) cut at +-2 s and redrawn, s = g sigma / 0.8796, so that the std is exactly g sigma.
+
+    0.87962566 is the std of a standard normal truncated to [-2, 2]; dividing by it is the variance
+    correction of TensorFlow's ``VarianceScaling(distribution="truncated_normal")``.
+    """
+    x = rng.standard_normal((fan_in, fan_out))
+    bad = np.abs(x) > TRUNC_CUT
+    while bad.any():  # redraw only the rejected entries (about 4.6 % each round)
+        x[bad] = rng.standard_normal(int(bad.sum()))
+        bad = np.abs(x) > TRUNC_CUT
+    return x * (p["gain"] * p["std"] / TRUNC_STD)
+
+
+_SAMPLERS: dict[str, Callable] = {
+    "zeros": zeros,
+    "constant": constant,
+    "normal": normal,
+    "uniform": uniform,
+    "standard_uniform": standard_uniform,
+    "lecun_normal": lecun_normal,
+    "lecun_uniform": lecun_uniform,
+    "xavier_normal": xavier_normal,
+    "xavier_uniform": xavier_uniform,
+    "orthogonal": orthogonal,
+    "truncated_normal": truncated_normal,
+    "lsuv": orthogonal,  # the data-independent start; `lsuv` rescales it on a batch
+}
+
+
+# ------------------------------------------------------------------------------------ public API
+def initialize(
+    scheme: str,
+    fan_in: int,
+    fan_out: int,
+    rng: np.random.Generator | int | None = None,
+    activation: str = "tanh",
+    **params,
+) -> np.ndarray:
+    """Sample one weight matrix of shape (fan_in, fan_out), float64.
+
+    params (all optional, all accepted by every scheme): gain (number or "auto"), scale, std,
+    value, bound, mode ("fan_in"/"fan_out"), slope. ``rng`` may be a Generator, an int seed, or None
+    (fresh entropy). ``"lsuv"`` returns its orthogonal start; call `lsuv` with a batch to finish it.
+    """
+    _check_scheme(scheme)
+    fan_in, fan_out = _check_fans(fan_in, fan_out)
+    _check_activation(activation)
+    p = _resolve(scheme, activation, params)
+    rng = _as_rng(rng)
+    if scheme in ("he_normal", "he_uniform"):
+        w = (he_normal if scheme == "he_normal" else he_uniform)(fan_in, fan_out, rng, p, activation)
+    else:
+        w = _SAMPLERS[scheme](fan_in, fan_out, rng, p)
+    if p["scale"] != 1.0:
+        w *= p["scale"]
+    return w
+
+
+def weight_std(scheme: str, fan_in: int, fan_out: int, activation: str = "tanh", **params) -> float:
+    """The exact standard deviation of the distribution `initialize` samples each element from.
+
+    zeros and constant: 0 (their elements do not vary). orthogonal and lsuv (its start):
+    g / sqrt(max(fan_in, fan_out)) -- the squared entries of Q sum to min(fan_in, fan_out) over
+    fan_in * fan_out elements, all exchangeable. Square this for the mean-field weight variance.
+    """
+    _check_scheme(scheme)
+    fan_in, fan_out = _check_fans(fan_in, fan_out)
+    _check_activation(activation)
+    p = _resolve(scheme, activation, params)
+    g = p["gain"]
+    std = {
+        "zeros": lambda: 0.0,
+        "constant": lambda: 0.0,
+        "normal": lambda: g * p["std"],
+        "uniform": lambda: g * p["bound"] / math.sqrt(3.0),
+        "standard_uniform": lambda: g / math.sqrt(3.0 * fan_in),
+        "lecun_normal": lambda: g / math.sqrt(fan_in),
+        "lecun_uniform": lambda: g / math.sqrt(fan_in),
+        "xavier_normal": lambda: g * math.sqrt(2.0 / (fan_in + fan_out)),
+        "xavier_uniform": lambda: g * math.sqrt(2.0 / (fan_in + fan_out)),
+        "he_normal": lambda: math.sqrt(_he_variance(fan_in, fan_out, activation, p)),
+        "he_uniform": lambda: math.sqrt(_he_variance(fan_in, fan_out, activation, p)),
+        "orthogonal": lambda: g / math.sqrt(max(fan_in, fan_out)),
+        "truncated_normal": lambda: g * p["std"],
+        "lsuv": lambda: g / math.sqrt(max(fan_in, fan_out)),
+    }[scheme]()
+    return std * p["scale"]
+
+
+def initialize_bias(
+    scheme: str,
+    fan_in: int,
+    fan_out: int,
+    rng: np.random.Generator | int | None = None,
+    value: float = 0.0,
+) -> np.ndarray:
+    """Sample a bias vector of shape (fan_out,), float64.
+
+    zeros: 0. constant: ``value``. normal: N(0, value^2) (``value`` is the std).
+    standard_uniform: U[-1/sqrt(fan_in), 1/sqrt(fan_in)], PyTorch's ``nn.Linear`` bias default.
+    """
+    if scheme not in BIAS_SCHEMES:
+        raise ValueError(f"bias scheme must be one of {', '.join(BIAS_SCHEMES)}; got {scheme!r}")
+    fan_in, fan_out = _check_fans(fan_in, fan_out)
+    value = _check_number("value", value)
+    rng = _as_rng(rng)
+    if scheme == "zeros":
+        return np.zeros(fan_out)
+    if scheme == "constant":
+        return np.full(fan_out, value)
+    if scheme == "normal":
+        if value < 0:
+            raise ValueError(f"value (the std of a normal bias) must be >= 0, got {value!r}")
+        return rng.standard_normal(fan_out) * value
+    b = 1.0 / math.sqrt(fan_in)
+    return rng.uniform(-b, b, fan_out)
+
+
+def bias_std(scheme: str, fan_in: int, value: float = 0.0) -> float:
+    """Std of the distribution `initialize_bias` samples from (0 for zeros and constant)."""
+    if scheme not in BIAS_SCHEMES:
+        raise ValueError(f"bias scheme must be one of {', '.join(BIAS_SCHEMES)}; got {scheme!r}")
+    return {
+        "zeros": 0.0,
+        "constant": 0.0,
+        "normal": abs(value),
+        "standard_uniform": 1 / math.sqrt(3 * fan_in),
+    }[scheme]
+
+
+def lsuv(
+    weights: Sequence[np.ndarray],
+    biases: Sequence[np.ndarray],
+    X: np.ndarray,
+    activation: str | Callable[[np.ndarray], np.ndarray],
+    tol: float = 0.05,
+    max_iter: int = 10,
+    slope: float = 0.01,
+) -> list[np.ndarray]:
+    """Layer-sequential unit variance (Mishkin & Matas 2015, "All you need is a good init").
+
+    Start from orthogonal weights (``initialize("lsuv", ...)``). Then, layer by layer from the input,
+    run the batch ``X`` forward and divide ``W_l`` by sqrt(Var[z_l]) -- the variance over all entries
+    of the layer's pre-activation z = h_prev @ W + b -- until |Var[z_l] - 1| < ``tol`` or ``max_iter``
+    rescalings. Every layer is rescaled, the output layer (the logits) included, as in the paper.
+    A layer whose output does not vary on the batch (e.g. zero input) is left unchanged.
+
+    ``weights``: the L + 1 matrices (fan_in, fan_out); ``biases``: the L + 1 vectors;
+    ``activation``: a name ("tanh", "relu", ...; ``slope`` for leaky_relu) or a callable phi applied
+    to hidden layers. Returns new rescaled copies of the weights (same dtypes); inputs are not modified.
+    """
+    if len(weights) != len(biases) or not weights:
+        raise ValueError("weights and biases must be non-empty lists of the same length")
+    tol = _check_number("tol", tol, positive=True)
+    if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 1:
+        raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
+    phi = activation if callable(activation) else _phi(activation, slope)
+    X = np.asarray(X)
+    if X.ndim != 2 or X.shape[1] != weights[0].shape[0]:
+        raise ValueError(f"X must have shape (batch, {weights[0].shape[0]}), got {X.shape}")
+    out = [np.array(w, copy=True) for w in weights]
+    h = X
+    for layer, (w, b) in enumerate(zip(out, biases)):
+        for _ in range(max_iter):
+            var = float(np.var(h @ w + b))
+            if not math.isfinite(var) or var == 0.0 or abs(var - 1.0) < tol:
+                break
+            w *= 1.0 / math.sqrt(var)
+        if layer < len(out) - 1:
+            h = phi(h @ w + b)
+    return out
+
+
+def _phi(activation: str, slope: float) -> Callable[[np.ndarray], np.ndarray]:
+    """The activation function by name (the theory module keeps the one table of them)."""
+    from core.theory import activation_functions
+
+    return activation_functions(activation, slope)[0]

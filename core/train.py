@@ -1,0 +1,698 @@
+"""Training Init Lab's networks: every scheme on the same data and mini-batches, with per-layer records.
+
+`run_experiment(config)` -> {scheme: RunRecord}; `run_many(configs)` -> [RunRecord] trains many small runs,
+stacking the ones that differ only in their initialization into (K, fan_in, fan_out) arrays.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import math
+import time
+from collections.abc import Callable, Sequence
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from core.config import ExperimentConfig, validate
+from core.diagnostics import Binner, distinct_units, mean_cosine, nice_ceil, numerical_ranks
+from core.mlp import MLP, norm_cdf, norm_pdf
+from core.records import HISTOGRAMS, LAYER_STATS, SYMMETRY_STATS, DataSplit, Histogram, RunRecord
+
+Progress = Callable[[float, str], None] | None
+
+# Fields that only change the initialization: configs equal in everything else train together.
+INIT_FIELDS = (
+    "schemes",
+    "scale",
+    "gain",
+    "weight_std",
+    "weight_const",
+    "weight_bound",
+    "he_mode",
+    "bias_init",
+    "bias_value",
+)
+BOUNDARY_GRID = 100  # G: the decision boundary is evaluated on a G x G grid
+MAX_SNAPSHOT_FLOATS = 200_000  # weight snapshots are kept when C * (number of weights) is at most this
+STACK_MAX_WIDTH = 64  # stacking pays at width <= 64 (PERFORMANCE.md, benchmarks/RESULTS.md)
+STACK_MAX_K = 8
+TWO_THREADS_MIN_WIDTH = 128  # two BLAS threads pay from width ~128 on, and slow narrower nets down
+ADAM = (0.9, 0.999, 1e-8)
+MOMENTUM = 0.9
+
+
+# ---------------------------------------------------------------------------------------------
+# Public API
+# ---------------------------------------------------------------------------------------------
+
+
+def run_experiment(config: ExperimentConfig, progress: Progress = None) -> dict[str, RunRecord]:
+    """Train every scheme of `config` on the same data and mini-batches; one record per scheme, in order.
+
+    `progress(fraction, message)` is called now and then while training (fraction in [0, 1]).
+    """
+    validate(config)
+    singles = [config.replace(schemes=(s,)) for s in config.schemes]
+    records = run_many(singles, progress=progress)
+    return {s: dataclasses.replace(r, config=config) for s, r in zip(config.schemes, records)}
+
+
+def run_many(
+    configs: Sequence[ExperimentConfig], progress: Progress = None, diagnostics: bool = True
+) -> list[RunRecord]:
+    """Train each config (each with exactly one scheme); records in the order of `configs`.
+
+    Configs that differ only in INIT_FIELDS are trained together in stacked arrays where that pays
+    (width <= STACK_MAX_WIDTH); records are the same as when each is trained alone.
+    `diagnostics=False` records only the losses, accuracies and confusion matrix (no per-layer
+    statistics, histograms, snapshots or decision boundary): for grids of many small runs.
+    """
+    configs = list(configs)
+    for c in configs:
+        if not isinstance(c, ExperimentConfig):
+            raise ValueError(f"configs must be ExperimentConfig objects, got {type(c).__name__}")
+        validate(c)
+        if len(c.schemes) != 1:
+            raise ValueError(f"run_many needs one scheme per config, got schemes={c.schemes!r}")
+    groups: dict[ExperimentConfig, list[int]] = {}
+    for i, c in enumerate(configs):
+        groups.setdefault(c.replace(**{f: getattr(ExperimentConfig(), f) for f in INIT_FIELDS}), []).append(i)
+    stacks: list[list[int]] = []
+    for key, members in groups.items():
+        k_max = STACK_MAX_K if key.width <= STACK_MAX_WIDTH else 1
+        stacks += [members[i : i + k_max] for i in range(0, len(members), k_max)]
+    total = sum(configs[s[0]].work * len(s) for s in stacks) or 1.0
+    done = 0.0
+    records: list[RunRecord | None] = [None] * len(configs)
+    data_cache: dict[tuple, DataSplit] = {}
+    for stack in stacks:
+        cfgs = [configs[i] for i in stack]
+        work = cfgs[0].work * len(cfgs)
+
+        def sub_progress(f: float, msg: str, done=done, work=work) -> None:
+            if progress is not None:
+                progress(min(1.0, (done + f * work) / total), msg)
+
+        data = _load(cfgs[0], data_cache)
+        for i, rec in zip(stack, _Stack(cfgs, data, diagnostics).run(sub_progress)):
+            records[i] = rec
+        done += work
+    if progress is not None:
+        progress(1.0, "done")
+    return records  # type: ignore[return-value]
+
+
+def _load(c: ExperimentConfig, cache: dict) -> DataSplit:
+    from core.data import load
+
+    key = (c.dataset, c.n_samples, c.noise, c.n_classes, c.data_seed)
+    if key not in cache:
+        cache[key] = load(c.dataset, c.n_samples, c.noise, c.n_classes, c.data_seed)
+    return cache[key]
+
+
+def blas_threads(config: ExperimentConfig) -> int:
+    """BLAS threads for this config: 2 pays only for wide layers (PERFORMANCE.md); 1 otherwise."""
+    return 2 if config.width >= TWO_THREADS_MIN_WIDTH else 1
+
+
+def init_params(config: ExperimentConfig) -> dict:
+    """Keyword arguments of `core.initializers.initialize` for this config."""
+    return {
+        "gain": config.gain,
+        "scale": config.scale,
+        "std": config.weight_std,
+        "value": config.weight_const,
+        "bound": config.weight_bound,
+        "mode": config.he_mode,
+        "slope": config.leaky_slope,
+    }
+
+
+def initial_network(config: ExperimentConfig, scheme: str, X_batch: np.ndarray | None = None) -> MLP:
+    """The network `scheme` starts from under `config` (LSUV needs the first training batch)."""
+    net = MLP(
+        config.sizes,
+        activation=config.activation,
+        weight_init=scheme,
+        bias_init=config.bias_init,
+        seed=config.seed,
+        dtype=config.dtype,
+        bias_value=config.bias_value,
+        **init_params(config),
+    )
+    if scheme == "lsuv":
+        from core.initializers import lsuv
+
+        if X_batch is None:
+            raise ValueError("the lsuv scheme needs a batch of inputs (X_batch)")
+        slope = config.leaky_slope
+        phi = _PHI_PLAIN[config.activation]
+        weights = lsuv(
+            [w.astype(np.float64) for w in net.weights],
+            [b.astype(np.float64) for b in net.biases],
+            np.asarray(X_batch, dtype=np.float64),
+            lambda z: phi(z, slope),
+        )
+        net.weights = [np.array(w, dtype=net.dtype) for w in weights]
+    return net
+
+
+def batch_indices(config: ExperimentConfig, n_train: int) -> np.ndarray:
+    """(steps + 1, batch) sample indices: consecutive slices of a stream of random permutations.
+
+    Batch s feeds update s + 1 (and the statistics at step s); the last one only the final statistics.
+    The generator is seeded by config.seed alone, so every scheme sees the same batches.
+    """
+    rng = np.random.default_rng(config.seed)
+    need = (config.steps + 1) * config.batch_size
+    perms = [rng.permutation(n_train) for _ in range(-(-need // n_train))]
+    return np.concatenate(perms)[:need].reshape(config.steps + 1, config.batch_size)
+
+
+# ---------------------------------------------------------------------------------------------
+# Activations on stacked arrays: forward into a buffer, and backward as an in-place product with
+# phi'(z), using the output h where that is cheaper (tanh' = 1 - h^2, sigmoid' = h (1 - h)).
+# ---------------------------------------------------------------------------------------------
+
+
+def _plain_sigmoid(z, slope=None):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+_PHI_PLAIN = {
+    "linear": lambda z, s=None: z,
+    "tanh": lambda z, s=None: np.tanh(z),
+    "sigmoid": _plain_sigmoid,
+    "relu": lambda z, s=None: np.maximum(z, 0),
+    "leaky_relu": lambda z, s=0.01: np.where(z > 0, z, s * z),
+    "gelu": lambda z, s=None: z * norm_cdf(z),
+}
+
+
+def _act_forward(name: str, z: np.ndarray, out: np.ndarray, slope: float) -> None:
+    if name == "tanh":
+        np.tanh(z, out=out)
+    elif name == "relu":
+        np.maximum(z, 0, out=out)
+    elif name == "linear":
+        np.copyto(out, z)
+    elif name == "sigmoid":
+        np.negative(z, out=out)
+        np.exp(out, out=out)  # may overflow to inf for z < -709: 1 / inf = 0 is the right answer
+        out += 1.0
+        np.reciprocal(out, out=out)
+    elif name == "leaky_relu":
+        np.multiply(z, slope, out=out)
+        np.maximum(z, out, out=out)  # max(z, slope z) = leaky_relu(z) for 0 <= slope <= 1
+    else:  # gelu
+        np.multiply(z, norm_cdf(z), out=out)
+
+
+def _act_backward(name: str, g: np.ndarray, z: np.ndarray, h: np.ndarray, slope: float) -> None:
+    """g *= phi'(z), in place."""
+    if name == "tanh":
+        t = h * h
+        np.subtract(1.0, t, out=t)
+        g *= t
+    elif name == "relu":
+        g *= z > 0
+    elif name == "linear":
+        pass
+    elif name == "sigmoid":
+        t = 1.0 - h
+        t *= h
+        g *= t
+    elif name == "leaky_relu":
+        g *= np.where(z > 0, 1.0, slope).astype(g.dtype)
+    else:  # gelu
+        g *= (norm_cdf(z) + z * norm_pdf(z)).astype(g.dtype)
+
+
+# ---------------------------------------------------------------------------------------------
+# K networks of one shape in flat buffers: params (K, P); layer j is the view Wa[j] (K, n_in + 1, n_out)
+# whose last row is the bias, so z = [h, 1] @ Wa is one matmul and so is its gradient [h, 1]^T dz.
+# ---------------------------------------------------------------------------------------------
+
+
+class _Stack:
+    def __init__(self, configs: list[ExperimentConfig], data: DataSplit, diagnostics: bool) -> None:
+        c = configs[0]
+        self.configs, self.c, self.data, self.diag = configs, c, data, diagnostics
+        self.K = len(configs)
+        self.sizes = c.sizes
+        self.L = c.depth
+        self.dtype = np.dtype(c.dtype)
+        self.act, self.slope = c.activation, float(c.leaky_slope)
+        self.B = c.batch_size
+        sizes = self.sizes
+        self.shapes = [(a + 1, b) for a, b in zip(sizes[:-1], sizes[1:])]
+        offs = np.cumsum([0] + [a * b for a, b in self.shapes])
+        self.offs, self.P = offs, int(offs[-1])
+        self.params = np.zeros((self.K, self.P), dtype=self.dtype)
+        self.grads = np.zeros_like(self.params)
+        self.Wa = self._views(self.params)
+        self.Ga = self._views(self.grads)
+        n_train = len(data.y_train)
+        self.idx = batch_indices(c, n_train)
+        d, k = sizes[0], sizes[-1]
+        self.Xa_train = np.ones((n_train, d + 1), dtype=self.dtype)
+        self.Xa_train[:, :d] = data.X_train
+        self.onehot = np.zeros((n_train, k), dtype=self.dtype)
+        self.onehot[np.arange(n_train), data.y_train] = 1.0
+        self.Xa_eval = np.ones((n_train + len(data.y_test), d + 1), dtype=self.dtype)
+        self.Xa_eval[:, :d] = np.concatenate([data.X_train, data.X_test])
+        self.y_eval = np.concatenate([data.y_train, data.y_test])
+        self.n_train = n_train
+        # the network every scheme starts from (LSUV: rescaled on batch 0)
+        X0 = data.X_train[self.idx[0]]
+        for i, cfg in enumerate(configs):
+            net = initial_network(cfg, cfg.schemes[0], X0)
+            for j, (W, b) in enumerate(zip(net.weights, net.biases)):
+                self.Wa[j][i, :-1] = W
+                self.Wa[j][i, -1] = b
+        # forward / backward buffers; the hidden activations carry a column of ones for the bias
+        B = self.B
+        self.Xb = np.empty((B, d + 1), dtype=self.dtype)
+        self.Yb = np.empty((B, k), dtype=self.dtype)
+        self.Z = [np.empty((self.K, B, n), dtype=self.dtype) for n in sizes[1:]]
+        self.Ha = [np.ones((self.K, B, n + 1), dtype=self.dtype) for n in sizes[1:-1]]
+        self.H = [h[..., :-1] for h in self.Ha]
+        # optimizer state
+        self.opt = c.optimizer
+        self.lr = float(c.lr)
+        self.t = 0
+        self.frozen: dict[int, np.ndarray] = {}
+        if self.opt in ("momentum", "adam"):
+            self.m = np.zeros_like(self.params)
+        if self.opt == "adam":
+            self.v = np.zeros_like(self.params)
+
+    def _views(self, flat: np.ndarray) -> list[np.ndarray]:
+        return [
+            flat[:, self.offs[j] : self.offs[j + 1]].reshape(self.K, a, b)
+            for j, (a, b) in enumerate(self.shapes)
+        ]
+
+    # ----------------------------------------------------------------------- one training step
+    def forward(self) -> None:
+        h = self.Xb
+        for j in range(self.L):
+            np.matmul(h, self.Wa[j], out=self.Z[j])
+            _act_forward(self.act, self.Z[j], self.H[j], self.slope)
+            h = self.Ha[j]
+        np.matmul(h, self.Wa[self.L], out=self.Z[self.L])
+
+    def loss_and_backward(self, keep_dz: bool) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Mini-batch loss per network (K,), gradients into self.grads; dz per layer if keep_dz."""
+        logits = self.Z[self.L]
+        shifted = logits - logits.max(axis=2, keepdims=True)
+        e = np.exp(shifted)
+        s = e.sum(axis=2, keepdims=True)
+        # mean over the batch of log-sum-exp minus the true class's logit
+        loss = (np.log(s[..., 0]) - (shifted * self.Yb).sum(axis=2)).mean(axis=1)
+        dz = e
+        dz /= s
+        dz -= self.Yb
+        dz *= 1.0 / self.B
+        kept = [dz]
+        for j in range(self.L, 0, -1):
+            np.matmul(self.Ha[j - 1].transpose(0, 2, 1), dz, out=self.Ga[j])
+            dh = np.matmul(dz, self.Wa[j][:, :-1, :].transpose(0, 2, 1))
+            _act_backward(self.act, dh, self.Z[j - 1], self.H[j - 1], self.slope)
+            dz = dh
+            if keep_dz:
+                kept.append(dz)
+        np.matmul(self.Xb.T, dz, out=self.Ga[0])
+        kept.reverse()
+        return loss, kept
+
+    def delta(self) -> np.ndarray:
+        """The update the optimizer takes from the gradients in self.grads (written over them)."""
+        g, lr = self.grads, self.lr
+        self.t += 1
+        if self.opt == "sgd":
+            g *= -lr
+            return g
+        if self.opt == "momentum":
+            # PyTorch's form: v <- mu v + g, W <- W - lr v
+            self.m *= MOMENTUM
+            self.m += g
+            return np.multiply(self.m, -lr, out=g)
+        b1, b2, eps = ADAM
+        self.m *= b1
+        self.m += (1.0 - b1) * g
+        g *= g
+        self.v *= b2
+        g *= 1.0 - b2
+        self.v += g
+        bc1, bc2 = 1.0 - b1**self.t, 1.0 - b2**self.t
+        np.sqrt(self.v, out=g)
+        g *= 1.0 / math.sqrt(bc2)
+        g += eps
+        np.divide(self.m, g, out=g)
+        g *= -lr / bc1
+        return g
+
+    def load_batch(self, s: int) -> None:
+        np.take(self.Xa_train, self.idx[s], axis=0, out=self.Xb)
+        np.take(self.onehot, self.idx[s], axis=0, out=self.Yb)
+
+    # ----------------------------------------------------------------------- evaluation
+    def logits(self, Xa: np.ndarray) -> np.ndarray:
+        h = Xa
+        for j in range(self.L):
+            z = np.matmul(h, self.Wa[j])
+            ha = np.ones(z.shape[:-1] + (z.shape[-1] + 1,), dtype=self.dtype)
+            _act_forward(self.act, z, ha[..., :-1], self.slope)
+            h = ha
+        return np.matmul(h, self.Wa[self.L])
+
+    def evaluate(self) -> tuple[np.ndarray, ...]:
+        """(train_loss, test_loss, train_acc, test_acc), each (K,)."""
+        z = self.logits(self.Xa_eval)
+        shifted = z - z.max(axis=2, keepdims=True)
+        lse = np.log(np.exp(shifted).sum(axis=2))
+        rows = np.arange(len(self.y_eval))
+        nll = lse - shifted[:, rows, self.y_eval]
+        correct = np.argmax(z, axis=2) == self.y_eval
+        n = self.n_train
+        return nll[:, :n].mean(1), nll[:, n:].mean(1), correct[:, :n].mean(1), correct[:, n:].mean(1)
+
+    # ----------------------------------------------------------------------- the loop
+    def run(self, progress: Callable[[float, str], None], evaluate: bool = True) -> list[RunRecord]:
+        """Train every network of the stack; `evaluate=False` (benchmarks only) skips the full-data evals."""
+        c, K, L = self.c, self.K, self.L
+        steps = c.steps
+        stat_steps = sorted(set(range(0, steps + 1, c.record_every)) | {steps})
+        n_ck = c.n_checkpoints
+        hist_steps = sorted({int(round(x)) for x in np.linspace(0, steps, n_ck)}) if self.diag else []
+        stat_set, hist_set = set(stat_steps) if evaluate else set(), set(hist_steps)
+        rec = [_Recorder(self, i, stat_steps, hist_steps) for i in range(K)]
+        alive = np.ones(K, dtype=bool)
+        losses = np.zeros((steps, K))
+        every = max(1, steps // 50)
+        t0 = time.perf_counter()
+        threads = blas_threads(c)
+        with threadpool_limits(limits=threads, user_api="blas"), np.errstate(all="ignore"):
+            for s in range(steps + 1):
+                recording = s in stat_set
+                histing = s in hist_set
+                keep = self.diag and (recording or histing)
+                self.load_batch(s)
+                self.forward()
+                loss, dzs = self.loss_and_backward(keep_dz=keep)
+                if not np.isfinite(loss).all():
+                    for i in np.flatnonzero(~np.isfinite(loss) & alive):
+                        rec[i].diverge(s, f"the mini-batch loss became {_word(loss[i])}")
+                    alive &= np.isfinite(loss)
+                if s < steps:
+                    losses[s] = loss
+                if recording:
+                    ev = self.evaluate()
+                    for i in np.flatnonzero(alive):
+                        rec[i].eval_point(s, [e[i] for e in ev])
+                if keep:
+                    for i in np.flatnonzero(alive):
+                        rec[i].stats(s, dzs, recording, histing)
+                if s == steps or not alive.any():
+                    break
+                delta = self.delta()  # written over self.grads
+                if not np.isfinite(delta.sum()):
+                    # some update is NaN or infinite (or only its sum overflowed): find whose
+                    ok = np.isfinite(delta).all(axis=1)
+                    for i in np.flatnonzero(~ok & alive):
+                        j = next(j for j in range(L + 1) if not np.isfinite(self._layer(delta, i, j)).all())
+                        rec[i].diverge(s + 1, f"the update of layer {j + 1}'s weights was infinite or NaN")
+                    alive &= ok
+                if self.diag and recording:
+                    for i in np.flatnonzero(alive):
+                        rec[i].update_ratio(delta)
+                if not alive.all():
+                    delta[~alive] = 0.0
+                self.params += delta
+                if not np.isfinite(self.params.sum()):
+                    over = ~np.isfinite(self.params).all(axis=1) & alive
+                    for i in np.flatnonzero(over):  # W + delta overflowed although both were finite
+                        self.params[i] -= delta[i]
+                        rec[i].diverge(s + 1, "the weights overflowed to infinity")
+                    alive &= ~over
+                if not alive.all():
+                    self._freeze(~alive)
+                if s % every == 0:
+                    progress(s / max(steps, 1), f"step {s} of {steps}")
+        seconds = time.perf_counter() - t0
+        with threadpool_limits(limits=threads, user_api="blas"), np.errstate(all="ignore"):
+            final = self._final(rec)
+        return [r.record(losses[:, i], seconds, final[i]) for i, r in enumerate(rec)]
+
+    def _layer(self, flat: np.ndarray, i: int, j: int) -> np.ndarray:
+        return flat[i, self.offs[j] : self.offs[j + 1]]
+
+    def _freeze(self, dead: np.ndarray) -> None:
+        """Keep a diverged network's last finite weights aside and zero it, so it costs nothing and
+        cannot overflow while the others go on."""
+        for i in np.flatnonzero(dead):
+            if i not in self.frozen:
+                self.frozen[i] = self.params[i].copy()
+        self.params[dead] = 0.0
+        if self.opt in ("momentum", "adam"):
+            self.m[dead] = 0.0
+        if self.opt == "adam":
+            self.v[dead] = 0.0
+
+    def _final(self, rec: list[_Recorder]) -> list[dict]:
+        """Weights, confusion matrix and decision boundary at the last finite step of each network."""
+        for i, w in self.frozen.items():
+            self.params[i] = w
+        k = self.sizes[-1]
+        z = self.logits(self.Xa_eval[self.n_train :])
+        pred = np.argmax(z, axis=2)
+        out = []
+        for i in range(self.K):
+            conf = np.zeros((k, k), dtype=np.int64)
+            np.add.at(conf, (self.data.y_test, pred[i]), 1)
+            out.append(
+                {
+                    "weights": tuple(self.Wa[j][i, :-1].copy() for j in range(self.L + 1)),
+                    "biases": tuple(self.Wa[j][i, -1].copy() for j in range(self.L + 1)),
+                    "confusion": conf,
+                }
+            )
+        if self.diag and self.sizes[0] == 2:
+            X = np.concatenate([self.data.X_train, self.data.X_test])
+            lo, hi = X.min(axis=0), X.max(axis=0)
+            pad = 0.1 * (hi - lo)
+            x0, x1, y0, y1 = lo[0] - pad[0], hi[0] + pad[0], lo[1] - pad[1], hi[1] + pad[1]
+            G = BOUNDARY_GRID
+            gx, gy = np.meshgrid(np.linspace(x0, x1, G), np.linspace(y0, y1, G))
+            Xa = np.ones((G * G, 3), dtype=self.dtype)
+            Xa[:, 0], Xa[:, 1] = gx.ravel(), gy.ravel()
+            z = self.logits(Xa)
+            p = np.exp(z - z.max(axis=2, keepdims=True))
+            p /= p.sum(axis=2, keepdims=True)
+            for i in range(self.K):
+                out[i]["boundary"] = np.argmax(z[i], axis=1).reshape(G, G)
+                out[i]["boundary_prob"] = p[i].max(axis=1).reshape(G, G).astype(np.float64)
+                out[i]["boundary_extent"] = tuple(float(v) for v in (x0, x1, y0, y1))
+        return out
+
+
+def _word(x: float) -> str:
+    return "NaN" if np.isnan(x) else "infinite"
+
+
+# ---------------------------------------------------------------------------------------------
+# What one network of a stack records.
+# ---------------------------------------------------------------------------------------------
+
+
+class _Recorder:
+    def __init__(self, st: _Stack, i: int, stat_steps: list[int], hist_steps: list[int]) -> None:
+        self.st, self.i = st, i
+        self.stat_steps, self.hist_steps = stat_steps, hist_steps
+        self.eval_rows: list[tuple[int, list[float]]] = []
+        self.stat_rows: list[tuple[int, dict, dict]] = []
+        self.hist_rows: list[tuple[int, dict]] = []
+        self.snapshots: list[tuple[np.ndarray, ...]] = []
+        self.binners: dict[str, Binner] | None = None
+        self.diverged_at: int | None = None
+        self.divergence = ""
+        n_w = sum(a * b for a, b in zip(st.sizes[:-1], st.sizes[1:]))
+        self.keep_snapshots = len(hist_steps) * n_w <= MAX_SNAPSHOT_FLOATS
+
+    def diverge(self, step: int, why: str) -> None:
+        if self.diverged_at is None:
+            self.diverged_at = step
+            self.divergence = (
+                f"Training stopped at step {step}: {why}. The step size or the initial weights are too "
+                "large for this network; the records end at the last finite step."
+            )
+
+    def eval_point(self, s: int, values: list[float]) -> None:
+        self.eval_rows.append((s, [float(v) for v in values]))
+
+    def stats(self, s: int, dzs: list[np.ndarray], stat: bool, hist: bool) -> None:
+        st, i, L = self.st, self.i, self.st.L
+        hs = [h[i] for h in st.H] + [st.Z[L][i]]
+        zs = [z[i] for z in st.Z]
+        Ws = [st.Wa[j][i, :-1] for j in range(L + 1)]
+        Gs = [st.Ga[j][i, :-1] for j in range(L + 1)]
+        if stat:
+            self._stats(s, dzs, hs, zs, Ws, Gs)
+        if hist:
+            self._hist(s, hs, zs, Ws, Gs)
+
+    def _stats(self, s, dzs, hs, zs, Ws, Gs) -> None:
+        st, i, L = self.st, self.i, self.st.L
+        act = st.act
+        row = {name: np.full(L + 1, np.nan) for name in LAYER_STATS}
+        sym = {name: np.full(L, np.nan) for name in SYMMETRY_STATS}
+        for j in range(L + 1):
+            h, z, W = hs[j], zs[j], Ws[j]
+            row["act_mean"][j] = h.mean()
+            row["act_std"][j] = h.std()
+            row["pre_std"][j] = z.std()
+            if j < L and act == "tanh":
+                row["saturation"][j] = np.count_nonzero(np.abs(h) > 0.99) / h.size
+            elif j < L and act == "sigmoid":
+                row["saturation"][j] = np.count_nonzero((h < 0.01) | (h > 0.99)) / h.size
+            if j < L and act == "relu":
+                row["dead"][j] = 1.0 - np.count_nonzero((h > 0).any(axis=0)) / h.shape[1]
+            row["weight_std"][j] = W.std()
+            g = Gs[j]
+            row["grad_std"][j] = g.std()
+            row["grad_norm"][j] = np.sqrt(np.vdot(g, g))
+            row["backprop_std"][j] = dzs[j][i].std()
+        for j in range(L):
+            sym["distinct"][j] = distinct_units(st.Wa[j][i])
+            sym["cosine"][j] = mean_cosine(Ws[j])
+        if L:
+            H = np.stack(hs[:L])
+            sym["rank"][:] = numerical_ranks(H)
+        self.stat_rows.append((s, row, sym))
+
+    def update_ratio(self, delta: np.ndarray) -> None:
+        """||delta W|| / ||W|| per layer for the update about to be taken (W still the old weights)."""
+        st, i = self.st, self.i
+        ratio = self.stat_rows[-1][1]["update_ratio"]
+        for j in range(st.L + 1):
+            dW = st._layer(delta, i, j).reshape(st.shapes[j])[:-1]
+            W = st.Wa[j][i, :-1]
+            n0 = math.sqrt(float(np.vdot(W, W)))
+            nd = math.sqrt(float(np.vdot(dW, dW)))
+            # from all-zero weights: 0 if nothing moved, inf if anything did
+            ratio[j] = nd / n0 if n0 > 0 else (np.inf if nd > 0 else 0.0)
+
+    def _hist(self, s, hs, zs, Ws, Gs) -> None:
+        if self.binners is None:
+            self.binners = _make_binners(self.st.act, hs, zs, Ws, Gs)
+        vals = {"act": hs, "pre": zs, "weight": Ws, "grad": Gs}
+        self.hist_rows.append((s, {q: [self.binners[q].count(v) for v in vals[q]] for q in HISTOGRAMS}))
+        if self.keep_snapshots:
+            self.snapshots.append(tuple(W.astype(np.float32) for W in Ws))
+
+    def record(self, losses: np.ndarray, seconds: float, final: dict) -> RunRecord:
+        st, c, L = self.st, self.st.c, self.st.L
+        end = self.diverged_at
+        if end is not None:
+            losses = losses[:end]
+        keep = [r for r in self.eval_rows if end is None or r[0] < end]
+        eval_steps = np.array([r[0] for r in keep], dtype=np.int64)
+        ev = np.array([r[1] for r in keep], dtype=np.float64).reshape(len(keep), 4)
+        stats = [r for r in self.stat_rows if end is None or r[0] < end]
+        if st.diag:
+            layer_stats = {
+                n: np.array([r[1][n] for r in stats]).reshape(len(stats), L + 1) for n in LAYER_STATS
+            }
+            symmetry = {n: np.array([r[2][n] for r in stats]).reshape(len(stats), L) for n in SYMMETRY_STATS}
+        else:
+            layer_stats, symmetry = {}, {}
+        hrows = [r for r in self.hist_rows if end is None or r[0] < end]
+        hists = {}
+        if self.binners is not None:
+            for q in HISTOGRAMS:
+                b = self.binners[q]
+                hists[q] = Histogram(
+                    edges=b.edges,
+                    counts=np.array([[t[0] for t in r[1][q]] for r in hrows], dtype=np.int64).reshape(
+                        len(hrows), L + 1, b.n_bins
+                    ),
+                    transform=b.transform,
+                    zeros=np.array([[t[1] for t in r[1][q]] for r in hrows], dtype=np.int64).reshape(
+                        len(hrows), L + 1
+                    ),
+                    clipped=np.array([[t[2] for t in r[1][q]] for r in hrows], dtype=np.int64).reshape(
+                        len(hrows), L + 1
+                    ),
+                )
+        n_used = len(losses)
+        digest = hashlib.sha1(np.ascontiguousarray(st.idx[:n_used], dtype="<i8").tobytes()).hexdigest()
+        return RunRecord(
+            scheme=st.configs[self.i].schemes[0],
+            config=st.configs[self.i],
+            sizes=tuple(st.sizes),
+            loss=np.asarray(losses, dtype=np.float64).copy(),
+            eval_steps=eval_steps,
+            train_loss=ev[:, 0].copy(),
+            test_loss=ev[:, 1].copy(),
+            train_acc=ev[:, 2].copy(),
+            test_acc=ev[:, 3].copy(),
+            stat_steps=eval_steps.copy(),
+            layer_stats=layer_stats,
+            symmetry=symmetry,
+            hist_steps=np.array([r[0] for r in hrows], dtype=np.int64),
+            hists=hists,
+            weight_snapshots=tuple(self.snapshots[: len(hrows)]),
+            final_weights=final["weights"],
+            final_biases=final["biases"],
+            confusion=final["confusion"],
+            boundary=final.get("boundary"),
+            boundary_prob=final.get("boundary_prob"),
+            boundary_extent=final.get("boundary_extent"),
+            diverged_at=self.diverged_at,
+            divergence=self.divergence,
+            batch_digest=digest,
+            seconds=seconds,
+            extra={"stacked_with": st.K, "blas_threads": blas_threads(c)},
+        )
+
+
+def _make_binners(act: str, hs, zs, Ws, Gs) -> dict[str, Binner]:
+    """Edges for each quantity from this network at its first checkpoint (the initialization).
+
+    act: [-1.05, 1.05] for tanh, [-0.05, 1.05] for sigmoid (the logits of the output layer are
+    clipped into the end bins there), else symmetric over 1.2x the largest 99.9th percentile of |h|
+    over layers; pre: the same rule on z; weight: symmetric over 1.5x the largest |W|; grad:
+    log10|g| over at least [-12, 2], widened to hold every layer's 0.1 - 99.9th percentile.
+    """
+
+    def robust(arrays, q=99.9) -> float:
+        m = max(float(np.percentile(np.abs(a), q)) if a.size else 0.0 for a in arrays)
+        return nice_ceil(m) if m > 0 and math.isfinite(m) else 1.0
+
+    if act == "tanh":
+        act_b = Binner(-1.05, 1.05, 42)
+    elif act == "sigmoid":
+        act_b = Binner(-0.05, 1.05, 44)
+    else:
+        r = robust([h * 1.2 for h in hs])
+        act_b = Binner(-r, r, 60)
+    r_pre = robust([z * 1.2 for z in zs])
+    w_max = max(float(np.abs(W).max()) for W in Ws)
+    r_w = nice_ceil(1.5 * w_max) if w_max > 0 else 1.0
+    lo, hi = -12.0, 2.0
+    logs = [np.log10(np.abs(g[g != 0])) for g in Gs]
+    logs = [lg[np.isfinite(lg)] for lg in logs if lg.size]
+    if logs:
+        lo = min(lo, math.floor(min(float(np.percentile(lg, 0.1)) for lg in logs if lg.size) - 0.5))
+        hi = max(hi, math.ceil(max(float(np.percentile(lg, 99.9)) for lg in logs if lg.size) + 0.5))
+    lo = max(lo, -320.0)
+    return {
+        "act": act_b,
+        "pre": Binner(-r_pre, r_pre, 60),
+        "weight": Binner(-r_w, r_w, 60),
+        "grad": Binner(lo, hi, int(round(4 * (hi - lo))) if hi - lo <= 24 else 96, "log10abs"),
+    }

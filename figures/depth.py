@@ -1,0 +1,776 @@
+"""Figures and computed sentences of the Depth lesson: how the signal and the gradient travel through layers.
+
+Pure functions: RunRecord (+ the mean-field prediction) in, plotly Figure or plain sentence out; no streamlit.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from core.config import ExperimentConfig
+from core.records import Histogram, RunRecord
+
+# Above this many layers the histograms are drawn as one heatmap (layer x value) instead of a ridgeline.
+RIDGELINE_MAX_LAYERS = 12
+# Ridge height as a share of the spacing between two layers.
+RIDGE_HEIGHT = 0.9
+# A layer counts as "mostly saturated" / "mostly dead" above these fractions.
+SATURATED = 0.5
+DEAD = 0.1
+
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+HIST_TITLES = {
+    "act": "activations h",
+    "pre": "pre-activations z",
+    "grad": "gradients ∂loss/∂W",
+    "weight": "weights W",
+}
+
+
+# ---------------------------------------------------------------------------------------------- numbers
+
+
+def fmt_ratio(x: float) -> str:
+    """A ratio in plain words: 0.08, 3.2, 2×10⁻¹¹, 10⁸."""
+    if not math.isfinite(x):
+        return "infinite" if x > 0 else "not a number"
+    if x == 0:
+        return "exactly 0"
+    if 0.001 <= abs(x) < 1000:
+        return f"{x:.2g}"
+    exp = math.floor(math.log10(abs(x)))
+    mant = x / 10.0**exp
+    if round(mant, 1) >= 9.95:
+        exp, mant = exp + 1, mant / 10
+    power = "10" + str(exp).translate(_SUPERSCRIPT)
+    return power if round(mant) == 1 and abs(mant - 1) < 0.05 else f"{mant:.1f}×{power}"
+
+
+def fmt_value(x: float) -> str:
+    """A value on an axis: 0, -0.05, 1.3, 6.7×10⁶."""
+    return "0" if x == 0 else fmt_ratio(x)
+
+
+def stat_index(record: RunRecord, step: int) -> int:
+    """Index into `record.stat_steps` of the recorded step nearest to `step`."""
+    return int(np.argmin(np.abs(np.asarray(record.stat_steps) - step)))
+
+
+def layer_names(n: int, with_output: bool) -> list[str]:
+    """'layer 1' .. 'layer n' (and 'output' as the last entry when `with_output`)."""
+    names = [f"layer {j + 1}" for j in range(n)]
+    if with_output:
+        names[-1] = "output"
+    return names
+
+
+def hist_fractions(hist: Histogram, c: int, n_layers: int) -> tuple[np.ndarray, np.ndarray]:
+    """Share of entries per bin for the first `n_layers` layers at checkpoint `c`.
+
+    Returns (fractions (n_layers, B), totals (n_layers,)). A log10|value| histogram keeps exact zeros out
+    of its bins, so they join the denominator there (a layer of all zeros has all-zero bars); a linear
+    histogram already counts them in the bin around 0.
+    """
+    counts = np.asarray(hist.counts[c, :n_layers], dtype=float)
+    totals = counts.sum(axis=1)
+    if hist.transform == "log10abs":
+        totals = totals + np.asarray(hist.zeros[c, :n_layers], dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        frac = np.where(totals[:, None] > 0, counts / totals[:, None], 0.0)
+    return frac, totals
+
+
+def _hist_layers(record: RunRecord, kind: str) -> int:
+    """Activations are shown for the hidden layers; weights and gradients for every weight matrix."""
+    n = len(record.sizes) - 1  # L + 1
+    return n - 1 if kind in ("act", "pre") else n
+
+
+def _value_title(hist: Histogram) -> str:
+    return "log₁₀|value|" if hist.transform == "log10abs" else "value"
+
+
+# ---------------------------------------------------------------------------------------------- histograms
+
+
+def histogram_ridgeline(record: RunRecord, kind: str, c: int, color: str = "#0072B2") -> go.Figure:
+    """One ridge per layer (layer 1 at the top), bars over the shared bin edges of `record.hists[kind]`.
+
+    Bar heights are the share of the layer's entries in each bin, scaled so the tallest bar of
+    each layer is RIDGE_HEIGHT; the unscaled share is in `customdata` (and the hover text).
+    """
+    hist = record.hists[kind]
+    n = _hist_layers(record, kind)
+    frac, _ = hist_fractions(hist, c, n)
+    edges = np.asarray(hist.edges, dtype=float)
+    centers, widths = (edges[:-1] + edges[1:]) / 2, np.diff(edges)
+    names = layer_names(n, with_output=kind in ("grad", "weight"))
+    fig = go.Figure()
+    for j in range(n):
+        peak = frac[j].max()
+        scale = RIDGE_HEIGHT / peak if peak > 0 else 0.0
+        base = float(n - 1 - j)  # layer 1 on top
+        fig.add_trace(
+            go.Bar(
+                x=centers,
+                y=frac[j] * scale,
+                base=base,
+                width=widths,
+                customdata=frac[j],
+                name=names[j],
+                marker={"color": color, "line": {"width": 0}},
+                opacity=0.85,
+                showlegend=False,
+                hovertemplate=f"{names[j]}<br>%{{x:.3g}}: %{{customdata:.1%}} of entries<extra></extra>",
+            )
+        )
+    fig.update_layout(
+        barmode="overlay",
+        bargap=0,
+        title=f"{HIST_TITLES.get(kind, kind)}, step {int(record.hist_steps[c])}",
+        height=max(260, 34 * n + 90),
+        margin={"l": 10, "r": 10, "t": 40, "b": 40},
+    )
+    fig.update_yaxes(
+        tickvals=[n - 1 - j + RIDGE_HEIGHT / 2 for j in range(n)],
+        ticktext=names,
+        range=[-0.1, n + 0.05],
+        showgrid=False,
+        zeroline=False,
+    )
+    fig.update_xaxes(title=_value_title(hist), range=[edges[0], edges[-1]])
+    return fig
+
+
+def histogram_heatmap(record: RunRecord, kind: str, c: int) -> go.Figure:
+    """Overview for deep nets: layer (rows, layer 1 at the top) x bin, colour = share of the layer's entries."""
+    hist = record.hists[kind]
+    n = _hist_layers(record, kind)
+    frac, _ = hist_fractions(hist, c, n)
+    edges = np.asarray(hist.edges, dtype=float)
+    names = layer_names(n, with_output=kind in ("grad", "weight"))
+    fig = go.Figure(
+        go.Heatmap(
+            z=frac,
+            x=(edges[:-1] + edges[1:]) / 2,
+            y=names,
+            colorscale="Viridis",
+            zmin=0,
+            colorbar={"title": "share", "tickformat": ".0%"},
+            hovertemplate="%{y}<br>%{x:.3g}: %{z:.1%} of entries<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        title=f"{HIST_TITLES.get(kind, kind)}, step {int(record.hist_steps[c])}",
+        height=max(300, 12 * n + 120),
+        margin={"l": 10, "r": 10, "t": 40, "b": 40},
+    )
+    fig.update_yaxes(autorange="reversed")
+    fig.update_xaxes(title=_value_title(hist))
+    return fig
+
+
+def histogram_figure(record: RunRecord, kind: str, c: int, color: str = "#0072B2") -> go.Figure:
+    """Ridgeline for up to RIDGELINE_MAX_LAYERS layers, heatmap overview above."""
+    if _hist_layers(record, kind) <= RIDGELINE_MAX_LAYERS:
+        return histogram_ridgeline(record, kind, c, color)
+    return histogram_heatmap(record, kind, c)
+
+
+def initial_activations(config: ExperimentConfig, scheme: str) -> list[np.ndarray]:
+    """h of every layer (hidden layers, then the logits) of the initial network on the run's first batch."""
+    from core.data import load
+    from core.train import batch_indices, initial_network
+
+    data = load(config.dataset, config.n_samples, config.noise, config.n_classes, config.data_seed)
+    X = data.X_train[batch_indices(config.replace(steps=0), len(data.X_train))[0]]
+    return initial_network(config, scheme, X).activations(X.astype(config.dtype))
+
+
+@lru_cache(maxsize=32)
+def initial_log_activations(config: ExperimentConfig, scheme: str) -> Histogram:
+    """log10|h| per layer at step 0: the network the run starts from on its first mini-batch, binned in core.
+
+    The recorded activation histograms bin values linearly with edges set by the widest layer, so a layer
+    10⁻¹² the size of another is one spike at 0 there; on log10|h| every layer keeps its shape. Same network
+    and batch as the record's step-0 statistics (a test checks that the stds agree).
+    """
+    from core.diagnostics import Binner
+
+    hs = initial_activations(config, scheme)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logs = [np.log10(np.abs(h[(h != 0) & np.isfinite(h)]).astype(np.float64)) for h in hs]
+    lo = min((float(np.percentile(g, 0.1)) for g in logs if g.size), default=-1.0)
+    hi = max((float(np.percentile(g, 99.9)) for g in logs if g.size), default=1.0)
+    lo, hi = max(math.floor(lo - 0.5), -330), math.ceil(hi + 0.5)
+    if hi - lo < 2:
+        lo, hi = lo - 1, hi + 1
+    binner = Binner(lo, hi, int(min(4 * (hi - lo), 96)), "log10abs")
+    counted = [binner.count(h) for h in hs]
+    return Histogram(
+        edges=binner.edges,
+        counts=np.array([[c[0] for c in counted]], dtype=np.int64),
+        transform="log10abs",
+        zeros=np.array([[c[1] for c in counted]], dtype=np.int64),
+        clipped=np.array([[c[2] for c in counted]], dtype=np.int64),
+    )
+
+
+def log_activation_heatmap(hist: Histogram, depth: int) -> go.Figure:
+    """Overview at initialization: hidden layer (rows, layer 1 at the top) x log10|h|, colour = share."""
+    frac, _ = hist_fractions(hist, 0, depth)
+    edges = np.asarray(hist.edges, dtype=float)
+    fig = go.Figure(
+        go.Heatmap(
+            z=frac,
+            x=(edges[:-1] + edges[1:]) / 2,
+            y=layer_names(depth, with_output=False),
+            colorscale="Viridis",
+            zmin=0,
+            colorbar={"title": "share", "tickformat": ".0%"},
+            hovertemplate="%{y}<br>|h| ≈ 10^%{x:.2f}: %{z:.1%} of entries<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        title="activations at initialization, log₁₀|h|",
+        height=max(260, 14 * depth + 120),
+        margin={"l": 10, "r": 10, "t": 40, "b": 40},
+    )
+    fig.update_yaxes(autorange="reversed")
+    fig.update_xaxes(title="log₁₀|h|   (−3 means |h| ≈ 0.001)")
+    return fig
+
+
+def log_activation_sentence(hist: Histogram, depth: int) -> str:
+    """Where the typical |h| sits in layer 1 and in the last hidden layer, in powers of ten."""
+    edges = np.asarray(hist.edges, dtype=float)
+    parts = []
+    for j in (0, depth - 1):
+        counts = np.asarray(hist.counts[0, j], dtype=float)
+        zeros = int(hist.zeros[0, j])
+        if counts.sum() == 0:
+            parts.append(f"in layer {j + 1} every activation is exactly 0")
+            continue
+        b = int(np.searchsorted(np.cumsum(counts) / counts.sum(), 0.5))
+        typical = 10 ** ((edges[b] + edges[b + 1]) / 2)
+        zero = zeros / (counts.sum() + zeros)
+        parts.append(
+            f"a typical |h| in layer {j + 1} is {fmt_ratio(typical)}"
+            + (f" ({zero:.0%} exactly 0)" if zero >= 0.005 else "")
+        )
+    return "At initialization, " + "; ".join(parts) + "."
+
+
+# ---------------------------------------------------------------------------------------------- std profile
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """Mean-field prediction for one network at initialization (infinite width).
+
+    act_std: (L,) predicted std of each hidden layer's activations; grad_std: (L + 1,) predicted std
+    of ∂loss/∂z per layer, anchored at the measured output-layer value (theory gives the ratios).
+    """
+
+    act_std: np.ndarray
+    grad_std: np.ndarray
+
+
+@lru_cache(maxsize=256)
+def _input_moments(
+    dataset: str, n_samples: int, noise: float, n_classes: int, data_seed: int
+) -> tuple[float, float]:
+    from core.data import load
+
+    X = load(dataset, n_samples, noise, n_classes, data_seed).X_train
+    return float(np.mean(X * X)), float(X.std())
+
+
+def input_moments(config: ExperimentConfig) -> tuple[float, float]:
+    """(mean of x², std of x) over the standardized training inputs of `config`'s data set."""
+    return _input_moments(config.dataset, config.n_samples, config.noise, config.n_classes, config.data_seed)
+
+
+def predict(record: RunRecord, input_second_moment: float) -> Prediction | None:
+    """The mean-field prediction (core.theory.predict_layers) for this record's network at initialization.
+
+    Per-layer weight variances are the scheme's exact ones (core.initializers.weight_std); for LSUV, which
+    rescales on data, the measured ones at step 0. None for constant starts (the theory assumes random,
+    zero-mean weights) or where the recursion leaves the floating-point range.
+    """
+    from core.initializers import bias_std, weight_std
+    from core.theory import predict_layers
+    from core.train import init_params
+
+    c, sizes = record.config, list(record.sizes)
+    if record.scheme in ("zeros", "constant"):
+        return None
+    L, i0 = len(sizes) - 2, stat_index(record, 0)
+    fans = list(zip(sizes[:-1], sizes[1:]))
+    if record.scheme == "lsuv":
+        v = [float(x) ** 2 for x in record.layer_stats["weight_std"][i0]]
+    else:
+        v = [weight_std(record.scheme, a, b, c.activation, **init_params(c)) ** 2 for a, b in fans]
+    bias_mean = c.bias_value if c.bias_init == "constant" else 0.0
+    bias_var = [bias_std(c.bias_init, a, c.bias_value) ** 2 for a, _ in fans]
+    try:
+        with np.errstate(all="ignore"):
+            out = predict_layers(
+                sizes,
+                v,
+                bias_var,
+                c.activation,
+                input_second_moment,
+                slope=c.leaky_slope,
+                bias_mean=bias_mean,
+            )
+    except (ValueError, OverflowError, ZeroDivisionError):
+        return None
+    bp_out = float(record.layer_stats["backprop_std"][i0, L])
+    with np.errstate(all="ignore"):
+        act, grad = np.sqrt(out["act_var"][:L]), np.sqrt(out["grad_var"]) * bp_out
+    if not (np.isfinite(act).all() and np.isfinite(grad).all()):
+        return None
+    return Prediction(act_std=act, grad_std=grad)
+
+
+def theory_sentence(record: RunRecord, prediction: Prediction | None, input_std: float) -> str:
+    """Predicted vs measured std of the last hidden layer (and of the gradient at layer 1), at step 0."""
+    if prediction is None:
+        return (
+            "Mean-field theory describes random, zero-mean weights; it has nothing to say about this start."
+            if record.scheme in ("zeros", "constant")
+            else "The mean-field recursion leaves the floating-point range here, so no prediction is drawn."
+        )
+    L, i0 = len(record.sizes) - 2, stat_index(record, 0)
+    measured = float(record.layer_stats["act_std"][i0, L - 1])
+    predicted = float(prediction.act_std[L - 1])
+    g_meas = float(record.layer_stats["backprop_std"][i0, 0])
+    g_pred = float(prediction.grad_std[0])
+    line = (
+        f"Before any training, mean-field theory predicted a std of {fmt_ratio(predicted)} at layer {L} "
+        f"(input {fmt_ratio(input_std)}); the network measured {fmt_ratio(measured)}. For the gradient at "
+        f"layer 1 it predicted {fmt_ratio(g_pred)}, measured {fmt_ratio(g_meas)}."
+    )
+    if predicted > 0 and measured > 0 and math.isfinite(measured):
+        off = measured / predicted
+        if off > 1.5 or off < 1 / 1.5:
+            line += (
+                f" The theory is for infinitely wide layers: a real layer of {record.config.width} units "
+                f"wanders around it, here to {fmt_ratio(off)}× the prediction at layer {L}."
+            )
+    return line
+
+
+def _positive(a: np.ndarray) -> list[float | None]:
+    """Values for a log axis: non-positive and non-finite entries become gaps."""
+    return [float(v) if np.isfinite(v) and v > 0 else None for v in np.asarray(a, dtype=float)]
+
+
+def std_profile(
+    record: RunRecord,
+    step: int,
+    prediction: Prediction | None,
+    input_std: float,
+    color: str = "#0072B2",
+) -> go.Figure:
+    """Std per layer on a log axis: forward (activations) left, backward (∂loss/∂z) right.
+
+    Measured at initialization (markers), at `step` (line, if > 0) and the mean-field prediction (dashed).
+    Layer 0 of the forward panel is the input.
+    """
+    L = len(record.sizes) - 2
+    i0, i = stat_index(record, 0), stat_index(record, step)
+    act, grad = record.layer_stats["act_std"], record.layer_stats["backprop_std"]
+    x_act = list(range(L + 1))
+    x_grad = list(range(1, L + 2))
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        subplot_titles=("forward: activations h", "backward: gradient ∂loss/∂z"),
+        horizontal_spacing=0.1,
+    )
+    fwd0 = np.concatenate([[input_std], act[i0, :L]])
+    fig.add_trace(
+        go.Scatter(
+            x=x_act,
+            y=_positive(fwd0),
+            mode="markers",
+            name="measured at init",
+            marker={"color": color, "size": 8},
+            legendgroup="init",
+        ),
+        row=1,
+        col=1,
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=x_grad,
+            y=_positive(grad[i0]),
+            mode="markers",
+            name="measured at init",
+            marker={"color": color, "size": 8},
+            legendgroup="init",
+            showlegend=False,
+        ),
+        row=1,
+        col=2,
+    )
+    if prediction is not None:
+        fig.add_trace(
+            go.Scatter(
+                x=x_act,
+                y=_positive(np.concatenate([[input_std], prediction.act_std])),
+                mode="lines",
+                name="mean-field prediction",
+                line={"color": "#444", "dash": "dash"},
+                legendgroup="theory",
+            ),
+            row=1,
+            col=1,
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=x_grad,
+                y=_positive(prediction.grad_std),
+                mode="lines",
+                name="mean-field prediction",
+                line={"color": "#444", "dash": "dash"},
+                legendgroup="theory",
+                showlegend=False,
+            ),
+            row=1,
+            col=2,
+        )
+    if int(record.stat_steps[i]) > 0:
+        s = int(record.stat_steps[i])
+        fig.add_trace(
+            go.Scatter(
+                x=x_act,
+                y=_positive(np.concatenate([[input_std], act[i, :L]])),
+                mode="lines+markers",
+                name=f"measured at step {s}",
+                line={"color": color},
+                marker={"symbol": "diamond"},
+                legendgroup="step",
+            ),
+            row=1,
+            col=1,
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=x_grad,
+                y=_positive(grad[i]),
+                mode="lines+markers",
+                name=f"measured at step {s}",
+                line={"color": color},
+                marker={"symbol": "diamond"},
+                legendgroup="step",
+                showlegend=False,
+            ),
+            row=1,
+            col=2,
+        )
+    fig.update_yaxes(type="log", exponentformat="power")
+    fig.update_xaxes(title="layer (0 = input)", row=1, col=1)
+    fig.update_xaxes(title=f"layer ({L + 1} = output)", row=1, col=2)
+    fig.update_layout(
+        height=420,
+        margin={"l": 10, "r": 10, "t": 40, "b": 100},
+        legend={"orientation": "h", "yanchor": "top", "y": -0.2, "x": 0},
+    )
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------- saturation
+
+
+def unit_health(record: RunRecord, step: int) -> tuple[str, np.ndarray] | None:
+    """('saturated' | 'dead', per-hidden-layer fraction (L,)) at `step`, or None if neither applies."""
+    L = len(record.sizes) - 2
+    i = stat_index(record, step)
+    for name, key in (("saturated", "saturation"), ("dead", "dead")):
+        values = np.asarray(record.layer_stats[key][i, :L], dtype=float)
+        if np.isfinite(values).any():
+            return name, values
+    return None
+
+
+def saturation_figure(record: RunRecord, step: int, color: str = "#0072B2") -> go.Figure:
+    """Bars per hidden layer: the share of saturated (tanh, sigmoid) or dead (ReLU) units."""
+    health = unit_health(record, step)
+    L = len(record.sizes) - 2
+    fig = go.Figure()
+    if health is None:
+        fig.add_annotation(
+            text=f"{record.config.activation} units neither saturate nor die",
+            showarrow=False,
+            x=0.5,
+            y=0.5,
+            xref="paper",
+            yref="paper",
+        )
+        fig.update_xaxes(visible=False)
+        fig.update_yaxes(visible=False)
+    else:
+        name, values = health
+        what = "|h| > 0.99 (saturated)" if name == "saturated" else "0 on every example (dead)"
+        fig.add_trace(
+            go.Bar(
+                x=list(range(1, L + 1)),
+                y=values,
+                marker={"color": color},
+                hovertemplate=f"layer %{{x}}: %{{y:.1%}} {what}<extra></extra>",
+            )
+        )
+        fig.update_yaxes(range=[0, 1], tickformat=".0%", title=f"share {name}")
+        fig.update_xaxes(title="layer")
+    fig.update_layout(
+        title=f"{'dead' if health and health[0] == 'dead' else 'saturated'} units per layer "
+        f"at step {int(record.stat_steps[stat_index(record, step)])}",
+        height=260,
+        margin={"l": 10, "r": 10, "t": 40, "b": 40},
+    )
+    return fig
+
+
+def saturation_sentence(record: RunRecord, step: int) -> str:
+    """Which layer has the most saturated / dead units at `step`, and the mean over layers."""
+    health = unit_health(record, step)
+    s = int(record.stat_steps[stat_index(record, step)])
+    if health is None:
+        return (
+            f"{record.config.activation} has no flat region where units saturate, and is not ReLU, whose "
+            "units can die; this chart stays empty."
+        )
+    name, values = health
+    j = int(np.nanargmax(values))
+    if values[j] < 0.005:
+        return f"At step {s}, no layer has {name} units" + (
+            " (|h| > 0.99 nowhere)." if name == "saturated" else "."
+        )
+    what = "saturated (|h| > 0.99, derivative near 0)" if name == "saturated" else "dead (0 on every example)"
+    return (
+        f"At step {s}, {np.nanmean(values):.0%} of the hidden units are {what} on average; the most in "
+        f"layer {j + 1}: {values[j]:.0%}."
+    )
+
+
+def _central_interval(counts: np.ndarray, edges: np.ndarray, share: float = 0.98) -> tuple[float, float]:
+    """Edges of the bins that hold the central `share` of the counts (bin resolution)."""
+    cum = np.cumsum(counts) / counts.sum()
+    tail = (1 - share) / 2
+    lo = int(np.searchsorted(cum, tail, side="right"))
+    hi = int(np.searchsorted(cum, 1 - tail, side="left"))
+    return float(edges[lo]), float(edges[min(hi, len(edges) - 2) + 1])
+
+
+def histogram_sentence(record: RunRecord, kind: str, c: int) -> str:
+    """What to look for in a histogram at checkpoint `c`: the spread of layer 1 vs the last layer."""
+    hist = record.hists[kind]
+    n = _hist_layers(record, kind)
+    names = layer_names(n, with_output=kind in ("grad", "weight"))
+    step = int(record.hist_steps[c])
+    counts = np.asarray(hist.counts[c, :n], dtype=float)
+    edges = np.asarray(hist.edges, dtype=float)
+    if hist.transform == "log10abs":
+        parts = []
+        for j in (n - 1, 0):
+            total = counts[j].sum() + hist.zeros[c, j]
+            if counts[j].sum() == 0:
+                parts.append(f"{names[j]}: all exactly 0")
+                continue
+            cum = np.cumsum(counts[j]) / counts[j].sum()
+            b = int(np.searchsorted(cum, 0.5))
+            median = 10 ** ((edges[b] + edges[b + 1]) / 2)
+            zero = hist.zeros[c, j] / total if total else 0.0
+            parts.append(
+                f"{names[j]}: typically {fmt_ratio(median)}"
+                + (f", {zero:.0%} exactly 0" if zero >= 0.005 else "")
+            )
+        return f"Size of the weight gradients at step {step} — " + "; ".join(parts) + "."
+    L, i = len(record.sizes) - 2, stat_index(record, step)
+    width = float(edges[1] - edges[0])
+    spans, spikes = [], []
+    for j in (0, n - 1):
+        if counts[j].sum() == 0:
+            spans.append(f"nowhere finite in {names[j]}")
+            continue
+        lo, hi = _central_interval(counts[j], edges)
+        std = float(record.layer_stats["act_std"][i, j]) if j < L else math.nan
+        spans.append(f"between {fmt_value(lo)} and {fmt_value(hi)} in {names[j]} (std {fmt_ratio(std)})")
+        if 0 <= std < width / 4:
+            spikes.append(names[j])
+    line = f"At step {step}, 98 % of the activations lie " + " and ".join(spans) + "."
+    if spikes:
+        line += (
+            f" With bins {fmt_value(width)} wide, {' and '.join(spikes)} "
+            f"{'is a single spike' if len(spikes) == 1 else 'are single spikes'} at 0 here: "
+            f"the log₁₀|h| view above shows {'its' if len(spikes) == 1 else 'their'} shape."
+        )
+    ends = counts[:, [0, -1]].sum(axis=1) / np.maximum(counts.sum(axis=1), 1)
+    if record.config.activation in ("tanh", "sigmoid") and ends.max() >= 0.05:
+        j = int(np.argmax(ends))
+        line += f" {ends[j]:.0%} of {names[j]}'s activations sit in the end bins, at saturation."
+    return line
+
+
+def training_sentence(record: RunRecord) -> str:
+    """How far the short training run got: the training loss at the start and the end."""
+    if record.diverged_at is not None:
+        return record.divergence
+    if len(record.train_loss) < 2:
+        return "No training steps were taken: the charts show the network at initialization."
+    a, b = float(record.train_loss[0]), float(record.train_loss[-1])
+    steps = int(record.eval_steps[-1])
+    change = "barely moved" if abs(a - b) < 0.02 * max(a, 1e-12) else ("fell" if b < a else "rose")
+    return (
+        f"In {steps} steps the training loss {change}: {a:.3g} → {b:.3g} (test accuracy "
+        f"{record.test_acc[0]:.0%} → {record.test_acc[-1]:.0%})."
+    )
+
+
+# ---------------------------------------------------------------------------------------------- verdicts
+
+
+@dataclass(frozen=True)
+class DepthSummary:
+    """The numbers behind the page's sentences, from the measured stds at initialization."""
+
+    depth: int
+    signal_ratio: float  # std of the last hidden layer's activations / std of the input
+    signal_factor: float  # geometric mean factor per layer: signal_ratio ** (1 / L)
+    first_to_last: float  # std of layer L / std of layer 1
+    grad_ratio: float  # std of ∂loss/∂z at layer 1 / at the output layer
+    grad_factor: float  # per layer going backwards: grad_ratio ** (1 / L)
+    health: str | None  # "saturated" | "dead" | None
+    health_mean: float  # mean over hidden layers of that fraction (NaN if None)
+    zero_layer: int | None  # first hidden layer whose activations are exactly 0 (underflow), if any
+
+
+def _geo(ratio: float, n: int) -> float:
+    if not math.isfinite(ratio):
+        return ratio
+    return ratio ** (1.0 / n) if ratio > 0 else 0.0
+
+
+def summarize(record: RunRecord, input_std: float) -> DepthSummary:
+    """Per-layer factors of the signal (forward) and the gradient (backward) at step 0."""
+    L = len(record.sizes) - 2
+    i0 = stat_index(record, 0)
+    act = np.asarray(record.layer_stats["act_std"][i0], dtype=float)
+    grad = np.asarray(record.layer_stats["backprop_std"][i0], dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        signal_ratio = float(act[L - 1] / input_std)
+        first_to_last = float(act[L - 1] / act[0]) if act[0] > 0 else float("nan")
+        grad_ratio = float(grad[0] / grad[L]) if grad[L] > 0 else float("nan")
+    health = unit_health(record, 0)
+    zeros = np.flatnonzero(act[:L] == 0)
+    return DepthSummary(
+        depth=L,
+        signal_ratio=signal_ratio,
+        signal_factor=_geo(signal_ratio, L),
+        first_to_last=first_to_last,
+        grad_ratio=grad_ratio,
+        grad_factor=_geo(grad_ratio, L),
+        health=health[0] if health else None,
+        health_mean=float(np.nanmean(health[1])) if health else float("nan"),
+        zero_layer=int(zeros[0]) + 1 if zeros.size else None,
+    )
+
+
+def summary_metrics(s: DepthSummary) -> list[tuple[str, str, str]]:
+    """(label, value, help) of the page's headline numbers at initialization."""
+    out = [
+        (
+            "Signal per layer",
+            f"×{fmt_ratio(s.signal_factor)}",
+            "Geometric mean of the factor by which each layer multiplies the std of the activations.",
+        ),
+        (
+            f"Layer {s.depth} ÷ input",
+            fmt_ratio(s.signal_ratio),
+            "Std of the last hidden layer's activations divided by the std of the input.",
+        ),
+        (
+            "Gradient per layer",
+            f"×{fmt_ratio(s.grad_factor)}",
+            "Factor per layer of the std of ∂loss/∂z, going back from the output to layer 1.",
+        ),
+    ]
+    if s.health is not None:
+        out.append(
+            (
+                f"{s.health.capitalize()} units",
+                f"{s.health_mean:.0%}",
+                "Mean over the hidden layers of the share of saturated (|h| > 0.99) or dead units.",
+            )
+        )
+    return out
+
+
+def signal_verdict(s: DepthSummary) -> str:
+    """One line: how the signal's std changes per layer, and what is left of it at the last layer."""
+    L = s.depth
+    if s.zero_layer is not None:
+        return (
+            f"The signal underflows: from layer {s.zero_layer} on every activation is exactly 0 — "
+            "the network's output no longer depends on its input."
+        )
+    if not math.isfinite(s.signal_ratio):
+        return f"The signal overflows: at layer {L} the activations are no longer finite numbers."
+    g = s.signal_factor
+    var = f" (variance ×{fmt_ratio(g * g)})"
+    if g < 0.9:
+        line = (
+            f"The signal shrinks ×{fmt_ratio(g)} per layer{var}: at layer {L} its std is "
+            f"{fmt_ratio(s.signal_ratio)} of the input's."
+        )
+    elif g > 1.1:
+        line = (
+            f"The signal grows ×{fmt_ratio(g)} per layer{var}: at layer {L} its std is "
+            f"{fmt_ratio(s.signal_ratio)} times the input's."
+        )
+    else:
+        line = (
+            f"The signal keeps its size: ×{fmt_ratio(g)} per layer{var}; at layer {L} its std is "
+            f"{fmt_ratio(s.signal_ratio)} of the input's."
+        )
+    if s.health == "saturated" and s.health_mean > SATURATED:
+        line += (
+            f" But {s.health_mean:.0%} of the units are saturated (|h| > 0.99), where the "
+            "derivative is nearly 0."
+        )
+    elif s.health == "dead" and s.health_mean > DEAD:
+        line += f" {s.health_mean:.0%} of the units are dead (0 on every example)."
+    return line
+
+
+def gradient_verdict(s: DepthSummary) -> str:
+    """One line: how the gradient ∂loss/∂z changes per layer on its way back from the output to layer 1."""
+    L = s.depth
+    if not math.isfinite(s.grad_ratio) or s.grad_ratio == 0:
+        return "The gradient does not reach layer 1: it is exactly 0 or not a finite number there."
+    h = s.grad_factor
+    if h < 0.9:
+        verb = f"shrinks ×{fmt_ratio(h)} per layer"
+    elif h > 1.1:
+        verb = f"grows ×{fmt_ratio(h)} per layer"
+    else:
+        verb = f"keeps its size, ×{fmt_ratio(h)} per layer"
+    return (
+        f"Going back from the output, the gradient ∂loss/∂z {verb}: at layer 1 its std is "
+        f"{fmt_ratio(s.grad_ratio)} × the output layer's, across {L} hidden layers."
+    )
+
+
+def chart_payload_bytes(figs: list[go.Figure]) -> int:
+    """Total size of the figures' JSON, what the browser receives."""
+    return sum(len(f.to_json()) for f in figs)

@@ -1,0 +1,275 @@
+"""Figures of the phase-diagram lesson: the sigma_w x depth grid of training runs with the theory over it.
+
+Pure functions from core.phase's tables to Plotly figures (no streamlit); numbers are plotted as computed.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from core.phase import TRAINABLE_MULTIPLE
+from ui.style import apply
+
+# What the colour of a cell shows: column of the grid table -> (label, colour scale, zmin, zmax).
+# Bright = trained on every scale, so the reader's eye goes to the trainable band.
+COLOR_BY: dict[str, tuple[str, str, float, float]] = {
+    "loss_vs_guess": ("final loss ÷ loss of guessing", "Viridis_r", 0.0, 1.0),
+    "loss_vs_start": ("final loss ÷ starting loss", "Viridis_r", 0.0, 1.0),
+    "final_acc": ("final training accuracy", "Viridis", 0.0, 1.0),
+}
+DIVERGED_COLOR = "#D55E00"  # vermillion: not on the Viridis scale, so "diverged" never reads as a loss value
+THEORY_COLOR = "#000000"
+CRITICAL_COLOR = "#E69F00"
+MARGIN = dict(l=70, r=20, t=40, b=50)  # shared by both figures so their sigma_w axes line up
+
+
+def cell_edges(values: np.ndarray, log: bool) -> np.ndarray:
+    """Edges around sorted cell centres: midpoints (geometric on a log axis), ends mirrored outwards."""
+    v = np.log(np.asarray(values, dtype=float)) if log else np.asarray(values, dtype=float)
+    if len(v) == 1:
+        mids = np.array([v[0] - 0.5, v[0] + 0.5])
+    else:
+        inner = (v[:-1] + v[1:]) / 2
+        mids = np.concatenate([[v[0] - (inner[0] - v[0])], inner, [v[-1] + (v[-1] - inner[-1])]])
+    return np.exp(mids) if log else mids
+
+
+def grid_matrix(grid: pd.DataFrame, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(sigma_w values, depth values, matrix[depth, sigma_w]) of one column of the grid table."""
+    table = grid.pivot(index="depth", columns="sigma_w", values=column).sort_index().sort_index(axis=1)
+    return table.columns.to_numpy(float), table.index.to_numpy(int), table.to_numpy()
+
+
+def x_range(sigma_w: np.ndarray) -> list[float]:
+    """The log10 x range both figures share: the outer edges of the grid's cells."""
+    e = cell_edges(np.sort(np.asarray(sigma_w, dtype=float)), log=True)
+    return [math.log10(e[0]), math.log10(e[-1])]
+
+
+def phase_figure(
+    grid: pd.DataFrame,
+    theory: pd.DataFrame,
+    critical: float,
+    color_by: str = "loss_vs_guess",
+    selected: tuple[float, int] | None = None,
+    height: int = 520,
+) -> go.Figure:
+    """The phase diagram: one coloured cell per (sigma_w, depth) run, the trainable-depth curve over it.
+
+    Trace order (tests and the page's click handler rely on it): 0 heatmap, 1 diverged cells,
+    2 clickable cell markers (customdata = sigma_w, depth, colour value), 3-4 theory curve (halo, line),
+    5 critical scale, then the highlighted selection if any.
+    """
+    label, scale, zmin, zmax = COLOR_BY[color_by]
+    sw, dp, z = grid_matrix(grid, color_by)
+    _, _, div = grid_matrix(grid, "diverged")
+    div = div.astype(bool)
+    xe, ye = cell_edges(sw, log=True), cell_edges(dp, log=False)
+    top = float(ye[-1])
+    fig = go.Figure()
+    fig.add_trace(
+        go.Heatmap(
+            x=xe, y=ye, z=np.where(div, np.nan, z), zmin=zmin, zmax=zmax, colorscale=scale,
+            colorbar=dict(title=dict(text=label, side="right"), thickness=14, len=0.9),
+            hoverinfo="skip", name=label,
+        )
+    )
+    fig.add_trace(
+        go.Heatmap(
+            x=xe, y=ye, z=np.where(div, 1.0, np.nan), zmin=0, zmax=1,
+            colorscale=[[0, DIVERGED_COLOR], [1, DIVERGED_COLOR]], showscale=False, hoverinfo="skip",
+            name="diverged",
+        )
+    )
+    xx, yy = np.meshgrid(sw, dp)
+    value = np.where(div, np.nan, z)
+    fig.add_trace(
+        go.Scatter(
+            x=xx.ravel(), y=yy.ravel(), mode="markers+text",
+            text=np.where(div.ravel(), "✕", ""), textfont=dict(color="white", size=16),
+            marker=dict(symbol="square", size=22, color="rgba(0,0,0,0.01)"),
+            customdata=np.column_stack([xx.ravel(), yy.ravel(), value.ravel()]),
+            hovertemplate="σ_w = %{customdata[0]:.3g}, depth %{customdata[1]}<br>"
+            + label + " = %{customdata[2]:.2f}<extra>click to open this run</extra>",
+            name="cells", showlegend=False,
+        )
+    )
+    tx, ty = _theory_line(theory, sw, top)
+    fig.add_trace(go.Scatter(x=tx, y=ty, mode="lines", line=dict(color="white", width=6),
+                             hoverinfo="skip", showlegend=False))
+    fig.add_trace(
+        go.Scatter(
+            x=tx, y=ty, mode="lines", line=dict(color=THEORY_COLOR, width=2.5),
+            name=f"theory: trainable up to {TRAINABLE_MULTIPLE:g} ξ", hoverinfo="skip",
+        )
+    )
+    if math.isfinite(critical):
+        fig.add_trace(
+            go.Scatter(
+                x=[critical, critical], y=[float(ye[0]), top], mode="lines",
+                line=dict(color=CRITICAL_COLOR, width=3, dash="dash"),
+                name=f"critical σ_w = {critical:.3g} (χ₁ = 1)", hoverinfo="skip",
+            )
+        )
+    else:
+        fig.add_trace(go.Scatter(x=[], y=[], mode="lines", name="no critical scale", hoverinfo="skip"))
+    if selected is not None:
+        fig.add_trace(
+            go.Scatter(
+                x=[selected[0]], y=[selected[1]], mode="markers",
+                marker=dict(symbol="square-open", size=26, color="white", line=dict(width=3, color="white")),
+                name="selected cell", hoverinfo="skip",
+            )
+        )
+    fig.update_xaxes(type="log", range=x_range(sw), title_text="weight scale σ_w (weights ~ N(0, σ_w²/fan_in))",
+                     showgrid=False)
+    fig.update_yaxes(range=[float(ye[0]), top], title_text="depth (hidden layers)", showgrid=False)
+    apply(fig, height=height)
+    fig.update_layout(margin=MARGIN, clickmode="event+select", dragmode=False,
+                      legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0))
+    return fig
+
+
+def _theory_line(theory: pd.DataFrame, sw: np.ndarray, top: float) -> tuple[np.ndarray, np.ndarray]:
+    """The trainable-depth curve within the grid's x range, clipped just above the plot where it leaves it."""
+    lo, hi = (10**v for v in x_range(sw))
+    t = theory[(theory["sigma_w"] >= lo) & (theory["sigma_w"] <= hi)]
+    y = t["trainable_depth"].to_numpy(float).copy()
+    y[np.isposinf(y) | (y > top)] = top * 1.02
+    return t["sigma_w"].to_numpy(float), y
+
+
+def theory_figure(theory: pd.DataFrame, critical: float, sigma_w: np.ndarray, height: int = 360) -> go.Figure:
+    """chi_1 (top) and the depth scale xi (bottom) against sigma_w, on the phase diagram's x axis."""
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08)
+    x = theory["sigma_w"].to_numpy(float)
+    chi = theory["chi1"].to_numpy(float)
+    xi = theory["xi"].to_numpy(float)
+    fig.add_trace(go.Scatter(x=x, y=chi, mode="lines", name="χ₁ (gradient factor per layer)",
+                             line=dict(color="#0072B2", width=2.5),
+                             hovertemplate="σ_w = %{x:.3g}: χ₁ = %{y:.3g}<extra></extra>"), row=1, col=1)
+    xi_plot = np.where(np.isfinite(xi), xi, np.nan)
+    fig.add_trace(go.Scatter(x=x, y=xi_plot, mode="lines", name="ξ (depth scale, layers)",
+                             line=dict(color="#009E73", width=2.5),
+                             hovertemplate="σ_w = %{x:.3g}: ξ = %{y:.3g} layers<extra></extra>"), row=2, col=1)
+    fig.add_hline(y=1.0, line=dict(color="#777777", dash="dot", width=1), row=1, col=1)
+    if math.isfinite(critical):
+        for row in (1, 2):
+            fig.add_trace(go.Scatter(x=[critical, critical], y=_span(chi if row == 1 else xi_plot), mode="lines",
+                                     line=dict(color=CRITICAL_COLOR, width=2, dash="dash"), hoverinfo="skip",
+                                     showlegend=False), row=row, col=1)
+    fig.update_xaxes(type="log", range=x_range(sigma_w), showgrid=False)
+    fig.update_xaxes(title_text="weight scale σ_w", row=2, col=1)
+    fig.update_yaxes(type="log", title_text="χ₁", row=1, col=1)
+    fig.update_yaxes(type="log", title_text="ξ (layers)", row=2, col=1)
+    apply(fig, height=height)
+    fig.update_layout(margin=MARGIN, legend=dict(orientation="h", y=1.04, yanchor="bottom", x=0))
+    return fig
+
+
+def _span(y: np.ndarray) -> list[float]:
+    """Bottom and top of finite positive values (for a vertical marker line on a log axis)."""
+    f = y[np.isfinite(y) & (y > 0)]
+    return [float(f.min()), float(f.max())] if len(f) else [0.1, 10.0]
+
+
+def clicked_cell(state: object) -> tuple[float, int] | None:
+    """(sigma_w, depth) of the clicked cell in a st.plotly_chart selection state, or None.
+
+    Only points of the cell-marker trace count (customdata = sigma_w, depth, value); the last one wins.
+    """
+    try:
+        points = state["selection"]["points"]  # type: ignore[index]
+    except (KeyError, TypeError):
+        return None
+    for p in reversed(list(points or [])):
+        data = p.get("customdata") if isinstance(p, dict) else None
+        if data is not None and len(data) >= 2:
+            try:
+                return float(data[0]), int(round(float(data[1])))
+            except (TypeError, ValueError):
+                continue
+    return None
+
+
+def _fmt_depth(d: float) -> str:
+    return "unbounded" if not math.isfinite(d) else f"{d:.1f}"
+
+
+def grid_sentences(grid: pd.DataFrame, theory_at_cells: pd.DataFrame, critical: float) -> list[str]:
+    """What to look for in the phase diagram, computed from this grid and this theory."""
+    from core.phase import TRAINED_BELOW, agreement
+
+    n = len(grid)
+    trained = (grid["loss_vs_guess"] < TRAINED_BELOW) & ~grid["diverged"]
+    guess = float(grid["guess_loss"].iloc[0])
+    out = [
+        f"**{int(trained.sum())} of {n} cells trained**: their final training loss fell below "
+        f"{TRAINED_BELOW:g} × {guess:.3f}, where {guess:.3f} is the loss of guessing the class frequencies"
+        + (f"; **{int(grid['diverged'].sum())} diverged** (✕)." if grid["diverged"].any() else ".")
+    ]
+    th = theory_at_cells.set_index("sigma_w")
+    sws = np.sort(grid["sigma_w"].unique())
+
+    def deepest(sw: float) -> int | None:
+        col = grid[(grid["sigma_w"] == sw) & trained]
+        return None if col.empty else int(col["depth"].max())
+
+    lo = float(sws[0])
+    d_lo = deepest(lo)
+    out.append(
+        f"Deep in the ordered phase, at σ_w = {lo:.3g} (χ₁ = {th.loc[lo, 'chi1']:.3g}), "
+        + ("no cell trained" if d_lo is None else f"the deepest network that trained has {d_lo} hidden layers")
+        + f"; the theory's limit {TRAINABLE_MULTIPLE:g} ξ is {_fmt_depth(th.loc[lo, 'trainable_depth'])} layers."
+    )
+    if math.isfinite(critical):
+        near = float(sws[np.argmin(np.abs(np.log(sws / critical)))])
+        d_c = deepest(near)
+        out.append(
+            f"Next to the critical scale, at σ_w = {near:.3g}, "
+            + ("no cell trained" if d_c is None else f"networks trained up to {d_c} hidden layers")
+            + f" (the grid goes to {int(grid['depth'].max())})."
+        )
+    ok = agreement(grid, theory_at_cells)
+    out.append(
+        f"The theory's line agrees with the experiment on **{int(ok.sum())} of {n} cells** "
+        "(trained below the line, not trained above it)."
+    )
+    return out
+
+
+def theory_sentences(theory_at_cells: pd.DataFrame, critical: float, activation: str, sigma_b: float) -> list[str]:
+    """What to look for in the chi_1 / xi chart, computed by core.theory for this activation and sigma_b."""
+    t = theory_at_cells.sort_values("sigma_w")
+    first, last = t.iloc[0], t.iloc[-1]
+    if math.isfinite(critical):
+        head = (f"For {activation} with σ_b = {sigma_b:g}, χ₁ = 1 at **σ_w = {critical:.3f}** "
+                f"(σ_w² = {critical**2:.3f}): below it gradients shrink by χ₁ per layer, above it they grow.")
+    else:
+        head = f"For {activation} with σ_b = {sigma_b:g}, χ₁ never reaches 1 on this range."
+    finite = t[np.isfinite(t["xi"])]
+    tail = (f" At σ_w = {first['sigma_w']:.3g}, χ₁ = {first['chi1']:.3g} and ξ = {_fmt_depth(first['xi'])} layers; "
+            f"at σ_w = {last['sigma_w']:.3g}, χ₁ = {last['chi1']:.3g} and ξ = {_fmt_depth(last['xi'])} layers.")
+    if not finite.empty:
+        best = finite.loc[finite["xi"].idxmax()]
+        tail += f" Among the grid's scales ξ is largest, {best['xi']:.1f} layers, at σ_w = {best['sigma_w']:.3g}."
+    return [head + tail]
+
+
+def cell_sentence(row: pd.Series) -> str:
+    """One cell in words: its scale and depth, what happened to its loss."""
+    from core.phase import TRAINED_BELOW
+
+    head = f"σ_w = {row['sigma_w']:.3g}, {int(row['depth'])} hidden layers: "
+    if row["diverged"]:
+        return head + f"the loss became infinite or NaN at step {int(row['diverged_at'])}: the run diverged."
+    verdict = "trained" if row["loss_vs_guess"] < TRAINED_BELOW else "did not train"
+    return head + (
+        f"loss {row['initial_loss']:.3f} at the start, {row['final_loss']:.3f} at the end "
+        f"({row['loss_vs_guess']:.2f} × the guessing loss, accuracy {row['final_acc']:.0%}): it {verdict}."
+    )

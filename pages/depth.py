@@ -1,0 +1,179 @@
+"""Lesson 2, depth: why weights must be neither too small nor too large. The signal and the gradient, layer by layer.
+
+Widgets -> one-scheme config -> cached run (step 0 plus a short training run) -> figures.depth, with the theory.
+"""
+
+from __future__ import annotations
+
+import math
+
+import streamlit as st
+
+from core.config import LIMITS
+from figures import depth as fd
+from ui import controls, runs, share, style
+
+PAGE = "depth"
+# Page defaults: the classic tutorial start N(0, 0.01²) in 10 tanh layers of 64 units, whose signal collapses,
+# and a short training run; at these sizes the page computes in well under a second.
+DEFAULTS = {
+    "schemes": ("normal",),
+    "weight_std": 0.01,
+    "depth": 10,
+    "width": 64,
+    "activation": "tanh",
+    "batch_size": 256,
+    "steps": 100,
+}
+FIXED = {"record_every": 10, "n_checkpoints": 6}
+SCALES = tuple(s for s in controls.SCALE_GRID if 0.1 <= s <= 10)  # the lesson's log slider: 0.1× to 10×
+STEPS_MAX = 1000
+
+
+def scale_options() -> tuple[float, ...]:
+    """The 0.1×–10× grid, plus a valid scale from the link (the Phase page links exact weight scales)."""
+    raw = st.query_params.get_all(controls.URL_KEYS["scale"])
+    try:
+        asked = float(raw[0]) if len(raw) == 1 else math.nan
+    except ValueError:
+        asked = math.nan
+    lo, hi = LIMITS["scale"]
+    if math.isfinite(asked) and lo <= asked <= hi:
+        return tuple(sorted({*SCALES, asked}))
+    return SCALES
+
+
+@st.fragment
+def charts(record, prediction: fd.Prediction | None, log_hist, input_std: float, color: str) -> None:
+    """Everything drawn from the run; the step slider reruns only this fragment, never the training."""
+    steps = [int(s) for s in record.hist_steps]
+    if st.session_state.get("depth_step") not in steps:
+        st.session_state["depth_step"] = steps[0]
+    step = steps[0]
+    if len(steps) > 1:
+        step = st.select_slider(
+            "Show the network at training step",
+            options=steps,
+            key="depth_step",
+            help="Step 0 is the initialization; the theory line is the prediction for step 0.",
+        )
+    c = steps.index(step)
+
+    st.subheader("Standard deviation, layer by layer")
+    fig = fd.std_profile(record, step, prediction, input_std, color)
+    st.plotly_chart(
+        style.apply(fig),
+        width="stretch",
+        config={"displayModeBar": False},
+        key="depth_std",
+        alt="Std of activations and gradients per layer, measured and predicted, on a log axis",
+    )
+    st.markdown(fd.theory_sentence(record, prediction, input_std))
+    if step == steps[0]:
+        fig = fd.log_activation_heatmap(log_hist, len(record.sizes) - 2)
+        st.plotly_chart(
+            style.apply(fig),
+            width="stretch",
+            config={"displayModeBar": False},
+            key="depth_log_act",
+            alt="Heatmap of log10 of the activations' size per layer at initialization",
+        )
+        st.markdown(fd.log_activation_sentence(log_hist, len(record.sizes) - 2))
+
+    st.subheader("Histograms per layer")
+    left, right = st.columns(2)
+    for where, kind in ((left, "act"), (right, "grad")):
+        with where:
+            fig = fd.histogram_figure(record, kind, c, color)
+            st.plotly_chart(
+                style.apply(fig),
+                width="stretch",
+                config={"displayModeBar": False},
+                key=f"depth_hist_{kind}",
+                alt=f"Histogram of the {fd.HIST_TITLES[kind]} per layer",
+            )
+            st.markdown(fd.histogram_sentence(record, kind, c))
+
+    st.subheader("Saturated or dead units")
+    fig = fd.saturation_figure(record, step, color)
+    st.plotly_chart(
+        style.apply(fig),
+        width="stretch",
+        config={"displayModeBar": False},
+        key="depth_health",
+        alt="Share of saturated or dead units per layer",
+    )
+    st.markdown(fd.saturation_sentence(record, step))
+
+
+share.begin(PAGE)
+# Until app.py's wide layout reaches the pages (streamlit 1.67 renders them "narrow" otherwise).
+st.set_page_config(layout="wide")
+
+st.title("Why not too small — or too large? The signal through depth")
+st.markdown(
+    "A layer computes z = h W + b from the layer before it. With independent, zero-mean weights of variance "
+    "Var(W), the spread of z is the spread of h times fan_in × Var(W). Stack layers and these factors "
+    "multiply: below 1 the signal fades to nothing within a few layers, above 1 it blows up (ReLU) or pins "
+    "tanh units at ±1, where their gradient is 0. Pick an initialization below and look at every layer at "
+    "the start, next to what mean-field theory predicts before any training."
+)
+st.latex(r"\operatorname{Var}[z_l] = n_{l-1}\,\operatorname{Var}[W_l]\;\mathbb{E}\!\left[h_{l-1}^2\right]")
+
+left, right = st.columns([1, 3], gap="large")
+with left:
+    scheme = controls.schemes(multi=False, default=DEFAULTS["schemes"])[0]
+    if scheme in ("normal", "truncated_normal"):
+        controls.weight_std(default=DEFAULTS["weight_std"])
+    elif scheme == "uniform":
+        controls.weight_bound()
+    elif scheme == "constant":
+        controls.weight_const()
+    elif scheme in ("he_normal", "he_uniform"):
+        controls.he_mode()
+    controls.scale(options=scale_options(), label="Scale × (0.1× – 10×)")
+    controls.gain()
+    controls.depth(default=DEFAULTS["depth"])
+    controls.width(default=DEFAULTS["width"])
+    activation = controls.activation(default=DEFAULTS["activation"])
+    if activation == "leaky_relu":
+        controls.leaky_slope()
+    bias = controls.bias_init()
+    if bias != "zeros":
+        controls.bias_value()
+    with st.expander("Data and training"):
+        dataset = controls.dataset()
+        if dataset in ("spiral", "blobs"):
+            controls.n_classes()
+        if dataset != "digits":
+            controls.noise()
+        controls.n_samples()
+        controls.data_seed()
+        controls.seed()
+        controls.steps(default=DEFAULTS["steps"], max_value=STEPS_MAX, step=10)
+        controls.optimizer()
+        controls.lr()
+        controls.batch_size(default=DEFAULTS["batch_size"])
+        controls.dtype()
+
+with right:
+    config = share.report(controls.config(**FIXED))
+    records = runs.experiment(config)
+    record = records[scheme]
+    color = style.scheme_color(scheme)
+    m2, input_std = fd.input_moments(config)
+    summary = fd.summarize(record, input_std)
+    with st.container(border=True):
+        for col, (label, value, help_text) in zip(st.columns(4), fd.summary_metrics(summary)):
+            col.metric(label, value, help=help_text)
+        st.markdown(f"**At initialization.** {fd.signal_verdict(summary)}")
+        st.markdown(fd.gradient_verdict(summary))
+        if record.diverged_at is None:
+            st.markdown(fd.training_sentence(record))
+    if record.diverged_at is not None:
+        st.warning(fd.training_sentence(record), icon=":material/warning:")
+    log_hist = fd.initial_log_activations(config, scheme)
+    charts(record, fd.predict(record, m2), log_hist, input_std, color)
+
+with left:
+    share.link()

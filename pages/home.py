@@ -1,0 +1,65 @@
+"""Home: the question, the three-part answer, and one-click links into each lesson on a preset.
+
+Text only (no computation), so it opens instantly for a class.
+"""
+
+import streamlit as st
+
+from ui import nav, presets, share
+
+share.begin("")
+
+st.title("Why should weights start near zero — and why not at zero?")
+
+st.markdown(
+    """
+Three short answers, one lesson each:
+
+1. **Near zero.** With normalized inputs nothing tells a weight to be positive rather than negative, so
+   its expected value is 0. Starting near zero keeps each unit in the range where its activation still
+   responds (not saturated, not dead).
+2. **Not at zero.** If every weight starts equal (zero or any constant), every unit of a layer computes
+   the same thing and receives the same gradient, so they stay identical forever: the layer behaves like
+   a single unit. Small *random* values break this symmetry.
+3. **Not too small, not too large.** Each layer multiplies the signal's variance by about
+   fan_in × Var(W). Below 1 the signal and the gradients shrink layer after layer; above 1 they grow or
+   saturate. Scaling the weights by 1/√fan_in keeps the variance steady through depth: **LeCun**
+   (Var = 1/fan_in), **Xavier/Glorot** (2/(fan_in + fan_out), for tanh), **He/Kaiming** (2/fan_in,
+   for ReLU, which zeroes half of its inputs).
+"""
+)
+
+st.subheader("Lessons")
+lessons = [p for p in nav.LESSONS if p.exists]
+if not lessons:
+    st.info("The lessons are being written; come back soon.")
+cols = st.columns(2)
+for i, page in enumerate(lessons):
+    with cols[i % 2].container(border=True):
+        st.markdown(f"#### {page.title}")
+        st.caption(f"What you will see: {page.you_will_see}")
+        for preset in presets.for_page(page.url_path):
+            st.page_link(
+                page.file,
+                label=preset.label,
+                icon=":material/arrow_forward:",
+                query_params=preset.query_params(),
+            )
+
+share.report()
+
+st.divider()
+st.markdown(
+    """
+**References**
+
+- LeCun, Bottou, Orr & Müller (1998), *Efficient BackProp*.
+- Glorot & Bengio (2010), *Understanding the difficulty of training deep feedforward neural networks*.
+- He, Zhang, Ren & Sun (2015), *Delving Deep into Rectifiers*.
+- Saxe, McClelland & Ganguli (2013), *Exact solutions to the nonlinear dynamics of learning in deep linear
+  networks*.
+- Mishkin & Matas (2015), *All you need is a good init* (LSUV).
+- Poole et al. (2016), *Exponential expressivity in deep neural networks through transient chaos*;
+  Schoenholz et al. (2017), *Deep Information Propagation*.
+"""
+)

@@ -1,0 +1,173 @@
+"""Lesson 1, symmetry: why weights must not all start equal. Your start is trained beside a small random one.
+
+Widgets -> two one-scheme configs (yours, the reference) -> one cached stacked run -> figures.symmetry.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.config import BIAS_INITS, DATASETS
+from figures import symmetry as fs
+from ui import controls, runs, share, style
+
+PAGE = "symmetry"
+# The small random start every run is compared with: the usual, correct choice (random weights, zero biases).
+REFERENCE = {
+    "schemes": ("xavier_uniform",),
+    "scale": 1.0,
+    "gain": "1",
+    "bias_init": "zeros",
+    "bias_value": 0.0,
+}
+# Page defaults: a symmetric start, 2 hidden layers, and momentum (it trains the small random starts within
+# 300 steps, and an elementwise optimizer keeps equal units equal just like SGD and Adam).
+DEFAULTS = {
+    "schemes": ("constant",),
+    "activation": "tanh",
+    "depth": 2,
+    "width": 16,
+    "optimizer": "momentum",
+    "lr": 0.1,
+    "steps": 300,
+    "dataset": "spiral",
+}
+FIXED = {"n_checkpoints": 11}  # weight snapshots every 30 steps of 300: the heatmap's step slider
+WIDTHS = (2, 4, 8, 16, 32, 64)  # the weight snapshots are kept up to this size
+STEP_OPTIONS = (0, 50, 100, 150, 200, 300, 400, 500, 750, 1000)
+
+
+@st.fragment
+def weight_matrix(panels: list[fs.Panel]) -> None:
+    """The heatmap of one hidden layer's incoming weights at a checkpoint; scrubbing it never retrains."""
+    rec = panels[0].record
+    if not rec.weight_snapshots:
+        st.info("This network is too large to keep copies of its weights; pick fewer units to see them.")
+        return
+    layers = list(range(1, fs.hidden_depth(rec) + 1))
+    steps = [int(s) for s in rec.hist_steps]
+    # A layer or step kept from a larger network of an earlier run is not offered any more: start over.
+    if st.session_state.get("sym_layer") not in layers:
+        st.session_state["sym_layer"] = layers[-1]
+    if st.session_state.get("sym_step") not in steps:
+        st.session_state["sym_step"] = steps[-1]
+    c1, c2 = st.columns([1, 2])
+    layer = c1.radio("Hidden layer", layers, key="sym_layer", horizontal=True)
+    step = steps[0]
+    if len(steps) > 1:
+        step = c2.select_slider(
+            "Step", options=steps, key="sym_step", help="Copies of the weights are kept at these steps."
+        )
+    ck = steps.index(step)
+    st.plotly_chart(
+        style.apply(fs.weight_heatmap_figure(panels, ck, layer - 1)),
+        width="stretch",
+        config={"displayModeBar": False},
+        key="sym_heatmap",
+    )
+    st.markdown(fs.heatmap_sentence(panels, ck, layer - 1))
+
+
+# Until app.py's wide layout reaches the pages (streamlit 1.67 renders them "narrow" otherwise).
+st.set_page_config(layout="wide")
+share.begin(PAGE)
+
+st.title("Why not start at zero? Symmetry")
+st.markdown(
+    "If every weight of a layer starts with the same value — zero or any constant *c* — every unit of that "
+    "layer computes the same function of the input. So every unit receives the same gradient and takes the "
+    "same step (with SGD, momentum or Adam alike), and the units stay copies of each other forever: a layer "
+    "of many units works like a single unit. Below, the start you choose is trained beside a small random "
+    "start (Xavier uniform weights, zero biases) on the same data, in the same mini-batches, with the same seed."
+)
+st.latex(
+    r"W^{(0)}_{:,i} = W^{(0)}_{:,j},\ b^{(0)}_i = b^{(0)}_j \ \text{for all units } i, j"
+    r"\;\Longrightarrow\; W^{(t)}_{:,i} = W^{(t)}_{:,j} \ \text{at every step } t"
+)
+
+left, right = st.columns([1, 3])
+with left:
+    scheme = controls.schemes(multi=False, default=DEFAULTS["schemes"], label="Your start: weights")[0]
+    if scheme == "constant":
+        controls.weight_const()
+    elif scheme in ("normal", "truncated_normal"):
+        controls.weight_std()
+    elif scheme == "uniform":
+        controls.weight_bound()
+    bias = controls.bias_init(options=BIAS_INITS, label="Your start: biases")
+    if bias in ("constant", "normal"):
+        controls.bias_value(default=0.1, min_value=0.0 if bias == "normal" else None)
+    controls.activation(default=DEFAULTS["activation"], options=("tanh", "relu", "sigmoid"))
+    controls.depth(default=DEFAULTS["depth"], min_value=1, max_value=3)
+    controls.width(default=DEFAULTS["width"], options=WIDTHS)
+    controls.optimizer(default=DEFAULTS["optimizer"])
+    controls.lr(default=DEFAULTS["lr"])
+    controls.steps(default=DEFAULTS["steps"], min_value=0, max_value=1000)
+    controls.dataset(default=DEFAULTS["dataset"], options=tuple(d for d in DATASETS if d != "digits"))
+    controls.seed()
+
+with right:
+    student = share.report(controls.config(**FIXED))
+    reference = student.replace(**REFERENCE)
+    pair = runs.run_pair(student, reference)
+    if pair is None:
+        st.stop()
+    you = fs.Panel(fs.start_label(student), pair[0], style.scheme_color(student.schemes[0]))
+    ref = fs.Panel(
+        fs.start_label(reference) + " (reference)", pair[1], style.scheme_color(reference.schemes[0])
+    )
+    panels = [you, ref]
+    split = runs.data_split(
+        student.dataset, student.n_samples, student.noise, student.n_classes, student.data_seed
+    )
+    if student == reference:
+        st.caption("Your start is the reference start: pick another initialization to compare.")
+    for p in panels:
+        if p.record.divergence:
+            st.warning(f"{p.label}: {p.record.divergence}", icon=":material/warning:")
+
+    k = you.record.sizes[-1]
+    metrics = st.columns(4)
+    for col, p, who in ((metrics[0], you, "your start"), (metrics[1], ref, "reference")):
+        col.metric(
+            f"Distinct units, {who}",
+            fs.distinct_text(p.record),
+            help="At the last step, per hidden layer: units whose incoming weights and bias differ.",
+        )
+    for col, p, who in ((metrics[2], you, "your start"), (metrics[3], ref, "reference")):
+        col.metric(f"Test accuracy, {who}", f"{100 * fs.final_test_acc(p.record):.0f} %")
+
+    st.subheader("Does it learn?")
+    baseline = fs.frequency_loss(split.y_train, k)
+    st.plotly_chart(
+        style.apply(fs.loss_figure(panels, baseline)), width="stretch", config={"displayModeBar": False}
+    )
+    st.markdown(fs.loss_sentence(you, ref, baseline))
+    dead = fs.dead_start_sentence(you.record, split)
+    if dead:
+        st.markdown(dead)
+
+    st.subheader("Are the units still copies of each other?")
+    st.plotly_chart(
+        style.apply(fs.distinct_figure(panels)), width="stretch", config={"displayModeBar": False}
+    )
+    for sentence in (
+        fs.symmetry_sentence(you),
+        fs.moved_but_identical_sentence(you),
+        fs.broken_badly_sentence(you, ref),
+        fs.symmetry_sentence(ref),
+    ):
+        if sentence:
+            st.markdown(sentence)
+
+    st.subheader("The weights: one column per unit")
+    st.caption("Identical units have identical columns. Pick a layer and scrub through training.")
+    weight_matrix(panels)
+
+    st.subheader("What each network learned")
+    st.plotly_chart(
+        style.apply(fs.boundary_figure(panels, split)), width="stretch", config={"displayModeBar": False}
+    )
+    st.markdown(fs.accuracy_sentence(panels, split))
+
+    share.link()

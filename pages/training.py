@@ -1,0 +1,263 @@
+"""Lesson 3, the training race: several init schemes trained on the same data, batches and seed.
+
+Widgets -> one ExperimentConfig -> one cached run of every scheme -> figures.training; display controls redraw only.
+"""
+
+from __future__ import annotations
+
+import math
+
+import streamlit as st
+
+from core.config import ExperimentConfig
+from core.records import RunRecord
+from figures import training as ft
+from ui import controls, runs, share, style
+
+PAGE = "training"
+# Four starts that tell the lesson's story: exactly zero (symmetric, never learns), near zero but too small
+# (N(0, 0.01²): gradients vanish), and two scaled rules that train.
+DEFAULT_SCHEMES = ("zeros", "normal", "xavier_uniform", "he_normal")
+N_CHECKPOINTS = 11  # histograms at 11 steps: the step slider of the histograms
+QUANTITIES = {"gradients": "grad", "weights": "weight", "activations": "act"}
+CHART = {"displayModeBar": False}
+
+
+def record_every(steps: int) -> int:
+    """Evaluate about 100 times per run (at least every 10 steps): curves stay smooth, evaluation cheap."""
+    return max(10, round(steps / 100))
+
+
+def scheme_param_controls(schemes: tuple[str, ...]) -> None:
+    """The parameters of the chosen schemes that have any (σ of normal, c of constant, ...)."""
+    if {"normal", "truncated_normal"} & set(schemes):
+        controls.weight_std()
+    if "constant" in schemes:
+        controls.weight_const()
+    if "uniform" in schemes:
+        controls.weight_bound()
+
+
+def draw_controls() -> None:
+    schemes = controls.schemes(
+        default=DEFAULT_SCHEMES,
+        max_selections=6,
+        label="Initializations to compare",
+    )
+    scheme_param_controls(schemes)
+    controls.depth(min_value=1, max_value=50)
+    controls.width()
+    activation = controls.activation()
+    controls.scale()
+    bias = controls.bias_init()
+    if bias in ("constant", "normal"):
+        controls.bias_value(default=0.1, min_value=0.0 if bias == "normal" else None)
+    controls.optimizer()
+    controls.lr()
+    controls.batch_size()
+    controls.steps(min_value=0, max_value=3000)
+    dataset = controls.dataset()
+    controls.seed()
+    with st.expander("More settings"):
+        if dataset in ("spiral", "blobs"):
+            controls.n_classes()
+        if dataset != "digits":
+            controls.noise()
+        controls.n_samples()
+        controls.data_seed()
+        controls.gain()
+        if {"he_normal", "he_uniform"} & set(schemes):
+            controls.he_mode()
+        if activation == "leaky_relu":
+            controls.leaky_slope()
+        controls.dtype()
+
+
+def plot(fig, key: str | None = None) -> None:
+    st.plotly_chart(style.apply(fig), width="stretch", config=CHART, key=key)
+
+
+def keep_valid(key: str, options: list, default) -> None:
+    """A display choice left over from an earlier run that is not offered any more starts over."""
+    value = st.session_state.get(key)
+    if isinstance(value, list):
+        value = [v for v in value if v in options]
+        st.session_state[key] = value or default
+    elif value not in options:
+        st.session_state[key] = default
+
+
+@st.fragment
+def curves(records: list[RunRecord], colors: dict[str, str]) -> None:
+    """Loss and accuracy curves; the log-scale toggle redraws them without retraining."""
+    log_y = st.toggle("Log-scale loss axis", key="tr_log")
+    plot(ft.loss_figure(records, colors, log_y=log_y), key="tr_loss")
+    st.markdown(ft.loss_sentence(records))
+    cut = ft.loss_axis_note(records, log_y)
+    if cut:
+        st.caption(cut)
+    plot(ft.accuracy_figure(records, colors), key="tr_acc")
+    st.markdown(ft.accuracy_sentence(records))
+
+
+@st.fragment
+def histograms(records: list[RunRecord], colors: dict[str, str]) -> None:
+    """Histograms by layer of the picked schemes at the picked checkpoint; scrubbing never retrains."""
+    by_scheme = {r.scheme: r for r in records if r.hists}
+    if not by_scheme:
+        st.info("No histograms were recorded for this run.")
+        return
+    schemes = list(by_scheme)
+    keep_valid("tr_hist_schemes", schemes, schemes)
+    c1, c2 = st.columns([3, 2])
+    picked = c1.multiselect(
+        "Schemes to show",
+        schemes,
+        format_func=ft.scheme_label,
+        key="tr_hist_schemes",
+    )
+    quantity = c2.segmented_control(
+        "Quantity", list(QUANTITIES), default="gradients", key="tr_quantity", required=True
+    )
+    kind = QUANTITIES[quantity or "gradients"]
+    shown = [by_scheme[s] for s in picked] or [by_scheme[schemes[0]]]
+    # a diverged run has fewer checkpoints: offer the steps every shown scheme has
+    steps = [int(s) for s in min((r.hist_steps for r in shown), key=len)]
+    keep_valid("tr_step", steps, steps[0])
+    step = steps[0]
+    if len(steps) > 1:
+        step = st.select_slider(
+            "Step", options=steps, key="tr_step", help="Histograms are recorded at these steps."
+        )
+    ck = steps.index(step)
+    plot(ft.ridgeline_figure(shown, ck, kind, colors), key="tr_ridge")
+    st.markdown(ft.hist_sentence(shown, ck, kind))
+    gap = ft.scheme_gap_sentence(shown, ck, kind)
+    if gap:
+        st.markdown(gap)
+
+
+@st.fragment
+def results(records: list[RunRecord]) -> None:
+    """The results table and the downloads; changing the target loss recomputes only the table."""
+    k = records[0].confusion.shape[0]
+    target = st.number_input(
+        "Target train loss",
+        min_value=0.001,
+        max_value=10.0,
+        value=float(f"{0.5 * math.log(k):.2g}"),
+        step=0.05,
+        format="%g",
+        key="tr_target",
+        help="The table counts the steps each scheme needs to get its whole-train-split loss this low.",
+    )
+    table = ft.results_table(records, target)
+    st.dataframe(
+        table,
+        hide_index=True,
+        column_config={
+            "final train accuracy": st.column_config.NumberColumn(format="percent"),
+            "final test accuracy": st.column_config.NumberColumn(format="percent"),
+            "final train loss": st.column_config.NumberColumn(format="%.4f"),
+            "final test loss": st.column_config.NumberColumn(format="%.4f"),
+            "train seconds": st.column_config.NumberColumn(format="%.2f"),
+        },
+    )
+    st.markdown(ft.target_sentence(records, target))
+    d1, d2 = st.columns(2)
+    d1.download_button(
+        "Results table (CSV)",
+        table.to_csv(index=False).encode(),
+        file_name="initlab-training-results.csv",
+        mime="text/csv",
+        icon=":material/download:",
+        on_click="ignore",
+    )
+    d2.download_button(
+        "Every step of every scheme (CSV)",
+        lambda: ft.per_step_table(records).to_csv(index=False).encode(),  # built only when clicked
+        file_name="initlab-training-steps.csv",
+        mime="text/csv",
+        icon=":material/download:",
+        on_click="ignore",
+    )
+
+
+# Until app.py's wide layout reaches the pages (streamlit 1.67 renders them "narrow" otherwise).
+st.set_page_config(layout="wide")
+share.begin(PAGE)
+
+st.title("The training race: init schemes side by side")
+st.markdown(
+    "Every initialization you pick below is trained on the same data, in the same mini-batches, from the same "
+    "seed, so the starting weights are the only difference. Watch three things: whether the loss moves at "
+    "all (all-zero weights never break their symmetry; tiny weights pass on vanishing gradients), how the "
+    "gradient reaching each layer compares across layers, and how big each step is compared with the weights "
+    "it changes. A layer with `fan_in` inputs keeps its signal steady when its weights have variance about"
+)
+st.latex(r"\operatorname{Var}[W] \approx \frac{g^2}{\text{fan\_in}}\qquad(g^2 = 2 \text{ for ReLU, He et al. 2015})")
+
+left, right = st.columns([1, 3])
+with left:
+    draw_controls()
+
+with right:
+    config: ExperimentConfig = share.report(
+        controls.config(n_checkpoints=N_CHECKPOINTS, record_every=record_every(controls.values()["steps"]))
+    )
+    result = runs.experiment(config)
+    records = list(result.values())
+    colors = {r.scheme: style.scheme_color(r.scheme) for r in records}
+    if len(records) == 1:
+        st.info("Pick a second initialization to compare it with.", icon=":material/compare_arrows:")
+    for sentence in ft.divergence_sentences(records):
+        st.warning(sentence, icon=":material/warning:")
+
+    cols = st.columns(len(records))
+    for col, r in zip(cols, records):
+        final = ft.final_value(r, "train_loss")
+        col.metric(
+            ft.scheme_label(r.scheme),
+            "diverged" if r.diverged_at is not None else ft.fmt(final),
+            help="Loss on the whole train split after the last step.",
+            border=True,
+        )
+
+    st.subheader("Loss and accuracy")
+    curves(records, colors)
+
+    st.subheader("Gradients by layer")
+    st.caption(
+        "Each ridge is one layer's distribution of |dLoss/dW| (log scale) on a mini-batch; all ridges share "
+        "one axis, so a ridge further left is a layer that learns more slowly."
+    )
+    histograms(records, colors)
+
+    st.subheader("Gradient norm of every layer over training")
+    plot(ft.grad_norm_heatmap(records, colors), key="tr_heatmap")
+    sentence = ft.grad_norm_sentence(records)
+    if sentence:
+        st.markdown(sentence)
+
+    st.subheader("How big is each step?")
+    plot(ft.update_ratio_figure(records, colors), key="tr_ratio")
+    st.markdown(ft.update_ratio_sentence(records))
+
+    if config.dataset == "digits":
+        st.subheader("Digits: best and worst scheme")
+        best, worst = ft.best_and_worst(records)
+        pair = [best] if best is worst else [best, worst]
+        plot(ft.confusion_figure(pair, colors), key="tr_confusion")
+        st.markdown(ft.confusion_sentence(best, worst))
+    else:
+        st.subheader("What each network learned")
+        split = runs.data_split(
+            config.dataset, config.n_samples, config.noise, config.n_classes, config.data_seed
+        )
+        plot(ft.boundary_figure(records, colors, split.X_test, split.y_test), key="tr_boundary")
+        st.markdown(ft.boundary_sentence(records))
+
+    st.subheader("Results")
+    results(records)
+
+    share.link()

@@ -1,0 +1,53 @@
+"""AppTest helpers every page test can reuse: open a page of the real app (st.navigation) with URL params.
+
+`open_page("depth", {"depth": "10"})` runs app.py, then switches to pages/depth.py as a browser would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from ui import nav
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "app.py")
+NOTICE_TITLE = "Some settings in this link could not be used"
+
+Query = Mapping[str, str | Sequence[str]]
+
+
+def open_page(url_path: str, query: Query | None = None, timeout: float = 60) -> AppTest:
+    """Run the app and open the page with this url_path ("" = home) with these query parameters."""
+    at = AppTest.from_file(APP, default_timeout=timeout)
+    spec = nav.by_url_path(url_path)
+    if spec is nav.HOME:
+        _set_query(at, query)
+        return at.run()
+    at.run()  # registers the pages of st.navigation (the home page is cheap)
+    _set_query(at, query)
+    return at.switch_page(spec.file).run()
+
+
+def _set_query(at: AppTest, query: Query | None) -> None:
+    for key, value in (query or {}).items():
+        at.query_params[key] = value if isinstance(value, str) else list(value)
+
+
+def url_notices(at: AppTest) -> list[str]:
+    """Texts of the share notices ("... could not be used") on the page."""
+    return [w.value for w in at.warning if w.value.startswith(NOTICE_TITLE)]
+
+
+def widget_value(at: AppTest, key: str):
+    """The value of the widget bound to this URL key."""
+    return at.session_state[key]
+
+
+def share_link(at: AppTest) -> str:
+    """The link in the page's "Share this experiment" box."""
+    links = [c.value for c in at.code if "?" in c.value or c.value.startswith(("http", "./"))]
+    assert links, "no share link on the page"
+    return links[-1]

@@ -1,0 +1,346 @@
+"""AppTest and browser tests of the Depth page: every Home preset shows what SCIENCE.md says it does.
+
+The page's numbers are checked against the run's own records (the same cached run the page drew).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import re
+import time
+from urllib.parse import parse_qsl, urlsplit
+
+import numpy as np
+import pytest
+
+from core.config import ExperimentConfig
+from core.train import run_many
+from figures import depth as fd
+from tests.apptest_util import open_page, share_link, url_notices
+from ui import controls, presets, runs
+
+PAGE = "depth"
+FIXED = {"record_every": 10, "n_checkpoints": 6}  # pages/depth.py FIXED
+PRESETS = {p.label: p for p in presets.for_page(PAGE)}
+_SUP = str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789")
+
+
+def parse_ratio(text: str) -> float:
+    """Invert fd.fmt_ratio: '×0.067' -> 0.067, '1.7×10⁻¹²' -> 1.7e-12, '10⁸' -> 1e8, '64%' -> 0.64."""
+    text = text.strip().lstrip("×")
+    if text.endswith("%"):
+        return float(text[:-1]) / 100
+    m = re.fullmatch(r"(?:([-\d.]+)×)?10([⁻⁰¹²³⁴⁵⁶⁷⁸⁹]+)", text)
+    if m:
+        return float(m.group(1) or 1.0) * 10.0 ** int(m.group(2).translate(_SUP))
+    return float(text)
+
+
+def metrics(at) -> dict[str, float]:
+    return {m.label: parse_ratio(m.value) for m in at.metric}
+
+
+def page_config(at) -> ExperimentConfig:
+    """The config the page ran, read back from its share link (which lists every control)."""
+    fields: dict = {}
+    for key, value in parse_qsl(urlsplit(share_link(at)).query, keep_blank_values=True):
+        name = controls.FIELDS_BY_KEY[key]
+        if name == "schemes":
+            fields[name] = (*fields.get(name, ()), value)
+        else:
+            fields[name] = type(getattr(ExperimentConfig(), name))(value)
+    return ExperimentConfig(**fields, **FIXED)
+
+
+def page_record(at):
+    """The run behind the page: the shared cache's entry for the page's config (trained if not cached)."""
+    cfg = page_config(at)
+    return cfg, runs._experiment(runs.config_key(cfg), runs.CODE_VERSION, cfg)[cfg.schemes[0]]
+
+
+def _decode(obj):
+    """Plotly 7 writes numpy arrays as {"dtype", "bdata"} (base64); turn them back into lists."""
+    if isinstance(obj, dict):
+        if set(obj) >= {"dtype", "bdata"}:
+            arr = np.frombuffer(base64.b64decode(obj["bdata"]), dtype=np.dtype(obj["dtype"]))
+            shape = obj.get("shape")
+            if isinstance(shape, str):
+                shape = [int(n) for n in shape.split(",")]
+            return arr.reshape(shape).tolist() if shape else arr.tolist()
+        return {k: _decode(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_decode(v) for v in obj]
+    return obj
+
+
+def chart_specs(at) -> list[dict]:
+    return [_decode(json.loads(c.proto.spec)) for c in at.get("plotly_chart")]
+
+
+def title(spec: dict) -> str:
+    return spec["layout"].get("title", {}).get("text", "")
+
+
+def markdown_text(at) -> str:
+    return "\n".join(m.value for m in at.markdown)
+
+
+def test_parse_ratio_inverts_fmt_ratio():
+    for x in (0.067, 1.7e-12, 2.6e6, 1e-11, 0.95, 3.0e8):
+        assert parse_ratio(fd.fmt_ratio(x)) == pytest.approx(x, rel=0.05)
+
+
+# --------------------------------------------------------------------------------------- presets
+
+
+def open_preset(label: str):
+    preset = PRESETS[label]
+    at = open_page(PAGE, preset.query_params())
+    assert not at.exception, at.exception
+    assert url_notices(at) == []  # every preset parameter was used as given
+    for key, value in preset.params.items():
+        v = at.session_state[key]
+        assert (controls.fmt_number(v) if isinstance(v, float) else str(v)) == value  # widgets show it
+    cfg, rec = page_record(at)
+    _, input_std = fd.input_moments(cfg)
+    summary = fd.summarize(rec, input_std)
+    shown = metrics(at)
+    # the headline numbers on the page are the record's numbers
+    for label_, value, _ in fd.summary_metrics(summary):
+        assert shown[label_] == pytest.approx(parse_ratio(value))
+    assert fd.signal_verdict(summary) in markdown_text(at)
+    return at, cfg, rec, summary
+
+
+def test_preset_labels_are_the_issues_six():
+    assert list(PRESETS) == [
+        "σ=0.01, 10 tanh layers",
+        "N(0,1), 10 tanh layers",
+        "Xavier + tanh",
+        "Xavier + ReLU, 30 layers",
+        "He + ReLU, 30 layers",
+        "standard uniform ±1/√d",
+    ]
+
+
+def test_collapse_preset_signal_dies_and_theory_saw_it_coming():
+    at, cfg, rec, s = open_preset("σ=0.01, 10 tanh layers")
+    assert rec.layer_stats["act_std"][0, 9] < 1e-6  # last hidden layer, step 0
+    assert metrics(at)["Layer 10 ÷ input"] < 1e-6
+    assert "The signal shrinks" in markdown_text(at)
+    # fan_in * sigma^2 = 64e-4 in variance: x0.08 in std per layer (tanh is linear this small)
+    assert s.signal_factor == pytest.approx(0.08, rel=0.25)
+    pred = fd.predict(rec, fd.input_moments(cfg)[0])
+    assert pred.act_std[-1] == pytest.approx(rec.layer_stats["act_std"][0, 9], rel=0.5)  # predicted 1e-12
+    # the gradient reaching layer 1 is as tiny: x0.08 per layer going back
+    assert s.grad_ratio < 1e-8
+
+
+def test_saturation_preset_pins_tanh_units():
+    at, cfg, rec, s = open_preset("N(0,1), 10 tanh layers")
+    sat = rec.layer_stats["saturation"][0, :10]
+    assert np.mean(sat[1:]) > 0.6  # layers 2..10: most |h| > 0.99
+    assert metrics(at)["Saturated units"] > 0.5
+    assert "saturated" in fd.signal_verdict(s)
+    assert 0.8 < s.signal_factor < 1.1  # the signal does not vanish: it is stuck at +-1 instead
+
+
+def test_xavier_tanh_decays_slowly():
+    at, cfg, rec, s = open_preset("Xavier + tanh")
+    assert 0.75 < s.signal_factor < 0.95  # fan_in * Var(W) = 1: only tanh's curvature shrinks it
+    assert rec.layer_stats["act_std"][0, 9] > 0.05
+    assert np.nanmax(rec.layer_stats["saturation"][0]) < 0.01
+
+
+def test_xavier_relu_30_layers_halves_the_variance_each_layer():
+    at, cfg, rec, s = open_preset("Xavier + ReLU, 30 layers")
+    # Var(W) = 1/64, ReLU keeps half of E[z^2]: x1/2 in variance, x0.71 in std per layer
+    assert 0.6 < s.signal_factor < 0.75
+    assert s.signal_ratio < 1e-3
+    pred = fd.predict(rec, fd.input_moments(cfg)[0])
+    assert (pred.act_std[-1] / pred.act_std[0]) ** (1 / 29) == pytest.approx(math.sqrt(0.5), rel=1e-6)
+
+
+def test_he_relu_30_layers_keeps_the_signal():
+    at, cfg, rec, s = open_preset("He + ReLU, 30 layers")
+    assert 0.95 < s.signal_factor < 1.05
+    assert "keeps its size" in fd.signal_verdict(s)
+    pred = fd.predict(rec, fd.input_moments(cfg)[0])
+    np.testing.assert_allclose(pred.act_std, pred.act_std[0], rtol=1e-9)  # exactly flat at infinite width
+    # A single net of 64 units wanders around the flat prediction (seed 0: layer 30 = 0.39 x layer 1); the
+    # page says so in words. The wander is what finite width predicts, checked over seeds below.
+    assert "wanders around it" in markdown_text(at)
+
+
+def test_he_relu_last_layer_within_factor_two_of_the_first_typically():
+    """Last/first std ratio of He + ReLU, 30 x 64, over 8 seeds: the median is within a factor 2 of 1 and
+    Xavier + ReLU is below 1e-3 for every seed (finite-width log-normal wander, Hanin & Nica 2019)."""
+    base = ExperimentConfig(depth=30, width=64, activation="relu", batch_size=256, steps=0)
+    he = [base.replace(schemes=("he_normal",), seed=s) for s in range(8)]
+    xa = [base.replace(schemes=("xavier_normal",), seed=s) for s in range(8)]
+    recs = run_many(he + xa)
+    ratio = np.array([r.layer_stats["act_std"][0, 29] / r.layer_stats["act_std"][0, 0] for r in recs])
+    assert 0.5 < np.median(ratio[:8]) < 2.0
+    assert np.all(ratio[8:] < 1e-3)
+
+
+def test_standard_uniform_divides_the_variance_by_three_per_layer():
+    at, cfg, rec, s = open_preset("standard uniform ±1/√d")
+    assert 0.25 < s.signal_factor**2 < 0.36  # the verdict's "variance x0.3"
+    assert "(variance ×0.3" in fd.signal_verdict(s)
+    # in the linear regime of tanh (from layer 4 on, std < 0.1) each layer divides the variance by 3: the
+    # geometric mean of layers 4..10 (one 64 x 64 matrix moves one ratio by ~20 %, see SCIENCE.md)
+    var = rec.layer_stats["act_std"][0, :10] ** 2
+    ratios = var[4:] / var[3:-1]
+    assert np.exp(np.mean(np.log(ratios))) == pytest.approx(1 / 3, rel=0.08)
+    assert np.all((ratios > 0.2) & (ratios < 0.45))
+    pred = fd.predict(rec, fd.input_moments(cfg)[0]).act_std ** 2
+    np.testing.assert_allclose(pred[4:] / pred[3:-1], 1 / 3, rtol=0.03)  # theory: 1/3 minus tanh's curvature
+
+
+# --------------------------------------------------------------------------------------- URL handling
+
+
+def test_default_page_is_the_classic_tutorial_start():
+    at = open_page(PAGE)
+    assert not at.exception
+    assert at.session_state["init"] == "normal" and at.session_state["sigma"] == 0.01
+    assert at.session_state["depth"] == 10 and at.session_state["width"] == 64
+    assert at.session_state["batch"] == 256 and at.session_state["steps"] == 100
+    assert metrics(at)["Layer 10 ÷ input"] < 1e-6
+    assert len(at.get("plotly_chart")) == 5
+    assert url_notices(at) == []
+
+
+def test_query_params_set_the_widgets():
+    q = {"init": "he_uniform", "mode": "fan_out", "depth": "7", "width": "32", "act": "relu", "scale": "2"}
+    at = open_page(PAGE, q)
+    assert not at.exception and url_notices(at) == []
+    assert at.session_state["init"] == "he_uniform" and at.session_state["mode"] == "fan_out"
+    assert at.session_state["depth"] == 7 and at.session_state["width"] == 32
+    assert at.session_state["act"] == "relu" and at.session_state["scale"] == 2.0
+    assert "Layer 7 ÷ input" in metrics(at)
+    cfg = page_config(at)
+    assert (cfg.depth, cfg.width, cfg.scale, cfg.schemes) == (7, 32, 2.0, ("he_uniform",))
+
+
+def test_an_exact_scale_from_the_phase_page_is_accepted():
+    at = open_page(PAGE, {"init": "lecun_normal", "scale": "1.414", "depth": "20"})
+    assert not at.exception and url_notices(at) == []
+    assert at.session_state["scale"] == pytest.approx(1.414)
+
+
+def test_garbage_query_params_fall_back_to_defaults_with_a_notice():
+    q = {"depth": "abc", "init": "bogus", "scale": "1e999", "act": "<b>x</b>", "zzz": "1", "width": "7"}
+    at = open_page(PAGE, q)
+    assert not at.exception
+    assert at.session_state["depth"] == 10 and at.session_state["init"] == "normal"
+    assert at.session_state["act"] == "tanh" and at.session_state["width"] == 64
+    notice = " ".join(url_notices(at))
+    for key in ("depth", "init", "act", "zzz", "width"):
+        assert f"**{key}**" in notice
+    assert "<b>" not in notice  # a URL value is never rendered as markup
+    assert metrics(at)["Layer 10 ÷ input"] < 1e-6  # the default experiment ran
+
+
+def test_divergence_is_said_in_plain_words():
+    at = open_page(PAGE, {"init": "normal", "sigma": "1", "act": "relu"})
+    assert not at.exception
+    assert any("Training stopped at step" in w.value for w in at.warning)
+    assert metrics(at)["Signal per layer"] > 3  # and the step-0 picture is still there
+
+
+# --------------------------------------------------------------------------------------- charts on the page
+
+
+def test_step_slider_shows_a_checkpoint_without_retraining():
+    at = open_page(PAGE, PRESETS["Xavier + tanh"].query_params())
+    cfg, rec = page_record(at)
+    last = int(rec.hist_steps[-1])
+    t = time.perf_counter()
+    at.select_slider(key="depth_step").set_value(last).run()
+    assert not at.exception
+    assert time.perf_counter() - t < 5
+    specs = chart_specs(at)
+    std = next(s for s in specs if any(tr.get("name") == f"measured at step {last}" for tr in s["data"]))
+    later = [tr for tr in std["data"] if tr.get("name") == f"measured at step {last}"]
+    i = fd.stat_index(rec, last)
+    np.testing.assert_allclose(later[0]["y"][1:], rec.layer_stats["act_std"][i, :10])
+    np.testing.assert_allclose(later[1]["y"], rec.layer_stats["backprop_std"][i])
+    hist = next(s for s in specs if title(s) == f"activations h, step {last}")
+    c = len(rec.hist_steps) - 1
+    frac, _ = fd.hist_fractions(rec.hists["act"], c, 10)
+    np.testing.assert_allclose(hist["data"][0]["customdata"], frac[0])
+
+
+def test_page_charts_plot_the_records_numbers_at_init():
+    at = open_page(PAGE, PRESETS["standard uniform ±1/√d"].query_params())
+    cfg, rec = page_record(at)
+    specs = chart_specs(at)
+    std = specs[0]
+    init = [tr for tr in std["data"] if tr.get("name") == "measured at init"]
+    m2, input_std = fd.input_moments(cfg)
+    np.testing.assert_allclose(init[0]["y"], [input_std, *rec.layer_stats["act_std"][0, :10]])
+    theory = [tr for tr in std["data"] if tr.get("name") == "mean-field prediction"]
+    np.testing.assert_allclose(theory[0]["y"][1:], fd.predict(rec, m2).act_std)
+    sat = specs[-1]
+    np.testing.assert_allclose(sat["data"][0]["y"], rec.layer_stats["saturation"][0, :10])
+
+
+def test_log_activation_view_is_the_records_network():
+    """The log10|h| overview recomputes step 0; its network and batch must be the run's own."""
+    cfg = ExperimentConfig(
+        depth=10, width=64, batch_size=256, steps=0, schemes=("normal",), weight_std=0.01, **FIXED
+    )
+    rec = run_many([cfg])[0]
+    hs = fd.initial_activations(cfg, "normal")
+    np.testing.assert_allclose([h.std() for h in hs], rec.layer_stats["act_std"][0], rtol=1e-10)
+    hist = fd.initial_log_activations(cfg, "normal")
+    assert (hist.counts[0].sum(axis=1) + hist.zeros[0] == 256 * np.array([64] * 10 + [3])).all()
+    # the typical |h| of layer 10 sits within half a decade of its std (1e-12), not in one bin with layer 1
+    assert "layer 10 is" in fd.log_activation_sentence(hist, 10)
+    med = np.searchsorted(np.cumsum(hist.counts[0, 9]) / hist.counts[0, 9].sum(), 0.5)
+    centre = (hist.edges[med] + hist.edges[med + 1]) / 2
+    assert abs(centre - math.log10(rec.layer_stats["act_std"][0, 9])) < 0.6
+
+
+def test_default_payload_is_small():
+    cfg = ExperimentConfig(
+        depth=10, width=64, batch_size=256, steps=100, schemes=("normal",), weight_std=0.01, **FIXED
+    )
+    rec = run_many([cfg])[0]
+    m2, input_std = fd.input_moments(cfg)
+    figs = [
+        fd.std_profile(rec, 0, fd.predict(rec, m2), input_std),
+        fd.log_activation_heatmap(fd.initial_log_activations(cfg, "normal"), 10),
+        fd.histogram_figure(rec, "act", 0),
+        fd.histogram_figure(rec, "grad", 0),
+        fd.saturation_figure(rec, 0),
+    ]
+    assert fd.chart_payload_bytes(figs) < 1_000_000
+
+
+# --------------------------------------------------------------------------------------- browser
+
+
+@pytest.mark.browser
+def test_browser_depth_page_renders_every_chart(app_url, context, artifacts):
+    from tests.browser_util import error_texts, screenshot
+    from tests.browser_util import open_page as open_in_browser
+
+    page = context.new_page()
+    q = "&".join(f"{k}={v}" for k, v in PRESETS["He + ReLU, 30 layers"].params.items())
+    open_in_browser(page, f"{app_url}/depth?{q}", charts=True)
+    assert error_texts(page) == []
+    page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length >= 5", timeout=60_000)
+    text = page.inner_text('[data-testid="stMain"]')
+    assert "keeps its size" in text and "Layer 30 ÷ input" in text
+    # the step slider re-draws the charts at a checkpoint, with no error
+    handle = page.locator('[data-testid="stSlider"] [role="slider"]').last
+    handle.focus()
+    page.keyboard.press("End")
+    page.wait_for_function("() => document.body.innerText.includes('measured at step 100')", timeout=60_000)
+    assert error_texts(page) == []
+    screenshot(page, artifacts / "depth.png")

@@ -1,0 +1,57 @@
+"""Init Lab's page toolkit: URL-bound controls, share links, the shared run cache, colours and navigation.
+
+Pages import from here; core and figures never do (ui.style alone is streamlit-free, plotly only).
+
+API (stable; page helpers code against it)
+------------------------------------------
+ui.share
+    begin(page: str) -> None                 first line of a page, before any widget; page = url_path
+    report(config=None, container=None) -> ExperimentConfig | None
+        after the controls: one st.warning naming URL parameters that were unknown, malformed, out of
+        range or not used by this page; with a config also runs core.config.fit_to_budget, shows its
+        messages (st.info) and returns the fitted config
+    link(container=None, *, title="Share this experiment") -> str
+        the share box: the full link with every control of the page explicit, st.code (one-click copy)
+    link_url(page=None) -> str, params() -> list[(key, value)], url_notes() -> list[str], md_escape(text)
+ui.controls   one function per ExperimentConfig field, each bound to the URL with its key
+    dataset, n_samples, noise, n_classes, data_seed, depth, width, activation, schemes, scale, gain,
+    weight_std, weight_const, weight_bound, he_mode, leaky_slope, bias_init, bias_value, optimizer, lr,
+    batch_size, steps, seed, dtype
+    common signature: f(container=None, *, default=None, [min_value=, max_value=, step=] or [options=],
+                        label=None, help=None, disabled=False) -> value of the field's type
+    schemes(container=None, *, multi=True, default=None, options=None, max_selections=None, ...)
+        -> tuple[str, ...] (always a tuple; empty if nothing is picked)
+    config(**fixed) -> ExperimentConfig     the drawn controls + fixed values for fields the page hides
+    values() -> dict, registered() -> dict[str, Control], URL_KEYS, LABELS, fmt_number, log_grid
+    Categorical options are shown by their stable ids (he_normal, tanh): a bound widget writes the
+    shown text into the URL, so ids keep links short and valid when a label is reworded.
+ui.runs
+    experiment(config, *, stop=True) -> dict[str, RunRecord]   cached across sessions, keyed by the
+        config and CODE_VERSION (hash of core/*.py); invalid config -> plain st.error and st.stop()
+    progress_bar(container=None) -> context manager yielding progress(fraction, message); pass it to
+        your own @st.cache_data function as an underscore argument (`_progress`), never draw on an
+        outside element directly inside a cached function (that breaks the cache replay)
+    CODE_VERSION, MAX_ENTRIES, MAX_SIZE, config_key(config)
+ui.style      SCHEME_COLORS, scheme_color(id), scheme_dash(id), scheme_label(id), layer_colors(n),
+              apply(fig, height=None) (shared Plotly template "initlab"), TEMPLATE_NAME
+ui.nav        PAGES / LESSONS (PageSpec: file, url_path, title, icon, help, you_will_see), available()
+ui.presets    PRESETS (Preset: page, label, params), for_page(url_path)
+
+Page skeleton
+-------------
+    import streamlit as st
+    from ui import controls, runs, share, style
+
+    share.begin("depth")
+    st.title("Depth")
+    with st.sidebar:
+        schemes = controls.schemes(default=("xavier_normal",), max_selections=3)
+        depth = controls.depth(default=10, max_value=50)
+        controls.activation(default="tanh")
+        controls.scale()
+        controls.weight_std()
+    config = share.report(controls.config(steps=0, dataset="spiral"))
+    records = runs.experiment(config)          # {scheme: RunRecord}
+    st.plotly_chart(style.apply(figures.depth.std_by_layer(records)))
+    share.link(st.sidebar)
+"""

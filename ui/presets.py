@@ -1,0 +1,47 @@
+"""The home page's one-click presets: a label and URL parameters per lesson, defined once.
+
+Page tests reuse them: opening a preset must set the page's widgets with no "could not be used" notice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Preset:
+    page: str  # url_path of the lesson
+    label: str
+    params: dict[str, str | tuple[str, ...]] = field(default_factory=dict)  # URL key -> value(s)
+
+    def query_params(self) -> dict[str, str | list[str]]:
+        """The params as st.page_link / st.query_params take them (repeated keys as lists)."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in self.params.items()}
+
+
+PRESETS: tuple[Preset, ...] = (
+    Preset("symmetry", "all zeros", {"init": "zeros", "bias": "zeros"}),
+    Preset("symmetry", "constant 0.5", {"init": "constant", "c": "0.5", "bias": "zeros"}),
+    Preset("symmetry", "zero weights, random biases", {"init": "zeros", "bias": "normal", "bval": "0.1"}),
+    Preset("symmetry", "small random", {"init": "normal", "sigma": "0.01", "bias": "zeros"}),
+    Preset(
+        "depth", "σ=0.01, 10 tanh layers", {"init": "normal", "sigma": "0.01", "depth": "10", "act": "tanh"}
+    ),
+    Preset("depth", "N(0,1), 10 tanh layers", {"init": "normal", "sigma": "1", "depth": "10", "act": "tanh"}),
+    Preset("depth", "Xavier + tanh", {"init": "xavier_normal", "depth": "10", "act": "tanh"}),
+    Preset("depth", "Xavier + ReLU, 30 layers", {"init": "xavier_normal", "depth": "30", "act": "relu"}),
+    Preset("depth", "He + ReLU, 30 layers", {"init": "he_normal", "depth": "30", "act": "relu"}),
+    Preset("depth", "standard uniform ±1/√d", {"init": "standard_uniform", "depth": "10", "act": "tanh"}),
+    Preset("training", "zero vs Xavier on spirals", {"init": ("zeros", "xavier_uniform"), "data": "spiral"}),
+    Preset(
+        "training",
+        "Xavier vs He at depth 30 with ReLU",
+        {"init": ("xavier_normal", "he_normal"), "depth": "30", "act": "relu"},
+    ),
+    Preset("phase", "default grid", {}),
+)
+
+
+def for_page(page: str) -> tuple[Preset, ...]:
+    """The presets of one lesson, in the home page's order."""
+    return tuple(p for p in PRESETS if p.page == page)

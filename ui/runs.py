@@ -1,0 +1,185 @@
+"""The shared cache: one cached entry point per kind of run, keyed by the config and the code version.
+
+Shared across sessions (a class opening one link computes once), bounded, with a progress bar for long runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import dataclasses
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from core.config import ExperimentConfig, validate
+from core.records import RunRecord
+
+_LOG = logging.getLogger(__name__)
+_CORE = Path(__file__).resolve().parent.parent / "core"
+
+
+def _code_version() -> str:
+    digest = hashlib.sha1()
+    for path in sorted(_CORE.glob("*.py")):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+# Part of every cache key: a deploy that changes core/ never serves results of the old code.
+CODE_VERSION = _code_version()
+MAX_ENTRIES = 64  # per cached function
+MAX_SIZE = "256MB"  # pickled bytes per cached function; records are compact (binned histograms, float32)
+PROGRESS_AFTER = 0.5  # seconds before a progress bar appears (fast runs never flash one)
+
+Progress = Callable[[float, str], None]
+
+
+def config_key(config: ExperimentConfig) -> str:
+    """A stable text key of a config (field order and types included)."""
+    return json.dumps(dataclasses.asdict(config), sort_keys=True, default=repr)
+
+
+@contextlib.contextmanager
+def progress_bar(container: Any = None, after: float = PROGRESS_AFTER) -> Iterator[Progress]:
+    """Yield a `progress(fraction, message)` callback that draws a bar once the work passes `after` s.
+
+    The callback is safe to hand to a cached function as an underscore argument: it draws in the caller's
+    context, so st.cache_data does not record the bar and cache hits replay nothing.
+    """
+    slot = (st if container is None else container).empty()
+    outer = contextvars.copy_context()  # the page's context, outside any cached function
+    start = time.perf_counter()
+
+    def progress(fraction: float, message: str = "") -> None:
+        if time.perf_counter() - start < after:
+            return
+        frac = min(max(float(fraction), 0.0), 1.0)
+        outer.run(slot.progress, frac, text=message or "Running the experiment…")
+
+    try:
+        yield progress
+    finally:
+        outer.run(slot.empty)
+
+
+@st.cache_data(max_entries=MAX_ENTRIES, max_size=MAX_SIZE, show_spinner=False)
+def _experiment(
+    key: str, code_version: str, _config: ExperimentConfig, _progress: Progress | None = None
+) -> dict[str, RunRecord]:
+    # Only `key` and `code_version` are hashed; `_config` is the same config as `key`.
+    from core.train import run_experiment
+
+    return run_experiment(_config, progress=_progress)
+
+
+def plain_error(err: Exception) -> str:
+    """A ValueError from validation, in words for the page."""
+    text = str(err)
+    if text.startswith("schemes must be a non-empty"):
+        return "Pick at least one initialization to run the experiment."
+    return f"This experiment can't run as set: {text}."
+
+
+def experiment(config: ExperimentConfig, *, stop: bool = True) -> dict[str, RunRecord] | None:
+    """Run (or fetch from the shared cache) every scheme of `config`: scheme id -> RunRecord.
+
+    A config that fails `validate` shows a plain st.error and stops the page (or returns None if
+    stop=False); it never shows a traceback.
+    """
+    try:
+        validate(config)
+    except ValueError as err:
+        st.error(plain_error(err), icon=":material/block:")
+        if stop:
+            st.stop()
+        return None
+    with progress_bar() as progress:
+        return _experiment(config_key(config), CODE_VERSION, config, progress)
+
+
+def clear() -> None:
+    """Empty the experiment cache (tests, benchmarks)."""
+    _experiment.clear()
+
+
+# ---------------------------------------------------------------- phase diagram (owner: helper "phase")
+
+
+@st.cache_data(max_entries=MAX_ENTRIES, show_spinner=False)
+def _phase_grid(key: str, code_version: str, _pc: Any, _progress: Progress | None = None) -> Any:
+    # Only `key` and `code_version` are hashed. Cells missing from core.phase's cell cache are trained; a
+    # finer grid reuses the coarse grid's cells there, and this cache makes a repeated grid instant.
+    from core.phase import run_grid
+
+    return run_grid(_pc, progress=_progress)
+
+
+def phase_grid(pc: Any) -> Any:
+    """The phase diagram's table (core.phase.run_grid), cached and shared; a plain error stops the page."""
+    from core.phase import validate_phase
+
+    try:
+        validate_phase(pc)
+    except ValueError as err:
+        st.error(plain_error(err), icon=":material/block:")
+        st.stop()
+    key = json.dumps(dataclasses.asdict(pc), sort_keys=True)
+    with progress_bar() as progress:
+        return _phase_grid(key, CODE_VERSION, pc, progress)
+
+
+@st.cache_data(max_entries=MAX_ENTRIES, show_spinner=False)
+def phase_theory(activation: str, sigma_b: float, sigma_w: tuple[float, ...]) -> Any:
+    """core.phase.theory_curves (chi_1, xi, trainable depth) at these sigma_w, cached."""
+    import numpy as np
+
+    from core.phase import theory_curves
+
+    return theory_curves(activation, sigma_b, np.asarray(sigma_w, dtype=float))
+
+
+# ---------------------------------------------------------------- symmetry lesson (owner: helper "symmetry")
+
+
+@st.cache_data(max_entries=MAX_ENTRIES, max_size=MAX_SIZE, show_spinner=False)
+def _run_pair(
+    key: str, code_version: str, _configs: tuple[ExperimentConfig, ...], _progress: Progress | None = None
+) -> list[RunRecord]:
+    # Only `key` and `code_version` are hashed. run_many stacks the two starts (they differ only in
+    # their initialization), so both see the same data, batches and seed.
+    from core.train import run_many
+
+    return run_many(list(_configs), progress=_progress)
+
+
+def run_pair(student: ExperimentConfig, reference: ExperimentConfig) -> tuple[RunRecord, RunRecord] | None:
+    """Train (or fetch from the shared cache) two one-scheme configs together: (student, reference).
+
+    A config that fails `validate` shows a plain st.error and returns None (no traceback).
+    """
+    try:
+        validate(student)
+        validate(reference)
+    except ValueError as err:
+        st.error(plain_error(err), icon=":material/block:")
+        return None
+    key = config_key(student) + "|" + config_key(reference)
+    with progress_bar() as progress:
+        a, b = _run_pair(key, CODE_VERSION, (student, reference), progress)
+    return a, b
+
+
+@st.cache_data(max_entries=MAX_ENTRIES, show_spinner=False)
+def data_split(dataset: str, n_samples: int, noise: float, n_classes: int, data_seed: int) -> Any:
+    """core.data.load of a config's data set (the points drawn under a decision boundary), cached."""
+    from core.data import load
+
+    return load(dataset, n_samples, noise, n_classes, data_seed)
