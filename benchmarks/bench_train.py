@@ -5,7 +5,9 @@ Run from the repository root:  python benchmarks/bench_train.py  [--quick] [--sa
 `pip install torch==2.13.0`); without it the torch columns are left out. One BLAS / torch thread each.
 Timings are interleaved bursts (project, torch, project, torch, ...) in one process; the tables give
 medians, and ratios are medians of the per-round paired ratios (the machine's speed drifts between
-processes, paired ratios much less; see PERFORMANCE.md).
+processes, paired ratios much less; see PERFORMANCE.md). Single-thread timings are the process's CPU
+time (time.process_time), which equals wall time on an idle machine and does not count the time other
+programs hold the CPU on a busy one; the BLAS-threads table uses wall time.
 """
 
 from __future__ import annotations
@@ -46,12 +48,12 @@ def cfg_for(depth, width, batch, act, dtype, steps, **kw) -> ExperimentConfig:
     )
 
 
-def project_seconds(cfgs, diagnostics: bool, evaluate: bool) -> float:
-    """Wall time of the project's training loop (`_Stack.run`, as run_many calls it) per step."""
+def project_seconds(cfgs, diagnostics: bool, evaluate: bool, wall: bool = False) -> float:
+    """CPU (or wall) time per step of the project's training loop (`_Stack.run`, as run_many calls it)."""
     data = _load(cfgs[0], {})
     st = _Stack(list(cfgs), data, diagnostics)
     rec = st.run(lambda f, m: None, evaluate=evaluate)[0]
-    return rec.seconds / cfgs[0].steps
+    return (rec.seconds if wall else st.cpu_seconds) / cfgs[0].steps
 
 
 class TorchNet:
@@ -78,14 +80,14 @@ class TorchNet:
         self.steps = cfg.steps
 
     def seconds(self) -> float:
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         for s in range(self.steps):
             i = self.idx[s]
             self.opt.zero_grad()
             loss = torch.nn.functional.cross_entropy(self.net(self.X[i]), self.y[i])
             loss.backward()
             self.opt.step()
-        return (time.perf_counter() - t0) / self.steps
+        return (time.process_time() - t0) / self.steps
 
 
 def med(xs) -> float:
@@ -174,13 +176,13 @@ def stack_table(rounds: int) -> list[str]:
             try:
                 for _ in range(rounds):
                     train.STACK_MAX_WIDTH = 256
-                    t0 = time.perf_counter()
+                    t0 = time.process_time()
                     train.run_many(cfgs, diagnostics=False)
-                    ts.append(time.perf_counter() - t0)
+                    ts.append(time.process_time() - t0)
                     train.STACK_MAX_K = 1
-                    t0 = time.perf_counter()
+                    t0 = time.process_time()
                     train.run_many(cfgs, diagnostics=False)
-                    tq.append(time.perf_counter() - t0)
+                    tq.append(time.process_time() - t0)
                     train.STACK_MAX_K = old_k
             finally:
                 train.STACK_MAX_WIDTH, train.STACK_MAX_K = old_w, old_k
@@ -203,9 +205,9 @@ def thread_table(rounds: int) -> list[str]:
                 t1, t2 = [], []
                 for _ in range(rounds):
                     train.blas_threads = lambda c: 1
-                    t1.append(project_seconds([cfg], False, False))
+                    t1.append(project_seconds([cfg], False, False, wall=True))
                     train.blas_threads = lambda c: 2
-                    t2.append(project_seconds([cfg], False, False))
+                    t2.append(project_seconds([cfg], False, False, wall=True))
                 row = (
                     f"| {depth}, {width}, {batch} | {dtype} | {1 / med(t1):.0f} | {1 / med(t2):.0f} "
                     f"| {med([a / b for a, b in zip(t1, t2)]):.2f}x |"
@@ -246,8 +248,8 @@ def main() -> None:
     sections = [
         ("Steps per second (one BLAS thread; 'train' = the training loop alone)", lambda: speed_table(rounds, args.quick)),
         ("Tiny initial weights (depth 30, width 64, batch 128, tanh): subnormals", lambda: subnormal_table(rounds)),
-        ("Five schemes stacked (K, fan_in, fan_out) vs one after another (run_many, wall time)", lambda: stack_table(rounds)),
-        ("BLAS threads", lambda: thread_table(rounds)),
+        ("Five schemes stacked (K, fan_in, fan_out) vs one after another (run_many, CPU time)", lambda: stack_table(rounds)),
+        ("BLAS threads (wall time: meaningful only on an otherwise idle machine)", lambda: thread_table(rounds)),
     ]
     train.blas_threads = lambda c: 1  # one thread each, as torch.set_num_threads(1); thread_table varies it
     with threadpool_limits(limits=1, user_api="blas"):

@@ -1,12 +1,11 @@
 """Seeded, standardized toy data sets: spiral, moons, circles, XOR, blobs and the bundled 8x8 digits.
-
-`load` returns a `DataSplit` (stratified train/test split, standardized with the train split's statistics).
-
-Noise (2-D sets): the std of Gaussian noise added to each coordinate of each clean point; every clean
-shape has radius about 1 (spiral arms of length 1, unit moons and circles, XOR on [-1, 1]^2, blob
-centres on the unit circle, so blobs are points when noise is 0). Digits ignore ``noise`` and
-``n_classes`` (always 10 classes) and use at most all 1797 images of scikit-learn's bundled copy.
+`load` returns a `DataSplit`: stratified train/test split, standardized with the train split's statistics.
 """
+
+# noise (2-D sets) is the std of Gaussian noise added to each coordinate of each clean point; every
+# clean shape has radius about 1 (spiral arms of length 1, unit moons and circles, XOR on [-1, 1]^2,
+# blob centres on the unit circle, so blobs are k points when noise is 0). digits ignores noise and
+# n_classes (always 10 classes) and uses at most all 1797 images of scikit-learn's bundled copy.
 
 from __future__ import annotations
 
@@ -15,9 +14,9 @@ from functools import lru_cache
 
 import numpy as np
 
+from core.config import DATASETS  # the one list of data set ids
 from core.records import DataSplit
 
-DATASETS = ("spiral", "moons", "circles", "xor", "blobs", "digits")
 N_DIGITS = 1797
 MAX_CLASSES = 10  # spiral arms / blob centres
 

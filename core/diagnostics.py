@@ -10,51 +10,67 @@ import math
 import numpy as np
 
 
-def distinct_units(W_aug: np.ndarray, rel_tol: float | None = None) -> int:
+def distinct_units(W_aug: np.ndarray, rel_tol: float | None = None) -> np.ndarray | int:
     """Number of distinct units of a layer: columns of `W_aug` (incoming weights with the bias as last row).
 
+    `W_aug` is (fan_in + 1, units) or a stack (..., fan_in + 1, units) of layers (one count each).
     Two units are the same when their incoming vectors differ by at most `rel_tol` times the largest
     unit norm of the layer (Euclidean). Default tolerance: 1e-6 in float64, 3.5e-4 (sqrt(eps)) in
-    float32: far above the rounding noise of the Gram-matrix distance (~n * eps), far below any
+    float32: far above the rounding noise of the Gram-matrix distance (~fan_in * eps), far below any
     real difference. Counted greedily: a unit is new unless it equals an earlier one.
     """
     if rel_tol is None:
         rel_tol = max(1e-6, math.sqrt(np.finfo(W_aug.dtype).eps))
-    U = np.asarray(W_aug, dtype=np.float64).T  # (units, fan_in + 1)
-    sq = np.einsum("ij,ij->i", U, U)
-    scale2 = float(sq.max()) if sq.size else 0.0
-    # |a - b|^2 from the Gram matrix; its rounding error (~1e-13 scale2) sits far below tol^2
-    d2 = sq[:, None] + sq[None, :] - 2.0 * (U @ U.T)
+    U = np.asarray(W_aug, dtype=np.float64)
+    sq = np.einsum("...ij,...ij->...j", U, U)  # squared norm of each unit
+    gram = np.matmul(np.swapaxes(U, -1, -2), U)
+    d2 = sq[..., :, None] + sq[..., None, :] - 2.0 * gram
+    scale2 = sq.max(axis=-1, initial=0.0)[..., None, None]
     same = d2 <= (rel_tol * rel_tol) * scale2
-    dup = np.triu(same, 1).any(axis=0)
-    return int(U.shape[0] - dup.sum())
+    n = U.shape[-1]
+    dup = (same & np.triu(np.ones((n, n), dtype=bool), 1)).any(axis=-2)
+    out = n - dup.sum(axis=-1)
+    return int(out) if np.ndim(out) == 0 else out
 
 
-def mean_cosine(W: np.ndarray) -> float:
+def mean_cosine(W: np.ndarray) -> np.ndarray | float:
     """Mean pairwise cosine similarity of a layer's incoming weight vectors (columns of W).
 
-    Units whose incoming weights are all zero have no direction and are left out; NaN when fewer
-    than two units have nonzero weights (e.g. an all-zero layer).
+    `W` is (fan_in, units) or a stack (..., fan_in, units). Units whose incoming weights are all zero
+    have no direction and are left out; NaN when fewer than two units have nonzero weights (e.g. an
+    all-zero layer).
     """
-    U = np.asarray(W, dtype=np.float64).T
-    norms = np.sqrt(np.einsum("ij,ij->i", U, U))
-    U = U[norms > 0] / norms[norms > 0, None]
-    n = U.shape[0]
-    if n < 2:
-        return float("nan")
-    s = U.sum(axis=0)
-    # sum over pairs i != j of cos_ij = |sum u|^2 - sum |u|^2
-    return float((s @ s - np.einsum("ij,ij->", U, U)) / (n * (n - 1)))
+    U = np.asarray(W, dtype=np.float64)
+    norms = np.sqrt(np.einsum("...ij,...ij->...j", U, U))
+    nonzero = norms > 0
+    unit = U / np.where(nonzero, norms, 1.0)[..., None, :]  # zero columns stay zero
+    m = nonzero.sum(axis=-1)
+    s = unit.sum(axis=-1)
+    # sum over ordered pairs i != j of cos_ij = |sum of unit vectors|^2 - (number of unit vectors)
+    pair_sum = np.einsum("...i,...i->...", s, s) - m
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.where(m >= 2, pair_sum / (m * (m - 1.0)), np.nan)
+    return float(out) if np.ndim(out) == 0 else out
 
 
 def numerical_ranks(H: np.ndarray) -> np.ndarray:
-    """Numerical rank of each matrix in a stack H (..., batch, units), as numpy.linalg.matrix_rank does.
+    """Numerical rank of each matrix of a stack H (..., batch, units): the activation matrices.
 
-    Singular values above max(singular value) * max(batch, units) * eps(dtype) count.
+    From the eigenvalues of the Gram matrix H^T H (or H H^T, the smaller) in float64, 2x cheaper
+    than an SVD of H: singular values s = sqrt(eigenvalue) count when s > s_max * tol with
+    tol = max(sqrt(m * eps64), m * eps(dtype)), m = max(batch, units): the Gram route resolves
+    singular values down to ~sqrt(eps64) s_max (1.5e-8), and a float32 matrix carries no more
+    than ~m * eps32 of relative information. Identical units give rank 1, all-zero activations 0.
     """
-    s = np.linalg.svd(H, compute_uv=False)
-    tol = s.max(axis=-1, keepdims=True) * max(H.shape[-2:]) * np.finfo(H.dtype).eps
-    return ((s > tol) & (s > 0)).sum(axis=-1)
+    m = max(H.shape[-2:])
+    tol = max(math.sqrt(m * np.finfo(np.float64).eps), m * np.finfo(H.dtype).eps)
+    X = np.asarray(H, dtype=np.float64)
+    Xt = np.swapaxes(X, -1, -2)
+    gram = np.matmul(Xt, X) if X.shape[-1] <= X.shape[-2] else np.matmul(X, Xt)
+    lam = np.linalg.eigvalsh(gram)
+    s = np.sqrt(np.maximum(lam, 0.0))
+    s_max = s.max(axis=-1, keepdims=True)
+    return ((s > s_max * tol) & (s > 0)).sum(axis=-1)
 
 
 def nice_ceil(x: float) -> float:

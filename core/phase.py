@@ -46,7 +46,7 @@ TRAINED_BELOW = 0.5
 _FINE_SIGMA_EXPONENTS = tuple((i - 8) / 4 for i in range(17))
 _FINE_DEPTHS = (2, 4, 6, 8, 10, 14, 20, 27, 35, 42, 50)
 RESOLUTIONS: dict[str, int] = {"coarse": 2, "fine": 1}  # stride into the finest grid
-RESOLUTION_LABELS = {"coarse": "coarse (9 × 6 cells)", "fine": "fine (17 × 11 cells)"}
+RESOLUTION_LABELS = {"coarse": "coarse: 9 scales × 6 depths", "fine": "fine: 17 scales × 11 depths"}
 
 # Choices the page offers (the grid multiplies every cell's cost, so they are narrower than the other pages').
 SIGMA_B_OPTIONS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0)
@@ -101,11 +101,11 @@ def critical_sigma_w(activation: str, sigma_b: float) -> float:
 
 
 def grid_centre(activation: str, sigma_b: float) -> float:
-    """The centre of the sigma_w axis: the critical scale rounded to 3 significant digits (1 if there is none)."""
+    """The centre of the sigma_w axis: the critical scale to 4 significant digits (1 if there is none)."""
     c = critical_sigma_w(activation, sigma_b)
     if not math.isfinite(c) or c <= 0:
         return 1.0
-    return float(f"{c:.3g}")
+    return float(f"{c:.4g}")
 
 
 def sigma_ws(pc: PhaseConfig) -> list[float]:

@@ -1,22 +1,21 @@
-"""Infinite-width mean-field theory of signal propagation at initialization (Poole et al. 2016,
-Schoenholz et al. 2017): fixed point q*, chi_1, depth scale xi, and per-layer predictions for a real network.
-
-Recursion (SCIENCE.md), with z ~ N(0, q) and u ~ N(0, 1):
-
-    q_l   = sigma_w^2 E[phi(sqrt(q_{l-1}) u)^2] + sigma_b^2       (a second-moment recursion: for
-                                                                    sigmoid E[phi^2] includes the mean)
-    chi_1 = sigma_w^2 E[phi'(sqrt(q*) u)^2]
-    xi    = -1 / ln chi_c,   chi_c = sigma_w^2 E[phi'(z_a) phi'(z_b)] at the correlation fixed point c*
-
-Gaussian expectations. SCIENCE.md suggests Gauss-Hermite (``hermegauss``). It is exact for polynomials
-and good for small q, but for large q the integrand phi(sqrt(q) u) is a near-step in u and Gauss-Hermite
-converges slowly (for tanh at q = 100, 300 nodes still miss E[phi'^2] by 30 %). We therefore integrate
-in z = sqrt(q) u with composite Gauss-Legendre panels: 1-wide panels (in z) where the activation bends
-(|z| <= 12, with a panel edge at the ReLU kink z = 0), panels of sqrt(q)/8 further out, cut at 9 sqrt(q).
-This gives ~1e-13 relative accuracy for every activation and every q (tests check it against the closed
-forms for relu, leaky_relu and linear and against Gauss-Hermite where that converges). The activation
-functions are ``core.mlp.ACTIVATIONS`` -- the ones the trained network uses.
+"""Infinite-width mean-field theory at initialization (Poole et al. 2016, Schoenholz et al. 2017):
+the fixed point q*, chi_1, the depth scale xi, and per-layer predictions for a real network.
 """
+
+# Recursion (SCIENCE.md), with z ~ N(0, q) and u ~ N(0, 1):
+#     q_l   = sigma_w^2 E[phi(sqrt(q_{l-1}) u)^2] + sigma_b^2   (a second-moment recursion: for sigmoid
+#                                                                E[phi^2] includes the mean of phi)
+#     chi_1 = sigma_w^2 E[phi'(sqrt(q*) u)^2]
+#     xi    = -1 / ln chi_c,  chi_c = sigma_w^2 E[phi'(z_a) phi'(z_b)] at the correlation fixed point c*
+#
+# Gaussian expectations. SCIENCE.md suggests Gauss-Hermite (hermegauss): exact for polynomials and good
+# for small q, but for large q the integrand phi(sqrt(q) u) is a near-step in u and Gauss-Hermite
+# converges slowly (tanh at q = 100: 300 nodes still miss E[phi'^2] by 30 %). So we integrate in
+# z = sqrt(q) u with composite Gauss-Legendre panels: panels at most 1 wide where activations bend
+# (|z| <= 12, with an edge at the ReLU kink z = 0), sqrt(q)/8 further out, cut at 9 sqrt(q). That gives
+# ~1e-13 relative accuracy for every activation and every q (the tests compare it with the closed forms
+# for relu, leaky_relu, linear and gelu and with a brute-force reference). The activation functions are
+# core.mlp.ACTIVATIONS: the very ones the trained network uses.
 
 from __future__ import annotations
 
@@ -149,9 +148,11 @@ def fixed_point(
     """The fixed point q* of q -> sigma_w2 E[phi(sqrt(q) u)^2] + sigma_b2 reached from q0 (default 1).
 
     The map is increasing in q, so iterating from q0 converges monotonically to the nearest fixed point
-    in the direction it moves; slow (near-critical) cases are finished by bisection. Returns ``inf`` when
-    q grows without bound (relu-like activations with sigma_w2 E[phi'^2] >= 1 at large q), 0.0 when it
-    decays to 0. For ReLU with sigma_w2 = 2, sigma_b2 = 0 every q is a fixed point and q0 is returned.
+    in the direction it moves; slow (near-critical) cases are finished by regula falsi. Returns ``inf``
+    when q grows without bound (ReLU-like activations above criticality), 0.0 when it decays to 0.
+    For ReLU with sigma_w2 = 2, sigma_b2 = 0 every q is a fixed point and q0 is returned.
+    GELU has an unstable fixed point between a stable q* and infinity (its map is ~ q/4 near 0 and ~ q/2
+    for large q), so for GELU the answer depends on q0: the default 1 is the variance of standardized input.
     """
     sw, sb = _check_var("sigma_w2", sigma_w2), _check_var("sigma_b2", sigma_b2)
     _check_activation(activation)
@@ -202,7 +203,7 @@ def fixed_point(
 def _illinois(g: Callable[[float], float], lo: float, hi: float) -> float:
     """A root of g in [lo, hi] with g(lo) >= 0 >= g(hi), by the Illinois variant of regula falsi."""
     glo, ghi = g(lo), g(hi)
-    side = 0
+    side, x_prev = 0, math.nan
     for _ in range(200):
         if glo == ghi:
             break
@@ -210,8 +211,9 @@ def _illinois(g: Callable[[float], float], lo: float, hi: float) -> float:
         if not lo < x < hi:
             x = 0.5 * (lo + hi)
         gx = g(x)
-        if gx == 0.0:
+        if gx == 0.0 or abs(x - x_prev) <= 1e-15 * abs(x):
             return x
+        x_prev = x
         if gx > 0.0:
             lo, glo = x, gx
             if side == 1:
@@ -247,7 +249,8 @@ def critical_sigma_w2(sigma_b2: float, activation: str, slope: float = 0.01) -> 
     """The sigma_w2 at which chi_1 = 1 (the edge of chaos) for this sigma_b2, by bisection in log sigma_w2.
 
     ReLU: 2; leaky ReLU: 2 / (1 + slope^2); linear: 1 (for every sigma_b2). tanh with sigma_b2 = 0: 1.
-    Returns ``inf`` if chi_1 stays below 1 for every sigma_w2 up to 1e6.
+    Returns ``inf`` if chi_1 stays below 1 for every sigma_w2 up to 1e6. For GELU, chi_1 jumps at this
+    point (q* switches from finite to infinite, see `fixed_point`): it is where that switch happens.
     """
     _check_var("sigma_b2", sigma_b2)
     _check_activation(activation)
@@ -285,6 +288,8 @@ def _pair_expectation(f: Callable, g: Callable, q: float, c: float) -> float:
     if perp2 < 1e-24:
         return float(np.dot(wa, f(za) * g(za)))
     perp = math.sqrt(perp2)
+    if c <= 0.95:
+        return _pair_expectation_joint(f, g, q, c)
     n = math.ceil(2 * _CUT * perp / min(1.0, perp / 2.0) - 1e-9)
     t, wt = _legendre(np.linspace(-_CUT * perp, _CUT * perp, n + 1))
     wt = wt * np.exp(-0.5 * t * t / perp2) / math.sqrt(2.0 * math.pi * perp2)
@@ -295,6 +300,20 @@ def _pair_expectation(f: Callable, g: Callable, q: float, c: float) -> float:
     for i in range(0, len(za), step):
         inner[i : i + step] = g(c * za[i : i + step, None] + t[None, :]) @ wt
     return float(np.dot(wa * f(za), inner))
+
+
+def _pair_expectation_joint(f: Callable, g: Callable, q: float, c: float) -> float:
+    """The same expectation on a tensor grid in (z_a, z_b) weighted by the joint density: both axes keep
+    the fine panels at the bend, and for c <= 0.95 the joint density varies slowly enough (its
+    conditional std is >= 0.31 sqrt(q), panels are <= sqrt(q) / 8). Only 1-D evaluations of f and g."""
+    sd = math.sqrt(q)
+    z, w = _legendre(_edges(sd))
+    keep = np.abs(z) < _CUT * sd
+    z, w = z[keep], w[keep]
+    one_m_c2 = 1.0 - c * c
+    log_p = -(z[:, None] ** 2 - 2.0 * c * z[:, None] * z[None, :] + z[None, :] ** 2) / (2.0 * q * one_m_c2)
+    dens = np.exp(log_p) / (2.0 * math.pi * q * math.sqrt(one_m_c2))
+    return float((w * f(z)) @ dens @ (w * g(z)))
 
 
 def correlation_map(
@@ -312,7 +331,7 @@ def correlation_map(
 @lru_cache(maxsize=4096)
 def correlation_fixed_point(sigma_w2: float, sigma_b2: float, activation: str, slope: float = 0.01) -> float:
     """c*: 1 in the ordered phase (chi_1 <= 1); in the chaotic phase the stable fixed point c* < 1 of
-    `correlation_map` (found by bisection on [0, 1); the map is increasing and convex there)."""
+    `correlation_map` (found by regula falsi on [0, 1); the map is increasing and convex there)."""
     if chi1(sigma_w2, sigma_b2, activation, slope) <= 1.0:
         return 1.0
     q = fixed_point(sigma_w2, sigma_b2, activation, slope)
@@ -333,15 +352,7 @@ def correlation_fixed_point(sigma_w2: float, sigma_b2: float, activation: str, s
         lo = c
     if hi is None:
         return 1.0  # c* within 1e-10 of 1: numerically at the edge of chaos
-    for _ in range(60):
-        mid = 0.5 * (lo + hi)
-        if h(mid) > 0.0:
-            lo = mid
-        else:
-            hi = mid
-        if hi - lo < 1e-13:
-            break
-    return 0.5 * (lo + hi)
+    return _illinois(h, lo, hi)
 
 
 @lru_cache(maxsize=4096)

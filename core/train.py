@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 
 import numpy as np
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from core.config import ExperimentConfig, validate
 from core.diagnostics import Binner, distinct_units, mean_cosine, nice_ceil, numerical_ranks
@@ -40,6 +40,15 @@ STACK_MAX_WIDTH = 64  # stacking pays at width <= 64 (PERFORMANCE.md, benchmarks
 STACK_MAX_K = 8
 TWO_THREADS_MIN_WIDTH = 128  # two BLAS threads pay from width ~128 on, and slow narrower nets down
 ADAM = (0.9, 0.999, 1e-8)
+_BLAS: ThreadpoolController | None = None  # created on first use: scanning the loaded libraries costs ~1 ms
+
+
+def _blas_limit(threads: int):
+    """Context manager pinning the BLAS thread count (threadpoolctl)."""
+    global _BLAS
+    if _BLAS is None:
+        _BLAS = ThreadpoolController()
+    return _BLAS.limit(limits=threads, user_api="blas")
 MOMENTUM = 0.9
 
 
@@ -277,8 +286,13 @@ class _Stack:
         B = self.B
         self.Xb = np.empty((B, d + 1), dtype=self.dtype)
         self.Yb = np.empty((B, k), dtype=self.dtype)
-        self.Z = [np.empty((self.K, B, n), dtype=self.dtype) for n in sizes[1:]]
-        self.Ha = [np.ones((self.K, B, n + 1), dtype=self.dtype) for n in sizes[1:-1]]
+        # hidden layers in one array each (layer axis first), so statistics take one call for all layers
+        n, L = c.width, self.L
+        self.Zh = np.empty((L, self.K, B, n), dtype=self.dtype)  # pre-activations
+        self.Hall = np.ones((L, self.K, B, n + 1), dtype=self.dtype)  # [h, 1]
+        self.DZ = np.empty((L, self.K, B, n), dtype=self.dtype)  # dLoss/dz
+        self.Z = [self.Zh[j] for j in range(L)] + [np.empty((self.K, B, k), dtype=self.dtype)]
+        self.Ha = [self.Hall[j] for j in range(L)]
         self.H = [h[..., :-1] for h in self.Ha]
         # optimizer state
         self.opt = c.optimizer
@@ -305,8 +319,8 @@ class _Stack:
             h = self.Ha[j]
         np.matmul(h, self.Wa[self.L], out=self.Z[self.L])
 
-    def loss_and_backward(self, keep_dz: bool) -> tuple[np.ndarray, list[np.ndarray]]:
-        """Mini-batch loss per network (K,), gradients into self.grads; dz per layer if keep_dz."""
+    def loss_and_backward(self) -> tuple[np.ndarray, np.ndarray]:
+        """Mini-batch loss per network (K,) and dLoss/dlogits; gradients into self.grads, dz into self.DZ."""
         logits = self.Z[self.L]
         shifted = logits - logits.max(axis=2, keepdims=True)
         e = np.exp(shifted)
@@ -317,17 +331,14 @@ class _Stack:
         dz /= s
         dz -= self.Yb
         dz *= 1.0 / self.B
-        kept = [dz]
+        dz_out = dz
         for j in range(self.L, 0, -1):
             np.matmul(self.Ha[j - 1].transpose(0, 2, 1), dz, out=self.Ga[j])
-            dh = np.matmul(dz, self.Wa[j][:, :-1, :].transpose(0, 2, 1))
+            dh = np.matmul(dz, self.Wa[j][:, :-1, :].transpose(0, 2, 1), out=self.DZ[j - 1])
             _act_backward(self.act, dh, self.Z[j - 1], self.H[j - 1], self.slope)
             dz = dh
-            if keep_dz:
-                kept.append(dz)
         np.matmul(self.Xb.T, dz, out=self.Ga[0])
-        kept.reverse()
-        return loss, kept
+        return loss, dz_out
 
     def delta(self) -> np.ndarray:
         """The update the optimizer takes from the gradients in self.grads (written over them)."""
@@ -394,16 +405,16 @@ class _Stack:
         alive = np.ones(K, dtype=bool)
         losses = np.zeros((steps, K))
         every = max(1, steps // 50)
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), time.process_time()
         threads = blas_threads(c)
-        with threadpool_limits(limits=threads, user_api="blas"), np.errstate(all="ignore"):
+        with _blas_limit(threads), np.errstate(all="ignore"):
             for s in range(steps + 1):
                 recording = s in stat_set
                 histing = s in hist_set
                 keep = self.diag and (recording or histing)
                 self.load_batch(s)
                 self.forward()
-                loss, dzs = self.loss_and_backward(keep_dz=keep)
+                loss, dz_out = self.loss_and_backward()
                 if not np.isfinite(loss).all():
                     for i in np.flatnonzero(~np.isfinite(loss) & alive):
                         rec[i].diverge(s, f"the mini-batch loss became {_word(loss[i])}")
@@ -416,7 +427,7 @@ class _Stack:
                         rec[i].eval_point(s, [e[i] for e in ev])
                 if keep:
                     for i in np.flatnonzero(alive):
-                        rec[i].stats(s, dzs, recording, histing)
+                        rec[i].stats(s, dz_out, recording, histing)
                 if s == steps or not alive.any():
                     break
                 delta = self.delta()  # written over self.grads
@@ -444,9 +455,21 @@ class _Stack:
                 if s % every == 0:
                     progress(s / max(steps, 1), f"step {s} of {steps}")
         seconds = time.perf_counter() - t0
-        with threadpool_limits(limits=threads, user_api="blas"), np.errstate(all="ignore"):
+        self.cpu_seconds = time.process_time() - cpu0  # benchmarks: robust to other load on the machine
+        with _blas_limit(threads), np.errstate(all="ignore"):
             final = self._final(rec)
         return [r.record(losses[:, i], seconds, final[i]) for i, r in enumerate(rec)]
+
+    def groups(self, flat: np.ndarray, i: int) -> list[np.ndarray]:
+        """Network i's layers of `flat` (params, grads or an update) as stacks of equal shape:
+        [layer 1 (1, d + 1, n)], [layers 2..L (L - 1, n + 1, n)] when L > 1, [output (1, n + 1, k)]."""
+        L, (a0, b0), (aL, bL) = self.L, self.shapes[0], self.shapes[-1]
+        out = [flat[i, : self.offs[1]].reshape(1, a0, b0)]
+        if L > 1:
+            a, b = self.shapes[1]
+            out.append(flat[i, self.offs[1] : self.offs[L]].reshape(L - 1, a, b))
+        out.append(flat[i, self.offs[L] :].reshape(1, aL, bL))
+        return out
 
     def _layer(self, flat: np.ndarray, i: int, j: int) -> np.ndarray:
         return flat[i, self.offs[j] : self.offs[j + 1]]
@@ -534,57 +557,60 @@ class _Recorder:
     def eval_point(self, s: int, values: list[float]) -> None:
         self.eval_rows.append((s, [float(v) for v in values]))
 
-    def stats(self, s: int, dzs: list[np.ndarray], stat: bool, hist: bool) -> None:
-        st, i, L = self.st, self.i, self.st.L
-        hs = [h[i] for h in st.H] + [st.Z[L][i]]
-        zs = [z[i] for z in st.Z]
-        Ws = [st.Wa[j][i, :-1] for j in range(L + 1)]
-        Gs = [st.Ga[j][i, :-1] for j in range(L + 1)]
+    def stats(self, s: int, dz_out: np.ndarray, stat: bool, hist: bool) -> None:
         if stat:
-            self._stats(s, dzs, hs, zs, Ws, Gs)
+            self._stats(s, dz_out)
         if hist:
+            st, i, L = self.st, self.i, self.st.L
+            hs = [h[i] for h in st.H] + [st.Z[L][i]]
+            zs = [z[i] for z in st.Z]
+            Ws = [st.Wa[j][i, :-1] for j in range(L + 1)]
+            Gs = [st.Ga[j][i, :-1] for j in range(L + 1)]
             self._hist(s, hs, zs, Ws, Gs)
 
-    def _stats(self, s, dzs, hs, zs, Ws, Gs) -> None:
+    def _stats(self, s: int, dz_out: np.ndarray) -> None:
+        """Per-layer statistics of network i, each computed for all hidden layers in one call."""
         st, i, L = self.st, self.i, self.st.L
         act = st.act
+        H, Z, DZ = st.Hall[:, i, :, :-1], st.Zh[:, i], st.DZ[:, i]  # (L, B, n)
+        out, dout = st.Z[L][i], dz_out[i]  # logits (B, k) and their gradient
         row = {name: np.full(L + 1, np.nan) for name in LAYER_STATS}
-        sym = {name: np.full(L, np.nan) for name in SYMMETRY_STATS}
-        for j in range(L + 1):
-            h, z, W = hs[j], zs[j], Ws[j]
-            row["act_mean"][j] = h.mean()
-            row["act_std"][j] = h.std()
-            row["pre_std"][j] = z.std()
-            if j < L and act == "tanh":
-                row["saturation"][j] = np.count_nonzero(np.abs(h) > 0.99) / h.size
-            elif j < L and act == "sigmoid":
-                row["saturation"][j] = np.count_nonzero((h < 0.01) | (h > 0.99)) / h.size
-            if j < L and act == "relu":
-                row["dead"][j] = 1.0 - np.count_nonzero((h > 0).any(axis=0)) / h.shape[1]
-            row["weight_std"][j] = W.std()
-            g = Gs[j]
-            row["grad_std"][j] = g.std()
-            row["grad_norm"][j] = np.sqrt(np.vdot(g, g))
-            row["backprop_std"][j] = dzs[j][i].std()
-        for j in range(L):
-            sym["distinct"][j] = distinct_units(st.Wa[j][i])
-            sym["cosine"][j] = mean_cosine(Ws[j])
-        if L:
-            H = np.stack(hs[:L])
-            sym["rank"][:] = numerical_ranks(H)
+        row["act_mean"][:L] = H.mean(axis=(1, 2))
+        row["act_mean"][L] = out.mean()
+        row["act_std"][:L] = H.std(axis=(1, 2))
+        row["act_std"][L] = out.std()
+        row["pre_std"][:L] = Z.std(axis=(1, 2))
+        row["pre_std"][L] = row["act_std"][L]
+        size = H.shape[1] * H.shape[2]
+        if act == "tanh":
+            row["saturation"][:L] = np.count_nonzero(np.abs(H) > 0.99, axis=(1, 2)) / size
+        elif act == "sigmoid":
+            row["saturation"][:L] = np.count_nonzero((H < 0.01) | (H > 0.99), axis=(1, 2)) / size
+        elif act == "relu":
+            row["dead"][:L] = 1.0 - np.count_nonzero((H > 0).any(axis=1), axis=1) / H.shape[2]
+        row["backprop_std"][:L] = DZ.std(axis=(1, 2))
+        row["backprop_std"][L] = dout.std()
+        Wg = [g[:, :-1] for g in st.groups(st.params, i)]
+        Gg = [g[:, :-1] for g in st.groups(st.grads, i)]
+        row["weight_std"][:] = np.concatenate([w.std(axis=(1, 2)) for w in Wg])
+        row["grad_std"][:] = np.concatenate([g.std(axis=(1, 2)) for g in Gg])
+        row["grad_norm"][:] = np.sqrt(np.concatenate([np.einsum("lij,lij->l", g, g) for g in Gg]))
+        sym = {}
+        hidden = st.groups(st.params, i)[:-1]  # W_aug of the hidden layers (bias as last row)
+        sym["distinct"] = np.concatenate([np.atleast_1d(distinct_units(w)) for w in hidden]).astype(np.float64)
+        sym["cosine"] = np.concatenate([np.atleast_1d(mean_cosine(w[:, :-1])) for w in hidden])
+        sym["rank"] = numerical_ranks(H).astype(np.float64)
         self.stat_rows.append((s, row, sym))
 
     def update_ratio(self, delta: np.ndarray) -> None:
         """||delta W|| / ||W|| per layer for the update about to be taken (W still the old weights)."""
         st, i = self.st, self.i
-        ratio = self.stat_rows[-1][1]["update_ratio"]
-        for j in range(st.L + 1):
-            dW = st._layer(delta, i, j).reshape(st.shapes[j])[:-1]
-            W = st.Wa[j][i, :-1]
-            n0 = math.sqrt(float(np.vdot(W, W)))
-            nd = math.sqrt(float(np.vdot(dW, dW)))
+        w2 = np.concatenate([np.einsum("lij,lij->l", g[:, :-1], g[:, :-1]) for g in st.groups(st.params, i)])
+        d2 = np.concatenate([np.einsum("lij,lij->l", g[:, :-1], g[:, :-1]) for g in st.groups(delta, i)])
+        with np.errstate(divide="ignore", invalid="ignore"):
             # from all-zero weights: 0 if nothing moved, inf if anything did
-            ratio[j] = nd / n0 if n0 > 0 else (np.inf if nd > 0 else 0.0)
+            ratio = np.where(w2 > 0, np.sqrt(d2) / np.sqrt(w2), np.where(d2 > 0, np.inf, 0.0))
+        self.stat_rows[-1][1]["update_ratio"][:] = ratio
 
     def _hist(self, s, hs, zs, Ws, Gs) -> None:
         if self.binners is None:

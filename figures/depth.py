@@ -16,6 +16,13 @@ from plotly.subplots import make_subplots
 from core.config import ExperimentConfig
 from core.records import Histogram, RunRecord
 
+# Schemes the mean-field prediction does not cover, and why (the page says it in these words).
+NO_THEORY = {
+    "zeros": "Mean-field theory describes random, zero-mean weights; it has nothing to say about this start.",
+    "constant": "Mean-field theory describes random, zero-mean weights; it has nothing to say about this start.",
+    "lsuv": "LSUV rescales every layer on this very batch until Var[z] = 1, so the spread is set by "
+    "construction, not predicted: the theory's line is left out.",
+}
 # Above this many layers the histograms are drawn as one heatmap (layer x value) instead of a ridgeline.
 RIDGELINE_MAX_LAYERS = 12
 # Ridge height as a share of the spacing between two layers.
@@ -43,7 +50,9 @@ def fmt_ratio(x: float) -> str:
         return "infinite" if x > 0 else "not a number"
     if x == 0:
         return "exactly 0"
-    if 0.001 <= abs(x) < 1000:
+    if 100 <= abs(x) < 1000:
+        return f"{x:.0f}"
+    if 0.001 <= abs(x) < 100:
         return f"{x:.2g}"
     exp = math.floor(math.log10(abs(x)))
     mant = x / 10.0**exp
@@ -54,7 +63,9 @@ def fmt_ratio(x: float) -> str:
 
 
 def fmt_value(x: float) -> str:
-    """A value on an axis: 0, -0.05, 1.3, 6.7×10⁶."""
+    """A value on an axis or in a metric: 0, -0.05, 1.3, 6.7×10⁶; — when it is not a number."""
+    if math.isnan(x):
+        return "—"
     return "0" if x == 0 else fmt_ratio(x)
 
 
@@ -252,18 +263,17 @@ def log_activation_sentence(hist: Histogram, depth: int) -> str:
     """Where the typical |h| sits in layer 1 and in the last hidden layer, in powers of ten."""
     edges = np.asarray(hist.edges, dtype=float)
     parts = []
-    for j in (0, depth - 1):
+    for j in sorted({0, depth - 1}):
         counts = np.asarray(hist.counts[0, j], dtype=float)
         zeros = int(hist.zeros[0, j])
         if counts.sum() == 0:
             parts.append(f"in layer {j + 1} every activation is exactly 0")
             continue
         b = int(np.searchsorted(np.cumsum(counts) / counts.sum(), 0.5))
-        typical = 10 ** ((edges[b] + edges[b + 1]) / 2)
         zero = zeros / (counts.sum() + zeros)
         parts.append(
-            f"a typical |h| in layer {j + 1} is {fmt_ratio(typical)}"
-            + (f" ({zero:.0%} exactly 0)" if zero >= 0.005 else "")
+            f"a typical |h| in layer {j + 1} lies between {fmt_ratio(10 ** edges[b])} and "
+            f"{fmt_ratio(10 ** edges[b + 1])}" + (f" ({zero:.0%} exactly 0)" if zero >= 0.005 else "")
         )
     return "At initialization, " + "; ".join(parts) + "."
 
@@ -301,23 +311,19 @@ def input_moments(config: ExperimentConfig) -> tuple[float, float]:
 def predict(record: RunRecord, input_second_moment: float) -> Prediction | None:
     """The mean-field prediction (core.theory.predict_layers) for this record's network at initialization.
 
-    Per-layer weight variances are the scheme's exact ones (core.initializers.weight_std); for LSUV, which
-    rescales on data, the measured ones at step 0. None for constant starts (the theory assumes random,
-    zero-mean weights) or where the recursion leaves the floating-point range.
+    Per-layer weight variances are the scheme's exact ones (core.initializers.weight_std). None for the
+    schemes in NO_THEORY or where the recursion leaves the floating-point range.
     """
     from core.initializers import bias_std, weight_std
     from core.theory import predict_layers
     from core.train import init_params
 
     c, sizes = record.config, list(record.sizes)
-    if record.scheme in ("zeros", "constant"):
+    if record.scheme in NO_THEORY:
         return None
     L, i0 = len(sizes) - 2, stat_index(record, 0)
     fans = list(zip(sizes[:-1], sizes[1:]))
-    if record.scheme == "lsuv":
-        v = [float(x) ** 2 for x in record.layer_stats["weight_std"][i0]]
-    else:
-        v = [weight_std(record.scheme, a, b, c.activation, **init_params(c)) ** 2 for a, b in fans]
+    v = [weight_std(record.scheme, a, b, c.activation, **init_params(c)) ** 2 for a, b in fans]
     bias_mean = c.bias_value if c.bias_init == "constant" else 0.0
     bias_var = [bias_std(c.bias_init, a, c.bias_value) ** 2 for a, _ in fans]
     try:
@@ -344,10 +350,9 @@ def predict(record: RunRecord, input_second_moment: float) -> Prediction | None:
 def theory_sentence(record: RunRecord, prediction: Prediction | None, input_std: float) -> str:
     """Predicted vs measured std of the last hidden layer (and of the gradient at layer 1), at step 0."""
     if prediction is None:
-        return (
-            "Mean-field theory describes random, zero-mean weights; it has nothing to say about this start."
-            if record.scheme in ("zeros", "constant")
-            else "The mean-field recursion leaves the floating-point range here, so no prediction is drawn."
+        return NO_THEORY.get(
+            record.scheme,
+            "The mean-field recursion leaves the floating-point range here, so no prediction is drawn.",
         )
     L, i0 = len(record.sizes) - 2, stat_index(record, 0)
     measured = float(record.layer_stats["act_std"][i0, L - 1])
@@ -569,7 +574,9 @@ def _central_interval(counts: np.ndarray, edges: np.ndarray, share: float = 0.98
     tail = (1 - share) / 2
     lo = int(np.searchsorted(cum, tail, side="right"))
     hi = int(np.searchsorted(cum, 1 - tail, side="left"))
-    return float(edges[lo]), float(edges[min(hi, len(edges) - 2) + 1])
+    a, b = float(edges[lo]), float(edges[min(hi, len(edges) - 2) + 1])
+    tiny = 1e-9 * float(edges[1] - edges[0])  # an edge at 0 up to linspace's rounding
+    return (0.0 if abs(a) < tiny else a), (0.0 if abs(b) < tiny else b)
 
 
 def histogram_sentence(record: RunRecord, kind: str, c: int) -> str:
@@ -582,7 +589,7 @@ def histogram_sentence(record: RunRecord, kind: str, c: int) -> str:
     edges = np.asarray(hist.edges, dtype=float)
     if hist.transform == "log10abs":
         parts = []
-        for j in (n - 1, 0):
+        for j in sorted({n - 1, 0}, reverse=True):
             total = counts[j].sum() + hist.zeros[c, j]
             if counts[j].sum() == 0:
                 parts.append(f"{names[j]}: all exactly 0")
@@ -599,7 +606,7 @@ def histogram_sentence(record: RunRecord, kind: str, c: int) -> str:
     L, i = len(record.sizes) - 2, stat_index(record, step)
     width = float(edges[1] - edges[0])
     spans, spikes = [], []
-    for j in (0, n - 1):
+    for j in sorted({0, n - 1}):
         if counts[j].sum() == 0:
             spans.append(f"nowhere finite in {names[j]}")
             continue
@@ -609,10 +616,10 @@ def histogram_sentence(record: RunRecord, kind: str, c: int) -> str:
         if 0 <= std < width / 4:
             spikes.append(names[j])
     line = f"At step {step}, 98 % of the activations lie " + " and ".join(spans) + "."
-    if spikes:
+    if spikes and c == 0:
         line += (
             f" With bins {fmt_value(width)} wide, {' and '.join(spikes)} "
-            f"{'is a single spike' if len(spikes) == 1 else 'are single spikes'} at 0 here: "
+            f"{'is a single spike' if len(spikes) == 1 else 'are single spikes'} here: "
             f"the log₁₀|h| view above shows {'its' if len(spikes) == 1 else 'their'} shape."
         )
     ends = counts[:, [0, -1]].sum(axis=1) / np.maximum(counts.sum(axis=1), 1)
@@ -646,13 +653,14 @@ class DepthSummary:
 
     depth: int
     signal_ratio: float  # std of the last hidden layer's activations / std of the input
-    signal_factor: float  # geometric mean factor per layer: signal_ratio ** (1 / L)
+    signal_factor: float  # geometric mean factor per layer, layer 1 -> L: first_to_last ** (1 / (L - 1))
     first_to_last: float  # std of layer L / std of layer 1
     grad_ratio: float  # std of ∂loss/∂z at layer 1 / at the output layer
-    grad_factor: float  # per layer going backwards: grad_ratio ** (1 / L)
+    grad_factor: float  # per layer going backwards, layer L -> 1 (the same rule as signal_factor)
     health: str | None  # "saturated" | "dead" | None
     health_mean: float  # mean over hidden layers of that fraction (NaN if None)
-    zero_layer: int | None  # first hidden layer whose activations are exactly 0 (underflow), if any
+    zero_layer: int | None  # first hidden layer whose activations have std exactly 0, if any
+    zero_weights: bool  # that layer's weights have std 0 (all equal), rather than an underflow
 
 
 def _geo(ratio: float, n: int) -> float:
@@ -662,7 +670,12 @@ def _geo(ratio: float, n: int) -> float:
 
 
 def summarize(record: RunRecord, input_std: float) -> DepthSummary:
-    """Per-layer factors of the signal (forward) and the gradient (backward) at step 0."""
+    """Per-layer factors of the signal (forward) and the gradient (backward) at step 0.
+
+    The factors are geometric means over the hidden layers (layer 1 to L), the square layers an init rule
+    is about; the input and output layers have other fans and enter only the end-to-end ratios. With one
+    hidden layer the factors are the end-to-end ratios.
+    """
     L = len(record.sizes) - 2
     i0 = stat_index(record, 0)
     act = np.asarray(record.layer_stats["act_std"][i0], dtype=float)
@@ -671,18 +684,20 @@ def summarize(record: RunRecord, input_std: float) -> DepthSummary:
         signal_ratio = float(act[L - 1] / input_std)
         first_to_last = float(act[L - 1] / act[0]) if act[0] > 0 else float("nan")
         grad_ratio = float(grad[0] / grad[L]) if grad[L] > 0 else float("nan")
+        grad_hidden = float(grad[0] / grad[L - 1]) if grad[L - 1] > 0 else float("nan")
     health = unit_health(record, 0)
     zeros = np.flatnonzero(act[:L] == 0)
     return DepthSummary(
         depth=L,
         signal_ratio=signal_ratio,
-        signal_factor=_geo(signal_ratio, L),
+        signal_factor=_geo(first_to_last, L - 1) if L > 1 else signal_ratio,
         first_to_last=first_to_last,
         grad_ratio=grad_ratio,
-        grad_factor=_geo(grad_ratio, L),
+        grad_factor=_geo(grad_hidden, L - 1) if L > 1 else grad_ratio,
         health=health[0] if health else None,
         health_mean=float(np.nanmean(health[1])) if health else float("nan"),
         zero_layer=int(zeros[0]) + 1 if zeros.size else None,
+        zero_weights=bool(zeros.size and record.layer_stats["weight_std"][i0, zeros[0]] == 0),
     )
 
 
@@ -691,18 +706,20 @@ def summary_metrics(s: DepthSummary) -> list[tuple[str, str, str]]:
     out = [
         (
             "Signal per layer",
-            f"×{fmt_ratio(s.signal_factor)}",
-            "Geometric mean of the factor by which each layer multiplies the std of the activations.",
+            f"×{fmt_value(s.signal_factor)}",
+            "Geometric mean, from layer 1 to the last hidden layer, of the factor by which each layer "
+            "multiplies the std of the activations.",
         ),
         (
             f"Layer {s.depth} ÷ input",
-            fmt_ratio(s.signal_ratio),
+            fmt_value(s.signal_ratio),
             "Std of the last hidden layer's activations divided by the std of the input.",
         ),
         (
             "Gradient per layer",
-            f"×{fmt_ratio(s.grad_factor)}",
-            "Factor per layer of the std of ∂loss/∂z, going back from the output to layer 1.",
+            f"×{fmt_value(s.grad_factor)}",
+            "Geometric mean factor per layer of the std of ∂loss/∂z, going back from the last hidden "
+            "layer to layer 1.",
         ),
     ]
     if s.health is not None:
@@ -720,9 +737,10 @@ def signal_verdict(s: DepthSummary) -> str:
     """One line: how the signal's std changes per layer, and what is left of it at the last layer."""
     L = s.depth
     if s.zero_layer is not None:
+        why = "its weights are all equal" if s.zero_weights else "the values underflowed"
         return (
-            f"The signal underflows: from layer {s.zero_layer} on every activation is exactly 0 — "
-            "the network's output no longer depends on its input."
+            f"The signal is gone: from layer {s.zero_layer} on the activations do not vary at all (std exactly "
+            f"0; {why}), so the network's output no longer depends on its input."
         )
     if not math.isfinite(s.signal_ratio):
         return f"The signal overflows: at layer {L} the activations are no longer finite numbers."
@@ -767,7 +785,7 @@ def gradient_verdict(s: DepthSummary) -> str:
         verb = f"keeps its size, ×{fmt_ratio(h)} per layer"
     return (
         f"Going back from the output, the gradient ∂loss/∂z {verb}: at layer 1 its std is "
-        f"{fmt_ratio(s.grad_ratio)} × the output layer's, across {L} hidden layers."
+        f"{fmt_ratio(s.grad_ratio)} × the output layer's, across {L} hidden layer{'s' if L > 1 else ''}."
     )
 
 

@@ -15,17 +15,18 @@ from plotly.subplots import make_subplots
 from core.phase import TRAINABLE_MULTIPLE
 from ui.style import apply
 
-# What the colour of a cell shows: column of the grid table -> (label, colour scale, zmin, zmax).
-# Bright = trained on every scale, so the reader's eye goes to the trainable band.
-COLOR_BY: dict[str, tuple[str, str, float, float]] = {
-    "loss_vs_guess": ("final loss ÷ loss of guessing", "Viridis_r", 0.0, 1.0),
-    "loss_vs_start": ("final loss ÷ starting loss", "Viridis_r", 0.0, 1.0),
-    "final_acc": ("final training accuracy", "Viridis", 0.0, 1.0),
+# What the colour of a cell shows: id (shown in the page and its URL) -> (column of the grid table, label,
+# colour scale, zmin, zmax). Bright = trained on every scale, so the eye goes to the trainable band.
+COLOR_BY: dict[str, tuple[str, str, str, float, float]] = {
+    "loss-vs-guess": ("loss_vs_guess", "final loss ÷ loss of guessing", "Viridis_r", 0.0, 1.0),
+    "loss-vs-start": ("loss_vs_start", "final loss ÷ starting loss", "Viridis_r", 0.0, 1.0),
+    "accuracy": ("final_acc", "final training accuracy", "Viridis", 0.0, 1.0),
 }
 DIVERGED_COLOR = "#D55E00"  # vermillion: not on the Viridis scale, so "diverged" never reads as a loss value
 THEORY_COLOR = "#000000"
 CRITICAL_COLOR = "#E69F00"
-MARGIN = dict(l=70, r=20, t=40, b=50)  # shared by both figures so their sigma_w axes line up
+MARGIN = dict(l=70, r=110, t=40, b=50)  # shared by both figures so their sigma_w axes line up
+XI_TOP = 1000.0  # the xi axis stops here; xi is unbounded at the critical scale
 
 
 def cell_edges(values: np.ndarray, log: bool) -> np.ndarray:
@@ -55,7 +56,7 @@ def phase_figure(
     grid: pd.DataFrame,
     theory: pd.DataFrame,
     critical: float,
-    color_by: str = "loss_vs_guess",
+    color_by: str = "loss-vs-guess",
     selected: tuple[float, int] | None = None,
     height: int = 520,
 ) -> go.Figure:
@@ -65,8 +66,8 @@ def phase_figure(
     2 clickable cell markers (customdata = sigma_w, depth, colour value), 3-4 theory curve (halo, line),
     5 critical scale, then the highlighted selection if any.
     """
-    label, scale, zmin, zmax = COLOR_BY[color_by]
-    sw, dp, z = grid_matrix(grid, color_by)
+    column, label, scale, zmin, zmax = COLOR_BY[color_by]
+    sw, dp, z = grid_matrix(grid, column)
     _, _, div = grid_matrix(grid, "diverged")
     div = div.astype(bool)
     xe, ye = cell_edges(sw, log=True), cell_edges(dp, log=False)
@@ -75,7 +76,7 @@ def phase_figure(
     fig.add_trace(
         go.Heatmap(
             x=xe, y=ye, z=np.where(div, np.nan, z), zmin=zmin, zmax=zmax, colorscale=scale,
-            colorbar=dict(title=dict(text=label, side="right"), thickness=14, len=0.9),
+            colorbar=dict(title=dict(text=label, side="right"), thickness=14, len=0.9, x=1.02, xanchor="left"),
             hoverinfo="skip", name=label,
         )
     )
@@ -92,7 +93,7 @@ def phase_figure(
         go.Scatter(
             x=xx.ravel(), y=yy.ravel(), mode="markers+text",
             text=np.where(div.ravel(), "✕", ""), textfont=dict(color="white", size=16),
-            marker=dict(symbol="square", size=22, color="rgba(0,0,0,0.01)"),
+            marker=dict(symbol="square", size=22, color="rgba(0,0,0,0)"),
             customdata=np.column_stack([xx.ravel(), yy.ravel(), value.ravel()]),
             hovertemplate="σ_w = %{customdata[0]:.3g}, depth %{customdata[1]}<br>"
             + label + " = %{customdata[2]:.2f}<extra>click to open this run</extra>",
@@ -123,16 +124,29 @@ def phase_figure(
             go.Scatter(
                 x=[selected[0]], y=[selected[1]], mode="markers",
                 marker=dict(symbol="square-open", size=26, color="white", line=dict(width=3, color="white")),
-                name="selected cell", hoverinfo="skip",
+                name="selected cell", hoverinfo="skip", showlegend=False,
             )
         )
     fig.update_xaxes(type="log", range=x_range(sw), title_text="weight scale σ_w (weights ~ N(0, σ_w²/fan_in))",
-                     showgrid=False)
+                     showgrid=False, **octave_ticks(sw))
+    if math.isfinite(critical):
+        for text, x, anchor in (("◀ ordered: the signal fades", 0.0, "left"),
+                                ("chaotic: the signal scrambles ▶", 1.0, "right")):
+            fig.add_annotation(text=text, x=x, xref="paper", y=1.0, yref="paper", yanchor="bottom",
+                               xanchor=anchor, showarrow=False, font=dict(size=12, color="#555555"))
     fig.update_yaxes(range=[float(ye[0]), top], title_text="depth (hidden layers)", showgrid=False)
     apply(fig, height=height)
-    fig.update_layout(margin=MARGIN, clickmode="event+select", dragmode=False,
-                      legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0))
+    fig.update_layout(margin={**MARGIN, "t": 80}, clickmode="event+select", dragmode=False,
+                      legend=dict(orientation="h", y=1.07, yanchor="bottom", x=0))
     return fig
+
+
+def octave_ticks(sigma_w: np.ndarray) -> dict:
+    """Tick marks at the grid's whole octaves (a factor 2 apart), labelled with their sigma_w."""
+    sw = np.sort(np.asarray(sigma_w, dtype=float))
+    centre = sw[len(sw) // 2]
+    vals = [float(v) for v in sw if abs(math.log2(v / centre) - round(math.log2(v / centre))) < 1e-3]
+    return dict(tickmode="array", tickvals=vals, ticktext=[f"{v:.3g}" for v in vals])
 
 
 def _theory_line(theory: pd.DataFrame, sw: np.ndarray, top: float) -> tuple[np.ndarray, np.ndarray]:
@@ -153,7 +167,7 @@ def theory_figure(theory: pd.DataFrame, critical: float, sigma_w: np.ndarray, he
     fig.add_trace(go.Scatter(x=x, y=chi, mode="lines", name="χ₁ (gradient factor per layer)",
                              line=dict(color="#0072B2", width=2.5),
                              hovertemplate="σ_w = %{x:.3g}: χ₁ = %{y:.3g}<extra></extra>"), row=1, col=1)
-    xi_plot = np.where(np.isfinite(xi), xi, np.nan)
+    xi_plot = np.where(np.isnan(xi), np.nan, np.minimum(xi, XI_TOP))
     fig.add_trace(go.Scatter(x=x, y=xi_plot, mode="lines", name="ξ (depth scale, layers)",
                              line=dict(color="#009E73", width=2.5),
                              hovertemplate="σ_w = %{x:.3g}: ξ = %{y:.3g} layers<extra></extra>"), row=2, col=1)
@@ -163,13 +177,24 @@ def theory_figure(theory: pd.DataFrame, critical: float, sigma_w: np.ndarray, he
             fig.add_trace(go.Scatter(x=[critical, critical], y=_span(chi if row == 1 else xi_plot), mode="lines",
                                      line=dict(color=CRITICAL_COLOR, width=2, dash="dash"), hoverinfo="skip",
                                      showlegend=False), row=row, col=1)
-    fig.update_xaxes(type="log", range=x_range(sigma_w), showgrid=False)
+    fig.update_xaxes(type="log", range=x_range(sigma_w), showgrid=False, **octave_ticks(sigma_w))
     fig.update_xaxes(title_text="weight scale σ_w", row=2, col=1)
-    fig.update_yaxes(type="log", title_text="χ₁", row=1, col=1)
-    fig.update_yaxes(type="log", title_text="ξ (layers)", row=2, col=1)
+    fig.update_yaxes(type="log", title_text="χ₁", row=1, col=1, **decade_ticks(chi))
+    fig.update_yaxes(type="log", title_text="ξ (layers)", row=2, col=1, **decade_ticks(xi_plot))
     apply(fig, height=height)
     fig.update_layout(margin=MARGIN, legend=dict(orientation="h", y=1.04, yanchor="bottom", x=0))
     return fig
+
+
+def decade_ticks(y: np.ndarray) -> dict:
+    """Ticks 1, 2, 5 x 10^k over the finite positive values of y."""
+    f = y[np.isfinite(y) & (y > 0)]
+    if not len(f):
+        return {}
+    lo, hi = math.floor(math.log10(f.min())), math.ceil(math.log10(f.max()))
+    mantissas = (1, 2, 5) if hi - lo <= 2 else (1,)
+    vals = [m * 10.0**e for e in range(lo, hi + 1) for m in mantissas if f.min() / 1.5 <= m * 10.0**e <= f.max() * 1.5]
+    return dict(tickmode="array", tickvals=vals, ticktext=[f"{v:g}" for v in vals])
 
 
 def _span(y: np.ndarray) -> list[float]:
@@ -178,22 +203,25 @@ def _span(y: np.ndarray) -> list[float]:
     return [float(f.min()), float(f.max())] if len(f) else [0.1, 10.0]
 
 
+CELL_TRACE = 2  # index of the clickable cell markers in phase_figure's data
+
+
 def clicked_cell(state: object) -> tuple[float, int] | None:
     """(sigma_w, depth) of the clicked cell in a st.plotly_chart selection state, or None.
 
-    Only points of the cell-marker trace count (customdata = sigma_w, depth, value); the last one wins.
+    Only points of the cell-marker trace (CELL_TRACE) count; the last one wins.
     """
     try:
         points = state["selection"]["points"]  # type: ignore[index]
     except (KeyError, TypeError):
         return None
     for p in reversed(list(points or [])):
-        data = p.get("customdata") if isinstance(p, dict) else None
-        if data is not None and len(data) >= 2:
-            try:
-                return float(data[0]), int(round(float(data[1])))
-            except (TypeError, ValueError):
-                continue
+        if not isinstance(p, dict) or p.get("curve_number") != CELL_TRACE:
+            continue
+        try:
+            return float(p["x"]), int(round(float(p["y"])))
+        except (KeyError, TypeError, ValueError):
+            continue
     return None
 
 

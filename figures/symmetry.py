@@ -250,7 +250,7 @@ def weight_heatmap_figure(panels: Sequence[Panel], checkpoint: int, layer: int) 
     """
     n = len(panels)
     fig = make_subplots(
-        rows=1, cols=n, subplot_titles=[p.label for p in panels], horizontal_spacing=0.16 if n > 1 else 0.0
+        rows=1, cols=n, subplot_titles=[p.label for p in panels], horizontal_spacing=0.08 if n > 1 else 0.0
     )
     for i, p in enumerate(panels):
         W = np.asarray(p.record.weight_snapshots[checkpoint][layer], dtype=np.float64)
@@ -278,7 +278,17 @@ def weight_heatmap_figure(panels: Sequence[Panel], checkpoint: int, layer: int) 
                     "colorscale": "RdBu",
                     "cmin": -m,
                     "cmax": m,
-                    "colorbar": {"x": domain[1] + 0.01, "len": 0.9, "thickness": 10, "title": {"text": "w"}},
+                    # under its own panel, so it never covers the next one on a narrow screen
+                    "colorbar": {
+                        "orientation": "h",
+                        "x": (domain[0] + domain[1]) / 2,
+                        "xanchor": "center",
+                        "y": -0.32,
+                        "yanchor": "top",
+                        "len": domain[1] - domain[0],
+                        "thickness": 8,
+                        "title": {"text": "w", "side": "right"},
+                    },
                 }
             }
         )
@@ -286,9 +296,11 @@ def weight_heatmap_figure(panels: Sequence[Panel], checkpoint: int, layer: int) 
     fig.update_xaxes(title_text=f"unit of hidden layer {layer + 1}", showgrid=False, zeroline=False)
     fig.update_yaxes(autorange="reversed", showgrid=False, zeroline=False, type="category")
     fig.update_yaxes(title_text=f"weight from {source}", row=1, col=1)
-    fig.update_yaxes(showticklabels=panels[0].record.sizes[layer] <= 16)
+    fig.update_yaxes(showticklabels=panels[0].record.sizes[layer] <= 16, row=1, col=1)
+    for col in range(2, n + 1):
+        fig.update_yaxes(showticklabels=False, row=1, col=col)
     fig.update_annotations(font_size=13)
-    fig.update_layout(margin={"t": 40, "b": 10, "l": 10, "r": 10}, height=300 if layer == 0 else 380)
+    fig.update_layout(margin={"t": 40, "b": 70, "l": 10, "r": 10}, height=340 if layer == 0 else 440)
     return fig
 
 

@@ -168,26 +168,21 @@ def hist_fractions(hist: Histogram, c: int) -> tuple[np.ndarray, np.ndarray, np.
 
 
 def hist_median(hist: Histogram, c: int) -> np.ndarray:
-    """Per layer, the median of the binned quantity at checkpoint c (for log10abs: of |value|, zeros included).
+    """Per layer, the median of the binned quantity at checkpoint c; NaN for a layer with no entries.
 
-    Returns values in the quantity's own units (10 ** bin centre for log10abs); 0 where most entries are 0.
+    For log10abs histograms (gradients) it is the median |value| of the entries that are not exactly 0, in
+    the quantity's units (10 ** bin centre): deep ReLU layers have many exact zeros (units dead on the whole
+    batch), and the size of the gradients that do flow is what says whether a layer learns.
     """
     centres, frac, zero_frac = hist_fractions(hist, c)
     out = np.full(frac.shape[0], np.nan)
     for j in range(frac.shape[0]):
-        if hist.transform == "log10abs":
-            if zero_frac[j] >= 0.5:
-                out[j] = 0.0
-                continue
-            cum = zero_frac[j] + np.cumsum(frac[j])
-            k = int(np.searchsorted(cum, 0.5))
-            out[j] = 10.0 ** centres[min(k, len(centres) - 1)]
-        else:
-            cum = np.cumsum(frac[j])
-            if cum[-1] <= 0:
-                continue
-            k = int(np.searchsorted(cum, 0.5 * cum[-1]))
-            out[j] = centres[min(k, len(centres) - 1)]
+        cum = np.cumsum(frac[j])
+        if cum[-1] <= 0:
+            continue
+        k = int(np.searchsorted(cum, 0.5 * cum[-1]))
+        centre = centres[min(k, len(centres) - 1)]
+        out[j] = 10.0**centre if hist.transform == "log10abs" else centre
     return out
 
 
@@ -523,6 +518,7 @@ def grad_norm_heatmap(records: Sequence[RunRecord], colors: Mapping[str, str] | 
             fig.update_xaxes(range=[steps[0] - 0.5, max(steps[-1], 1) + 0.5], row=1, col=i)
     fig.update_yaxes(autorange="reversed", type="category")
     fig.update_yaxes(title_text="layer", row=1, col=1)
+    fig.update_xaxes(nticks=4)
     _shared_x_title(fig, "step")
     _style_panels(fig, records, col)
     fig.update_layout(
@@ -579,6 +575,7 @@ def update_ratio_figure(records: Sequence[RunRecord], colors: Mapping[str, str] 
             _panel_note(fig, i, "no weight<br>ever moves")
     fig.update_yaxes(type="log", exponentformat="power")
     fig.update_yaxes(title_text="‖ΔW‖ / ‖W‖ per step", row=1, col=1)
+    fig.update_xaxes(nticks=4)
     _shared_x_title(fig, "step")
     _style_panels(fig, records, col)
     fig.update_layout(
@@ -761,7 +758,8 @@ def target_sentence(records: Sequence[RunRecord], target_loss: float) -> str:
     if missed:
         steps = max(int(r.eval_steps[-1]) for r in records)
         parts.append(f"never reached within {steps} steps by " + ", ".join(missed))
-    return "; ".join(parts) + "." if parts else ""
+    text = "; ".join(parts)
+    return text[0].upper() + text[1:] + "." if text else ""
 
 
 def confusion_sentence(best: RunRecord, worst: RunRecord) -> str:
@@ -899,13 +897,21 @@ def hist_sentence(records: Sequence[RunRecord], checkpoint: int, kind: str = "gr
         if len(all_zero) == n:
             parts.append(f"{label}: every entry of every layer is exactly 0")
             continue
-        s = f"{label}: median {fmt(med[0])} in layer 1, {fmt(med[-1])} in the output layer"
+        s = f"{label}: {_or_zero(med[0])} in layer 1, {_or_zero(med[-1])} in the output layer"
         if all_zero:
             s += f" (exactly 0 in {_layer_list(all_zero, n)})"
+        mostly = float(np.mean(zero_frac))
+        if mostly >= 0.25:
+            s += f", and {mostly:.0%} of all entries are exactly 0"
         parts.append(s)
     step = int(records[0].hist_steps[checkpoint])
-    what = "|value|" if records[0].hists[kind].transform == "log10abs" else "value"
-    return f"At step {step}, the typical {what} — " + "; ".join(parts) + "."
+    if records[0].hists[kind].transform == "log10abs":
+        return f"At step {step}, the typical size (median of the nonzero |values|) — " + "; ".join(parts) + "."
+    return f"At step {step} — " + "; ".join(parts) + "."
+
+
+def _or_zero(x: float) -> str:
+    return "exactly 0" if not math.isfinite(x) else fmt(x)
 
 
 def _layer_list(js: list[int], n: int) -> str:
@@ -925,9 +931,8 @@ def scheme_gap_sentence(records: Sequence[RunRecord], checkpoint: int, kind: str
     """
     if len(records) < 2 or records[0].hists[kind].transform != "log10abs":
         return ""
-    meds = np.array([hist_median(r.hists[kind], checkpoint) for r in records])  # (S, L+1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        logm = np.log10(meds)
+    meds = np.array([hist_median(r.hists[kind], checkpoint) for r in records])  # (S, L+1), NaN = all zero
+    logm = np.log10(meds)
     first = logm[:, 0]
     ok = np.isfinite(first)
     if ok.sum() < 2:
@@ -935,15 +940,28 @@ def scheme_gap_sentence(records: Sequence[RunRecord], checkpoint: int, kind: str
     hi = int(np.argmax(np.where(ok, first, -np.inf)))
     lo = int(np.argmin(np.where(ok, first, np.inf)))
     gap = 10.0 ** (logm[hi] - logm[lo])
-    gap = gap[np.isfinite(gap)]
+    gap = gap[np.isfinite(gap)]  # layers where either scheme has only exact zeros do not count
     if hi == lo or gap.size == 0 or float(np.min(gap)) < 3.0:
         return ""
     lo_gap, hi_gap = float(np.min(gap)), float(np.max(gap))
-    times = f"{fmt(lo_gap)} times" if hi_gap / lo_gap < 1.5 else f"{fmt(lo_gap)} to {fmt(hi_gap)} times"
+    times = f"{_times(lo_gap)} times" if hi_gap / lo_gap < 1.5 else f"{_times(lo_gap)} to {_times(hi_gap)} times"
+    if records[hi].config.optimizer == "adam":
+        why = "Adam divides every step by the gradient's own size, so compare the step sizes below"
+    else:
+        why = f"with {records[hi].config.optimizer.upper() if records[hi].config.optimizer == 'sgd' else 'momentum'}"
+        why += " and one learning rate, its steps are that much larger"
     return (
         f"Layer by layer, the typical gradient of {run_label(records[hi])} is {times} that of "
-        f"{run_label(records[lo])}: with the same learning rate, its weights move that much faster."
+        f"{run_label(records[lo])}: {why}."
     )
+
+
+def _times(x: float) -> str:
+    """A ratio to 2 significant digits: 3.2, 56, 10,000, 180,000 (bins are a quarter decade wide)."""
+    if x < 100:
+        return f"{x:.2g}"
+    e = math.floor(math.log10(x)) - 1
+    return f"{round(x / 10**e) * 10**e:,.0f}"
 
 
 def grad_norm_sentence(records: Sequence[RunRecord]) -> str:

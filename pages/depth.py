@@ -155,6 +155,7 @@ with left:
         controls.lr()
         controls.batch_size(default=DEFAULTS["batch_size"])
         controls.dtype()
+    share.link()
 
 with right:
     config = share.report(controls.config(**FIXED))
@@ -162,6 +163,12 @@ with right:
     record = records[scheme]
     color = style.scheme_color(scheme)
     m2, input_std = fd.input_moments(config)
+    if len(record.stat_steps) == 0:  # not even the initialization is finite: nothing to draw
+        st.warning(
+            f"{record.divergence} Nothing is left to show: lower the scale, or pick float64, whose range is wider.",
+            icon=":material/warning:",
+        )
+        st.stop()
     summary = fd.summarize(record, input_std)
     with st.container(border=True):
         for col, (label, value, help_text) in zip(st.columns(4), fd.summary_metrics(summary)):
@@ -174,6 +181,3 @@ with right:
         st.warning(fd.training_sentence(record), icon=":material/warning:")
     log_hist = fd.initial_log_activations(config, scheme)
     charts(record, fd.predict(record, m2), log_hist, input_std, color)
-
-with left:
-    share.link()

@@ -78,8 +78,9 @@ with left:
     )
     phase_control("cell_steps", "cellsteps", int(cell_steps), phase.STEPS_OPTIONS)
     resolution = st.radio(
-        "Grid", list(phase.RESOLUTIONS), format_func=phase.RESOLUTION_LABELS.get, key="res",
-        bind="query-params", help="The fine grid contains every cell of the coarse one; those are reused.",
+        "Grid", list(phase.RESOLUTIONS), key="res", bind="query-params", horizontal=True,
+        help="; ".join(phase.RESOLUTION_LABELS.values())
+        + ". The fine grid contains every cell of the coarse one, and reuses them.",
     )
     phase_control("resolution", "res", str(resolution), tuple(phase.RESOLUTIONS))
     seed = controls.seed()
@@ -88,8 +89,9 @@ pc = phase.PhaseConfig(activation=activation, sigma_b=float(sigma_b), width=int(
                        steps=int(cell_steps), resolution=str(resolution), seed=int(seed))
 
 with right:
-    color_by = st.radio("Colour", list(fig.COLOR_BY), format_func=lambda c: fig.COLOR_BY[c][0], key="color",
-                        horizontal=True, bind="query-params")
+    color_by = st.radio("Colour the cells by", list(fig.COLOR_BY), key="color", horizontal=True,
+                        bind="query-params", help="; ".join(f"{k}: {v[1]}" for k, v in fig.COLOR_BY.items())
+                        + ". Changing it redraws the diagram without training again.")
     phase_control("color_by", "color", str(color_by), tuple(fig.COLOR_BY))
     share.report()
     grid = runs.phase_grid(pc)

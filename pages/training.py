@@ -141,7 +141,7 @@ def histograms(records: list[RunRecord], colors: dict[str, str]) -> None:
 def results(records: list[RunRecord]) -> None:
     """The results table and the downloads; changing the target loss recomputes only the table."""
     k = records[0].confusion.shape[0]
-    target = st.number_input(
+    target = st.columns([1, 3])[0].number_input(
         "Target train loss",
         min_value=0.001,
         max_value=10.0,
@@ -217,7 +217,7 @@ with right:
     for col, r in zip(cols, records):
         final = ft.final_value(r, "train_loss")
         col.metric(
-            ft.scheme_label(r.scheme),
+            ft.run_label(r),
             "diverged" if r.diverged_at is not None else ft.fmt(final),
             help="Loss on the whole train split after the last step.",
             border=True,

@@ -231,8 +231,9 @@ def test_growth_saturation_dead_and_underflow_verdicts():
     line = fd.signal_verdict(fd.summarize(make_record(L=L, act_std=flat, dead=dead, activation="relu"), 1.0))
     assert "30% of the units are dead" in line
     under = np.vstack([[1e-3, 0.0, 0.0, 0.0]] * 2)
-    assert "from layer 2 on every activation is exactly 0" in fd.signal_verdict(
-        fd.summarize(make_record(L=L, act_std=under), 1.0)
+    assert (
+        "from layer 2 on the activations do not vary at all (std exactly 0; the values underflowed)"
+        in fd.signal_verdict(fd.summarize(make_record(L=L, act_std=under), 1.0))
     )
 
 

@@ -107,8 +107,8 @@ def pair():
 
 def test_loss_figure_plots_the_records_losses(pair):
     fig = ft.loss_figure(pair, {"zeros": "#000000", "xavier_uniform": "#56B4E9"})
-    traces = [t for t in fig.data if t.name.endswith("train (batch)")]
-    assert len(traces) == 2
+    traces = [t for t in fig.data if t.showlegend is not False]  # one legend entry per scheme: the train curve
+    assert [t.name for t in traces] == [ft.run_label(r) for r in pair]
     for t, r in zip(traces, pair):
         np.testing.assert_array_equal(np.asarray(t.y), r.loss)
         np.testing.assert_array_equal(np.asarray(t.x), np.arange(len(r.loss)))
@@ -118,7 +118,11 @@ def test_loss_figure_plots_the_records_losses(pair):
     assert test[1].line.dash == "dash"
     assert traces[0].line.color == "#000000" and traces[1].line.color == "#56B4E9"
     assert fig.layout.yaxis.type != "log"
-    assert ft.loss_figure(pair, log_y=True).layout.yaxis.type == "log"
+    log = ft.loss_figure(pair, log_y=True).layout.yaxis
+    assert log.type == "log"
+    # the axis holds every loss of both runs
+    lo = min(float(np.min(r.loss[r.loss > 0])) for r in pair)
+    assert 10 ** log.range[0] < lo and 10 ** log.range[1] > math.log(3)
 
 
 def test_diverged_run_gets_a_marker_and_the_others_still_plot():
@@ -127,15 +131,21 @@ def test_diverged_run_gets_a_marker_and_the_others_still_plot():
     marker = [t for t in fig.data if t.name.endswith("diverged")]
     assert len(marker) == 1
     assert list(marker[0].x) == [8]
-    assert marker[0].y[0] == 1e6  # the last finite loss, at step 7
-    he = [t for t in fig.data if t.name == f"{ft.scheme_label('he_normal')} · train (batch)"][0]
+    # the last finite loss is 1e6 (step 7): the axis does not stretch to it, the marker sits at its top
+    top = fig.layout.yaxis.range[1]
+    assert top < 2 and marker[0].y[0] == top
+    assert "reached a loss of 1.0e+06" in ft.loss_axis_note(recs)
+    assert ft.loss_axis_note(recs[1:]) == ""
+    he = [t for t in fig.data if t.name == ft.scheme_label("he_normal")][0]
     assert np.isfinite(np.asarray(he.y)).all()
     sentences = ft.divergence_sentences(recs)
-    assert len(sentences) == 1 and "step 8" in sentences[0]
+    assert len(sentences) == 1 and "the loss became inf at step 8" in sentences[0]
+    assert sentences[0].startswith("**Normal (fixed σ), σ = 0.01 diverged.**")
     assert "diverged at step 8" in ft.loss_sentence(recs)
     table = ft.results_table(recs, 0.5)
     assert table["diverged at step"].tolist()[0] == 8
     assert table["diverged at step"].isna().tolist() == [False, True]
+    assert math.isnan(table.loc[0, "final test loss"])  # no final value for a run that stopped
     # the JSON the browser gets has no inf/NaN tokens that break it
     fig.to_json()
 
@@ -163,6 +173,10 @@ def test_hist_fractions_and_median():
     med = ft.hist_median(r.hists["grad"], 1)
     # layer j at checkpoint 1 sits in bin 5 + 2j, centre -8 + 0.5 * (5 + 2j) + 0.25
     np.testing.assert_allclose(np.log10(med), [-5.25, -4.25, -3.25])
+    # exact zeros do not pull the median down: it is the median of the gradients that flow
+    z = make_record("zeros", zero_grad_layers=(0,))
+    med = ft.hist_median(z.hists["grad"], 1)
+    assert np.isnan(med[0]) and np.log10(med[1]) == -4.25
 
 
 def test_ridgeline_plots_fractions_of_the_picked_checkpoint(pair):
@@ -189,22 +203,33 @@ def test_ridgeline_picks_evenly_spaced_layers_when_deep():
 
 def test_hist_sentences(pair):
     s = ft.hist_sentence(pair, 0)
-    assert "every entry is exactly 0 in layer 1" in s.replace("layer 1, layer 2", "layer 1")
-    assert "At step 0" in s
-    recs = [make_record("xavier_uniform"), make_record("he_normal")]
-    assert ft.scheme_gap_sentence(recs, 0) == ""  # identical schemes: no gap claimed... (same medians)
+    assert s.startswith("At step 0, the typical size")
+    # zeros: layers 1 and 2 have only exact zeros, the output layer's median is 10^(-8 + 0.5 * 8 + 0.25)
+    assert "Zeros: exactly 0 in layer 1, 1.8e-04 in the output layer (exactly 0 in layer 1, layer 2)" in s
+    assert "67% of all entries are exactly 0" in s
+    assert "Xavier (Glorot) uniform: 1.8e-06 in layer 1, 1.8e-04 in the output layer." in s
+    same = [make_record("xavier_uniform"), make_record("he_normal")]
+    assert ft.scheme_gap_sentence(same, 0) == ""  # equal medians: no gap is claimed
+    far = [make_record("xavier_uniform"), make_record("he_normal")]
+    far[1].hists["grad"].counts[:] = np.roll(far[1].hists["grad"].counts, 8, axis=2)  # 4 decades larger
+    gap = ft.scheme_gap_sentence(far, 0)
+    assert gap.startswith("Layer by layer, the typical gradient of He (Kaiming) normal is 10,000 times that of")
+    assert "with SGD and one learning rate" in gap
 
 
 def test_grad_norm_heatmap_is_log10_of_the_record(pair):
     fig = ft.grad_norm_heatmap(pair)
     hm = fig.data[1]
+    assert not [a.text for a in fig.layout.annotations if "exactly 0" in a.text]
+    frozen = ft.grad_norm_heatmap([make_record("zeros", zero_grad_layers=(0, 1, 2)), pair[1]])
+    assert [a.text for a in frozen.layout.annotations if "exactly 0" in a.text] == ["every gradient<br>is exactly 0"]
     expected = np.log10(pair[1].layer_stats["grad_norm"]).T
     np.testing.assert_allclose(np.asarray(hm.z, dtype=float), expected)
     # zero gradients (zeros, layers 1-2) are blank, not -inf
     z0 = np.asarray(fig.data[0].z, dtype=float)
     assert np.isnan(z0[:2]).all() and np.isfinite(z0[2]).all()
-    assert "exactly zero gradient" in ft.grad_norm_sentence(pair)
-    assert "layer 1 gets 0.01×" in ft.grad_norm_sentence(pair[1:])
+    assert "Zeros: exactly zero gradient in layer 1, layer 2;" in ft.grad_norm_sentence(pair)
+    assert "layer 1 gets 0.01× the output layer's gradient norm" in ft.grad_norm_sentence(pair[1:])
 
 
 def test_update_ratio_has_reference_line_and_record_values(pair):
@@ -222,7 +247,9 @@ def test_boundary_and_confusion(pair):
     hm = [t for t in fig.data if t.type == "heatmap"]
     np.testing.assert_array_equal(np.asarray(hm[0].customdata), pair[0].boundary)
     best, worst = ft.best_and_worst(pair)
-    assert best.scheme == worst.scheme or ft.final_value(best, "test_acc") >= ft.final_value(worst, "test_acc")
+    assert best.scheme == worst.scheme or ft.final_value(best, "test_acc") >= ft.final_value(
+        worst, "test_acc"
+    )
     cm = ft.confusion_figure([best, worst])
     np.testing.assert_array_equal(np.asarray(cm.data[0].z), best.confusion)
 
@@ -234,6 +261,9 @@ def test_results_and_per_step_tables(pair):
     # xavier: ln3 * exp(-0.1 s) <= 0.5 first at s = 8 -> first evaluation at 10
     assert t.loc[1, "steps to train loss ≤ 0.5"] == 10
     assert t["steps to train loss ≤ 0.5"].isna().tolist() == [True, False]
+    assert ft.target_sentence(pair, 0.5) == (
+        "Train loss ≤ 0.5 first reached by Xavier (Glorot) uniform at step 10; never reached within 20 steps by Zeros."
+    )
     long = ft.per_step_table(pair)
     assert len(long) == 2 * 21
     x = long[long.scheme == "xavier_uniform"].set_index("step")

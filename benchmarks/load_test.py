@@ -1,0 +1,486 @@
+"""Load test: N real browser sessions (headless Chromium via Playwright) against the app on 127.0.0.1.
+
+    python benchmarks/load_test.py --sessions 30 --seconds 60      # all scenarios, writes a JSON summary
+
+Scenarios (each on a freshly started server, so the cache starts empty):
+  one-link  every session opens the same new Training share link at the same moment: the shared cache must
+            train it once (trainings run == distinct configs == 1).
+  mix       for --seconds, every session keeps opening links from a mix of pages and configs (home, the
+            presets of every lesson, and per-session "edited" links that miss the cache), like a class at work.
+  fill      fills the experiment cache with distinct Training configs (64 entries, the largest allowed
+            sizes among them), then runs the mix for --seconds: peak memory with a full cache.
+Measured per navigation: time to first chart (navigation start -> a `.js-plotly-plot` visible, or the home
+title), time until the script finished, errors (stException, error alerts, failed navigations); per scenario:
+peak resident memory of the server's process tree and the trainings it actually ran (from
+benchmarks/_serve_counting.py). Exits non-zero if any error, a repeated computation in one-link, or peak RSS
+above --max-rss-mb.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from ui import presets  # noqa: E402  (plain data: no streamlit import)
+
+CHROMIUM = os.environ.get("INITLAB_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+HOME_TITLE = "h1:has-text('Why should weights start near zero')"
+CHART = ".js-plotly-plot"
+ERRORS = '[data-testid="stException"], [data-testid="stAlertContentError"]'
+IDLE_JS = """() => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    return app && app.getAttribute('data-test-script-state') === 'notRunning'
+        && app.getAttribute('data-test-connection-state') === 'CONNECTED';
+}"""
+PAGE_SIZE = 4096
+
+
+# ------------------------------------------------------------------------------------------ the server
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _children() -> dict[int, list[int]]:
+    kids: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                stat = fh.read()
+        except OSError:
+            continue
+        ppid = int(stat[stat.rfind(")") + 2 :].split()[1])
+        kids.setdefault(ppid, []).append(int(entry))
+    return kids
+
+
+def rss_bytes(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/statm") as fh:
+            return int(fh.read().split()[1]) * PAGE_SIZE
+    except OSError:
+        return 0
+
+
+def tree_rss(pid: int) -> tuple[int, int]:
+    """(RSS of the process, RSS of it and all its descendants) in bytes, from /proc."""
+    kids = _children()
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        total += rss_bytes(p)
+        todo += kids.get(p, [])
+    return rss_bytes(pid), total
+
+
+class Server:
+    """`streamlit run app.py` (with training counters) on a free loopback port; samples its memory."""
+
+    def __init__(self, log_dir: Path, name: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.count_file = log_dir / f"{name}-counts.json"
+        self.log_path = log_dir / f"{name}-server.log"
+        self.peak_main = self.peak_tree = 0
+        self._stop = threading.Event()
+
+    def __enter__(self) -> Server:
+        env = {**os.environ, "INITLAB_COUNT_FILE": str(self.count_file)}
+        cmd = [
+            sys.executable,
+            str(ROOT / "benchmarks" / "_serve_counting.py"),
+            "--server.headless=true",
+            f"--server.port={self.port}",
+            "--server.address=127.0.0.1",
+            "--server.fileWatcherType=none",
+            "--browser.gatherUsageStats=false",
+        ]
+        self._log = open(self.log_path, "w")  # noqa: SIM115 - closed in __exit__
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 120
+        while not self._healthy():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the server did not start; see {self.log_path}")
+            time.sleep(0.3)
+        self._sampler = threading.Thread(target=self._sample, daemon=True)
+        self._sampler.start()
+        return self
+
+    def _healthy(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as r:
+                return r.status == 200
+        except OSError:
+            return False
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            main, tree = tree_rss(self.proc.pid)
+            self.peak_main, self.peak_tree = max(self.peak_main, main), max(self.peak_tree, tree)
+            self._stop.wait(0.2)
+
+    def counts(self) -> dict:
+        try:
+            return json.loads(self.count_file.read_text())
+        except (OSError, ValueError):
+            return {}
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self._log.close()
+
+
+# ------------------------------------------------------------------------------------------ the links
+
+
+@dataclass(frozen=True)
+class Link:
+    page: str  # url_path, "" = home
+    params: tuple[tuple[str, str], ...] = ()
+
+    def url(self, base: str) -> str:
+        query = urlencode(list(self.params))
+        return f"{base}/{self.page}" + (f"?{query}" if query else "")
+
+    @property
+    def name(self) -> str:
+        return self.page or "home"
+
+
+def preset_links() -> list[Link]:
+    out = [Link("")]
+    for p in presets.PRESETS:
+        pairs = []
+        for k, v in p.params.items():
+            pairs += [(k, x) for x in v] if isinstance(v, tuple) else [(k, v)]
+        out.append(Link(p.page, tuple(pairs)))
+    return out
+
+
+def edited_links(session: int, round_: int) -> list[Link]:
+    """Links a student makes by moving a slider: seeds no preset uses, so they miss the shared cache."""
+    seed = str(1000 + 97 * session + round_)
+    return [
+        Link("training", (("init", "zeros"), ("init", "he_normal"), ("act", "relu"), ("seed", seed))),
+        Link("depth", (("init", "normal"), ("sigma", "1"), ("depth", "20"), ("seed", seed))),
+        Link("symmetry", (("init", "constant"), ("c", "0.5"), ("seed", seed))),
+    ]
+
+
+def one_link(seed: int) -> Link:
+    """The teacher's link: the Training page comparing four starts, a seed nobody has run yet."""
+    inits = ("zeros", "normal", "xavier_uniform", "he_normal")
+    return Link("training", (*(("init", s) for s in inits), ("data", "spiral"), ("seed", str(seed))))
+
+
+def fill_links(n: int) -> list[Link]:
+    """n distinct Training configs; every eighth at the largest sizes the sliders allow (steps cut to budget)."""
+    out = []
+    for i in range(n):
+        if i % 8 == 7:
+            params = [
+                ("init", s)
+                for s in ("zeros", "normal", "uniform", "he_normal", "xavier_normal", "lecun_normal")
+            ]
+            params += [
+                ("depth", "50"),
+                ("width", "256"),
+                ("batch", "512"),
+                ("steps", "3000"),
+                ("n", "2000"),
+                ("data", "digits"),
+                ("seed", str(50_000 + i)),
+            ]
+        else:
+            params = [
+                ("init", "xavier_uniform"),
+                ("init", "he_normal"),
+                ("depth", str(2 + i % 6)),
+                ("width", str((16, 32, 64)[i % 3])),
+                ("steps", "200"),
+                ("seed", str(50_000 + i)),
+            ]
+        out.append(Link("training", tuple(params)))
+    return out
+
+
+# ------------------------------------------------------------------------------------------ sessions
+
+
+@dataclass
+class Visit:
+    session: int
+    link: str
+    time_to_chart: float | None  # seconds; None when the chart never appeared
+    time_to_idle: float | None
+    errors: list[str] = field(default_factory=list)
+
+
+async def visit(page, base: str, link: Link, session: int, timeout_s: float) -> Visit:
+    t0 = time.perf_counter()
+    v = Visit(session, link.url(""), None, None)
+    try:
+        await page.goto(link.url(base), wait_until="commit", timeout=timeout_s * 1000)
+        await page.wait_for_selector(
+            HOME_TITLE if link.page == "" else CHART, state="visible", timeout=timeout_s * 1000
+        )
+        v.time_to_chart = time.perf_counter() - t0
+        await page.wait_for_function(IDLE_JS, timeout=timeout_s * 1000, polling=100)
+        v.time_to_idle = time.perf_counter() - t0
+        await page.wait_for_timeout(200)  # let the last deltas paint
+        for el in await page.query_selector_all(ERRORS):
+            v.errors.append((await el.inner_text())[:300])
+    except Exception as err:  # noqa: BLE001 - a failed navigation is a measured error, not a crash
+        v.errors.append(f"{type(err).__name__}: {str(err).splitlines()[0][:300]}")
+    return v
+
+
+async def drive(base: str, n_sessions: int, plan, seconds: float, timeout_s: float) -> list[Visit]:
+    """`plan(session, k)` -> the k-th Link of a session, or None when it is done. Sessions run concurrently."""
+    from playwright.async_api import async_playwright
+
+    visits: list[Visit] = []
+    start = time.perf_counter()
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        contexts = [
+            await browser.new_context(viewport={"width": 1280, "height": 900}) for _ in range(n_sessions)
+        ]
+
+        async def session(i: int) -> None:
+            page = await contexts[i].new_page()
+            k = 0
+            while True:
+                link = plan(i, k)
+                if link is None or (seconds and time.perf_counter() - start >= seconds and k > 0):
+                    break
+                visits.append(await visit(page, base, link, i, timeout_s))
+                k += 1
+            await page.close()
+
+        await asyncio.gather(*(session(i) for i in range(n_sessions)))
+        for ctx in contexts:
+            await ctx.close()
+        await browser.close()
+    return visits
+
+
+# ------------------------------------------------------------------------------------------ scenarios
+
+
+def pct(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    values = sorted(values)
+    return values[min(len(values) - 1, max(0, round(q / 100 * (len(values) - 1))))]
+
+
+def summarize(name: str, n: int, visits: list[Visit], server: Server, wall: float, extra: dict) -> dict:
+    ttc = [v.time_to_chart for v in visits if v.time_to_chart is not None]
+    tti = [v.time_to_idle for v in visits if v.time_to_idle is not None]
+    errors = [f"session {v.session} {v.link}: {e}" for v in visits for e in v.errors]
+    counts = server.counts()
+    by_page: dict[str, list[float]] = {}
+    for v in visits:
+        if v.time_to_chart is not None:
+            by_page.setdefault(v.link.split("?")[0].strip("/") or "home", []).append(v.time_to_chart)
+    return {
+        "scenario": name,
+        "sessions": n,
+        "navigations": len(visits),
+        "wall_seconds": round(wall, 1),
+        "ttc_p50": pct(ttc, 50),
+        "ttc_p95": pct(ttc, 95),
+        "ttc_max": max(ttc) if ttc else None,
+        "idle_p50": pct(tti, 50),
+        "idle_p95": pct(tti, 95),
+        "ttc_p50_by_page": {k: pct(v, 50) for k, v in sorted(by_page.items())},
+        "errors": len(errors),
+        "error_samples": errors[:10],
+        "peak_rss_mb_server": round(server.peak_main / 2**20, 1),
+        "peak_rss_mb_tree": round(server.peak_tree / 2**20, 1),
+        "trainings": counts.get("trainings"),
+        "run_experiment": counts.get("run_experiment"),
+        "run_many": counts.get("run_many"),
+        "run_grid": counts.get("run_grid"),
+        "distinct_configs": counts.get("distinct"),
+        "training_seconds": round(counts.get("seconds", 0.0), 1),
+        "loadavg_before": extra.get("loadavg_before"),
+        "loadavg_after": os.getloadavg(),
+        **{k: v for k, v in extra.items() if k != "loadavg_before"},
+    }
+
+
+def scenario_one_link(n: int, log_dir: Path, timeout_s: float) -> dict:
+    seed = random.SystemRandom().randrange(10**6, 10**9)  # a config no cache has seen
+    link = one_link(seed)
+    load = os.getloadavg()
+    with Server(log_dir, f"one-link-{n}") as server:
+        t0 = time.perf_counter()
+        visits = asyncio.run(drive(server.url, n, lambda i, k: link if k == 0 else None, 0, timeout_s))
+        out = summarize(
+            "one-link",
+            n,
+            visits,
+            server,
+            time.perf_counter() - t0,
+            {"loadavg_before": load, "link": link.url("")},
+        )
+    out["one_computation"] = out["run_experiment"] == 1 and out["distinct_configs"] == 1
+    return out
+
+
+def mix_plan(n_links_per_round: int = 1):
+    shared = preset_links()
+
+    def plan(i: int, k: int) -> Link:
+        # Two of three visits open a shared preset link (cache hits after the first), one an edited link.
+        if k % 3 == 2:
+            own = edited_links(i, k // 3)
+            return own[(i + k) % len(own)]
+        return shared[(i * 5 + k) % len(shared)]
+
+    return plan
+
+
+def scenario_mix(n: int, seconds: float, log_dir: Path, timeout_s: float, fill: int = 0) -> dict:
+    load = os.getloadavg()
+    name = "fill" if fill else "mix"
+    with Server(log_dir, f"{name}-{n}") as server:
+        fill_s = 0.0
+        if fill:
+            links = fill_links(fill)
+            t0 = time.perf_counter()
+            workers = min(n, 4)  # fill with a few sessions: the point is a full cache, not a rush
+            chunks = [links[w::workers] for w in range(workers)]
+            fill_visits = asyncio.run(
+                drive(
+                    server.url,
+                    workers,
+                    lambda i, k: chunks[i][k] if k < len(chunks[i]) else None,
+                    0,
+                    timeout_s * 3,
+                )
+            )
+            fill_s = time.perf_counter() - t0
+            fill_errors = [e for v in fill_visits for e in v.errors]
+        t0 = time.perf_counter()
+        visits = asyncio.run(drive(server.url, n, mix_plan(), seconds, timeout_s))
+        extra = {"loadavg_before": load}
+        if fill:
+            extra.update(
+                fill_entries=fill,
+                fill_seconds=round(fill_s, 1),
+                fill_errors=len(fill_errors),
+                fill_error_samples=fill_errors[:5],
+            )
+        out = summarize(name, n, visits, server, time.perf_counter() - t0, extra)
+    return out
+
+
+def fmt(x) -> str:
+    return "-" if x is None else f"{x:.1f}" if isinstance(x, float) else str(x)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument(
+        "--sessions", type=int, nargs="+", default=[30], help="N concurrent sessions (several: one run each)"
+    )
+    ap.add_argument("--seconds", type=float, default=60, help="duration of the mix and fill scenarios")
+    ap.add_argument(
+        "--scenario", nargs="+", default=["one-link", "mix", "fill"], choices=["one-link", "mix", "fill"]
+    )
+    ap.add_argument("--fill-entries", type=int, default=64, help="distinct configs the fill scenario caches")
+    ap.add_argument("--timeout", type=float, default=240, help="seconds one navigation may take")
+    ap.add_argument("--max-rss-mb", type=float, default=700, help="fail above this peak server-tree RSS")
+    ap.add_argument("--json", type=Path, default=None, help="write the summaries here")
+    args = ap.parse_args(argv)
+    log_dir = Path(tempfile.mkdtemp(prefix="initlab-load-"))
+    results = []
+    for n in args.sessions:
+        for sc in args.scenario:
+            print(
+                f"[{datetime.now():%H:%M:%S}] {sc}, {n} sessions (load average {os.getloadavg()[0]:.1f}) ...",
+                flush=True,
+            )
+            if sc == "one-link":
+                r = scenario_one_link(n, log_dir, args.timeout)
+            else:
+                r = scenario_mix(
+                    n, args.seconds, log_dir, args.timeout, fill=args.fill_entries if sc == "fill" else 0
+                )
+            results.append(r)
+            print(json.dumps(r, indent=1, default=str), flush=True)
+    failures = []
+    for r in results:
+        tag = f"{r['scenario']} N={r['sessions']}"
+        if r["errors"] or r.get("fill_errors"):
+            failures.append(f"{tag}: {r['errors']} errors {r['error_samples'][:3]}")
+        if r["scenario"] == "one-link" and not r["one_computation"]:
+            failures.append(f"{tag}: {r['run_experiment']} trainings for 1 distinct config")
+        if r["peak_rss_mb_tree"] > args.max_rss_mb:
+            failures.append(f"{tag}: peak RSS {r['peak_rss_mb_tree']} MB > {args.max_rss_mb} MB")
+    print("\nscenario   N  navs  ttc p50  ttc p95  idle p95  errors  trainings/distinct  peak RSS MB  load")
+    for r in results:
+        print(
+            f"{r['scenario']:9} {r['sessions']:2} {r['navigations']:5} {fmt(r['ttc_p50']):>8} "
+            f"{fmt(r['ttc_p95']):>8} {fmt(r['idle_p95']):>9} {r['errors']:7} "
+            f"{fmt(r['trainings']):>9}/{fmt(r['distinct_configs']):<9} {fmt(r['peak_rss_mb_tree']):>11}  "
+            f"{r['loadavg_before'][0]:.1f}->{r['loadavg_after'][0]:.1f}"
+        )
+    summary = {
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "cpus": os.cpu_count(),
+        "results": results,
+        "failures": failures,
+        "logs": str(log_dir),
+    }
+    if args.json:
+        args.json.write_text(json.dumps(summary, indent=1, default=str))
+    for f in failures:
+        print("FAIL", f)
+    print(f"server logs: {log_dir}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

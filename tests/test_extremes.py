@@ -1,0 +1,229 @@
+"""Extreme but valid settings: every scheme x activation x optimizer trains, divergence is a sentence, numpy
+floating-point warnings never leak, and every slider at its maximum finishes within the work budget.
+
+The all-maximum page runs take minutes on a busy 2-core machine: `INITLAB_SLOW=1 python -m pytest -m slow
+tests/test_extremes.py -s` prints the time of each.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import time
+import warnings
+
+import numpy as np
+import pytest
+
+import core.phase
+import core.train
+from core import config as C
+from core.config import ExperimentConfig
+from core.initializers import SCHEMES
+from tests.apptest_util import open_page
+
+SLOW = pytest.mark.skipif(not os.environ.get("INITLAB_SLOW"), reason="minutes: set INITLAB_SLOW=1 to run")
+SMALL = dict(n_samples=100, depth=2, width=8, batch_size=16, steps=20, record_every=5, n_checkpoints=2)
+# Two regimes per combination: ordinary, and as hostile as the limits allow (huge weights, the largest
+# learning rate, large constant biases, float32) so that divergence, overflow and saturation all happen.
+REGIMES = {
+    "ordinary": dict(lr=0.1),
+    "hostile": dict(lr=10.0, scale=100.0, weight_std=10.0, weight_const=10.0, weight_bound=10.0,
+                    bias_init="constant", bias_value=10.0, dtype="float32"),
+}  # fmt: skip
+
+
+def chunks(seq: list[str], n: int) -> list[tuple[str, ...]]:
+    return [tuple(seq[i : i + n]) for i in range(0, len(seq), n)]
+
+
+@pytest.fixture
+def strict_numpy():
+    """Any numpy floating-point warning outside the core's own errstate becomes an error."""
+    old = np.seterr(all="raise")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        yield
+    np.seterr(**old)
+
+
+def check_record(r, where: str) -> None:
+    if r.diverged_at is None:
+        assert r.divergence == "", where
+        assert np.isfinite(r.loss).all() and np.isfinite(r.train_loss).all(), where
+    else:
+        # a result in words, not a crash: a sentence saying what became non-finite and when
+        assert r.divergence.endswith(".") and len(r.divergence.split()) >= 4, (where, r.divergence)
+        assert 0 <= r.diverged_at <= r.config.steps, where
+        assert np.isfinite(r.loss[: r.diverged_at]).all(), where
+    n_hidden = len(r.sizes) - 2
+    assert r.layer_stats["act_std"].shape == (len(r.stat_steps), n_hidden + 1), where
+
+
+@pytest.mark.parametrize("regime", list(REGIMES))
+@pytest.mark.parametrize("optimizer", C.OPTIMIZERS)
+@pytest.mark.parametrize("activation", C.ACTIVATIONS)
+def test_every_scheme_activation_optimizer_trains_without_exception_or_warning(
+    activation, optimizer, regime, strict_numpy
+):
+    diverged = 0
+    for schemes in chunks(list(SCHEMES), int(C.LIMITS["n_schemes"][1])):
+        config = ExperimentConfig(
+            schemes=schemes, activation=activation, optimizer=optimizer, **SMALL, **REGIMES[regime]
+        )
+        records = core.train.run_experiment(config)
+        assert list(records) == list(schemes)
+        for s, r in records.items():
+            check_record(r, f"{s}/{activation}/{optimizer}/{regime}")
+            diverged += r.diverged_at is not None
+    if regime == "ordinary" and optimizer != "adam":
+        assert diverged == 0  # lr 0.1 on 8 units: nothing should blow up
+
+
+def test_the_hostile_regime_really_diverges_somewhere(strict_numpy):
+    """Otherwise the divergence branch of the test above would never run."""
+    config = ExperimentConfig(
+        schemes=("he_normal", "normal"), activation="relu", **SMALL, **REGIMES["hostile"]
+    )
+    records = core.train.run_experiment(config)
+    assert any(r.diverged_at is not None for r in records.values())
+
+
+def test_grid_cells_and_theory_raise_no_numpy_warning(strict_numpy):
+    """The phase diagram's cells and mean-field curves at extreme scales, bias and activations."""
+    for act in C.ACTIVATIONS:
+        pc = core.phase.PhaseConfig(activation=act, sigma_b=1.0, width=8, steps=50)
+        sws = np.array([1e-3, 0.5, core.phase.grid_centre(act, 1.0), 8.0, 1e3])
+        table = core.phase.theory_curves(act, 1.0, sws)
+        assert len(table) == len(sws)
+        rows = core.phase.run_cells([core.phase.cell_config(pc, sw, 6) for sw in (0.01, 1.0, 100.0)])
+        assert len(rows) == 3 and all(isinstance(r["diverged"], bool) for r in rows)
+
+
+# --------------------------------------------------------------------------- pages: warnings and maxima
+
+
+def numpy_warnings(record: list[warnings.WarningMessage]) -> list[str]:
+    return [f"{w.category.__name__}: {w.message} ({w.filename}:{w.lineno})" for w in record
+            if issubclass(w.category, RuntimeWarning)]  # fmt: skip
+
+
+DIVERGING = {
+    "training": {"init": ["zeros", "he_normal", "normal"], "sigma": "10", "act": "relu", "lr": "10",
+                 "scale": "100", "steps": "100", "depth": "4"},
+    "depth": {"init": "normal", "sigma": "10", "act": "relu", "depth": "20", "lr": "10", "steps": "100"},
+    "symmetry": {"init": "constant", "c": "10", "lr": "10", "act": "sigmoid", "opt": "adam", "steps": "100"},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("page", list(DIVERGING))
+def test_a_diverging_run_is_reported_in_words_and_leaks_no_numpy_warning(page):
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        at = open_page(page, DIVERGING[page], timeout=240)
+    assert not at.exception, [e.value for e in at.exception]
+    assert numpy_warnings(record) == []
+    shown = " ".join(w.value for w in at.warning) + " ".join(m.value for m in at.markdown)
+    assert any(word in shown for word in ("diverged", "non-finite", "NaN", "overflow", "inf")), shown[:500]
+
+
+# Every slider at its maximum (and every choice at its costliest) at once, per page. "max-lr" is literally
+# every slider at the end; with lr 10 a run may diverge early and stop, so "max-work" keeps lr moderate to
+# measure the longest a student can make a page compute.
+MAXED = {
+    "symmetry": {"init": "constant", "c": "10", "bias": "normal", "bval": "10", "act": "tanh", "depth": "3",
+                 "width": "64", "opt": "adam", "lr": "10", "steps": "1000", "seed": "2147483647"},
+    "depth": {"init": "normal", "sigma": "10", "scale": "10", "gain": "auto", "depth": "50", "width": "256",
+              "act": "gelu", "bias": "normal", "bval": "10", "data": "digits", "n": "2000", "dseed": "2147483647",
+              "seed": "2147483647", "steps": "1000", "opt": "adam", "lr": "10", "batch": "512"},
+    "training": {"init": ["zeros", "normal", "uniform", "he_normal", "xavier_normal", "lsuv"], "sigma": "10",
+                 "a": "10", "depth": "50", "width": "256", "act": "gelu", "scale": "100", "bias": "normal",
+                 "bval": "10", "opt": "adam", "lr": "10", "batch": "512", "steps": "3000", "data": "digits",
+                 "n": "2000", "seed": "2147483647", "dseed": "2147483647", "gain": "auto"},
+    "phase": {"act": "gelu", "sb": "1", "data": "spiral", "width": "64", "cellsteps": "500", "res": "fine",
+              "seed": "2147483647"},
+}  # fmt: skip
+# The most a page may take: MAX_WORK is "about 15-20 s" on this machine (core/config.py); rendering and
+# a busy machine (other test runs) get a margin on top.
+PAGE_LIMIT_S = float(os.environ.get("INITLAB_PAGE_LIMIT_S", "60"))
+
+
+class Timer:
+    """Spy on the training entry points: total work asked for, time in training, progress calls."""
+
+    def __init__(self) -> None:
+        self.work = 0.0
+        self.seconds = 0.0
+        self.progress: list[float] = []
+
+    def wrap(self, real, kind: str):
+        def wrapper(arg, progress=None, **kw):
+            if kind == "run_many":
+                self.work += sum(c.work for c in arg)
+            else:
+                self.work += sum(
+                    core.phase.cell_config(arg, s, d).work
+                    for d in core.phase.depths(arg)
+                    for s in core.phase.sigma_ws(arg)
+                )
+
+            def spy_progress(f, msg=""):
+                self.progress.append(f)
+                if progress is not None:
+                    progress(f, msg)
+
+            t = time.perf_counter()
+            try:
+                return real(arg, progress=spy_progress, **kw)
+            finally:
+                self.seconds += time.perf_counter() - t
+
+        return wrapper
+
+
+@SLOW
+@pytest.mark.slow
+@pytest.mark.parametrize("variant", ["max-lr", "max-work"])
+@pytest.mark.parametrize("page", list(MAXED))
+def test_every_slider_at_its_maximum_finishes_within_the_limit(page, variant, monkeypatch):
+    query = dict(MAXED[page])
+    if variant == "max-work" and "lr" in query:
+        query["lr"] = "0.01"
+    if variant == "max-work" and page == "phase":
+        query["seed"] = "2147483646"  # a new grid, not the cached one of the other variant
+    timer = Timer()
+    monkeypatch.setattr(core.train, "run_many", timer.wrap(core.train.run_many, "run_many"))
+    monkeypatch.setattr(core.phase, "run_grid", timer.wrap(core.phase.run_grid, "run_grid"))
+    load = os.getloadavg()[0]
+    start = time.perf_counter()
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        at = open_page(page, query, timeout=1800)
+    seconds = time.perf_counter() - start
+    print(
+        f"\n{page} {variant}: {seconds:.1f} s page, {timer.seconds:.1f} s training, work {timer.work:.3g} "
+        f"({timer.work / C.MAX_WORK:.1f} x MAX_WORK), load average {load:.1f}->{os.getloadavg()[0]:.1f}"
+    )
+    assert not at.exception, [e.value for e in at.exception]
+    assert numpy_warnings(record) == []
+    assert not [w.value for w in at.warning if w.value.startswith("Some settings")]  # every value was valid
+    assert timer.progress and timer.progress[-1] == pytest.approx(1.0)  # a progress bar had something to show
+    assert timer.work <= C.MAX_WORK * 1.001, f"{timer.work / C.MAX_WORK:.1f} x MAX_WORK"
+    assert seconds < PAGE_LIMIT_S
+
+
+def test_the_maxed_queries_are_every_slider_at_its_end():
+    """MAXED really is the end of every range (so the timing above is the worst case)."""
+    from ui import controls
+
+    lo, hi = C.LIMITS["depth"]
+    assert MAXED["depth"]["depth"] == str(int(hi)) and MAXED["training"]["depth"] == str(int(hi))
+    assert MAXED["training"]["width"] == str(controls.WIDTH_GRID[-1])
+    assert MAXED["training"]["batch"] == str(controls.BATCH_GRID[-1])
+    assert MAXED["training"]["steps"] == str(int(C.LIMITS["steps"][1]))
+    assert len(MAXED["training"]["init"]) == C.LIMITS["n_schemes"][1]
+    assert MAXED["phase"]["width"] == str(core.phase.WIDTH_OPTIONS[-1])
+    assert MAXED["phase"]["cellsteps"] == str(core.phase.STEPS_OPTIONS[-1])
+    assert float(MAXED["phase"]["sb"]) == core.phase.SIGMA_B_OPTIONS[-1]
+    big = itertools.product([MAXED["training"]], ["lr"])
+    assert all(float(q[k]) == controls.LR_GRID[-1] for q, k in big)

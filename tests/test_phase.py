@@ -1,0 +1,299 @@
+"""Tests of core.phase and figures.phase: the grid means what the page says, and the experiment meets the theory.
+
+Small real grids are trained (tens of cells, a few seconds); the cache and batching logic use a stub trainer.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core import phase
+from core.train import initial_network
+from figures import phase as fp
+
+TANH = phase.PhaseConfig(activation="tanh", sigma_b=0.0, dataset="moons", steps=200, seed=0)
+
+
+# ------------------------------------------------------------------ theory the page relies on
+
+
+def test_critical_scale_comes_from_theory():
+    # ReLU: chi_1 = sigma_w^2 / 2, so chi_1 = 1 at sigma_w^2 = 2 (He); tanh with sigma_b = 0: sigma_w^2 = 1.
+    assert phase.critical_sigma_w("relu", 0.0) == pytest.approx(math.sqrt(2), rel=1e-9)
+    assert phase.critical_sigma_w("tanh", 0.0) == pytest.approx(1.0, rel=1e-9)
+    t = phase.theory_curves("relu", 0.0, np.array([1.0, math.sqrt(2), 2.0]))
+    assert t["chi1"].tolist() == pytest.approx([0.5, 1.0, 2.0], rel=1e-9)
+    # Above the ReLU critical scale q* is infinite: the signal explodes and the xi line is not drawn.
+    assert math.isinf(t["q_star"].iloc[2]) and math.isnan(t["trainable_depth"].iloc[2])
+
+
+@pytest.mark.parametrize("sigma_b", [0.0, 0.1, 0.3])
+def test_tanh_chi1_crosses_one_at_the_critical_scale(sigma_b):
+    c = phase.critical_sigma_w("tanh", sigma_b)
+    t = phase.theory_curves("tanh", sigma_b, np.array([0.8 * c, 1.25 * c, 0.99 * c]))
+    assert t["chi1"].iloc[0] < 1.0 < t["chi1"].iloc[1]
+    # The trainable depth is TRAINABLE_MULTIPLE xi and grows as sigma_w nears the critical scale.
+    assert t["trainable_depth"].iloc[2] == pytest.approx(phase.TRAINABLE_MULTIPLE * t["xi"].iloc[2])
+    assert t["xi"].iloc[2] > 5 * t["xi"].iloc[0]
+
+
+def test_ordered_tanh_xi_matches_closed_form():
+    # tanh, sigma_b = 0, sigma_w < 1: q* = 0, phi'(0) = 1, so chi_c = chi_1 = sigma_w^2 and xi = -1 / ln sigma_w^2.
+    sw = np.array([0.25, 0.5, 0.8])
+    t = phase.theory_curves("tanh", 0.0, sw)
+    assert t["xi"].to_numpy() == pytest.approx(-1 / np.log(sw**2), rel=1e-6)
+
+
+# ------------------------------------------------------------------ the grid and its cells
+
+
+def test_fine_grid_contains_coarse_grid_exactly():
+    for act in ("tanh", "relu"):
+        coarse = phase.PhaseConfig(activation=act, resolution="coarse")
+        fine = phase.PhaseConfig(activation=act, resolution="fine")
+        assert set(phase.sigma_ws(coarse)) <= set(phase.sigma_ws(fine))
+        assert set(phase.depths(coarse)) <= set(phase.depths(fine))
+        assert (len(phase.sigma_ws(coarse)), len(phase.depths(coarse))) == (9, 6)
+        assert (len(phase.sigma_ws(fine)), len(phase.depths(fine))) == (17, 11)
+    # The axis is centred on the critical scale, two octaves either side.
+    sw = phase.sigma_ws(phase.PhaseConfig(activation="relu"))
+    assert sw[4] == pytest.approx(math.sqrt(2), rel=1e-3) and sw[-1] / sw[0] == pytest.approx(16, rel=1e-3)
+
+
+def test_cell_config_draws_weights_with_variance_sigma_w2_over_fan_in():
+    pc = phase.PhaseConfig(width=64, sigma_b=0.5)
+    cfg = phase.cell_config(pc, 1.7, 4)
+    assert (cfg.schemes, cfg.scale, cfg.gain, cfg.depth, cfg.bias_init, cfg.bias_value) == (
+        ("lecun_normal",),
+        1.7,
+        "1",
+        4,
+        "normal",
+        0.5,
+    )
+    net = initial_network(cfg, "lecun_normal")
+    for W in net.weights[1:-1]:  # 64 x 64 hidden matrices: 4096 draws, the std is within ~2 %
+        assert W.std() == pytest.approx(1.7 / math.sqrt(64), rel=0.05)
+    b = np.concatenate(net.biases[:-1])
+    assert b.std() == pytest.approx(0.5, rel=0.1)
+    assert phase.cell_config(phase.PhaseConfig(sigma_b=0.0), 1.0, 3).bias_init == "zeros"
+
+
+def test_validate_phase_names_the_bad_field():
+    with pytest.raises(ValueError, match="resolution"):
+        phase.validate_phase(phase.PhaseConfig(resolution="huge"))
+    with pytest.raises(ValueError, match="sigma_b"):
+        phase.validate_phase(phase.PhaseConfig(sigma_b=-1.0))
+    with pytest.raises(ValueError, match="activation"):
+        phase.validate_phase(phase.PhaseConfig(activation="swish"))
+
+
+# ------------------------------------------------------------------ the experiment agrees with the theory
+
+
+def test_tanh_ordered_deep_cells_do_not_train_critical_cells_do():
+    """tanh, sigma_b = 0: at sigma_w = 0.25 and 0.35 (xi = 0.36 and 0.48 layers) a depth-20 net is ~40-55 xi deep
+    and cannot learn: its loss stays at its start (the guessing loss). At the critical scale it trains."""
+    ordered = [phase.cell_config(TANH, sw, 20) for sw in (0.25, 0.3536)]
+    critical = [phase.cell_config(TANH, 1.0, d) for d in (10, 20)]
+    xi = phase.theory_curves("tanh", 0.0, np.array([0.25, 0.3536]))["xi"]
+    assert (20 / xi > 40).all()
+    for row in phase.run_cells(ordered):
+        assert row["final_loss"] == pytest.approx(row["initial_loss"], rel=0.02)
+        assert row["loss_vs_guess"] > 0.98
+    rows = phase.run_cells(critical[:1]) + phase.run_cells(critical[1:])
+    for row in rows:
+        assert row["loss_vs_guess"] < 0.5 and row["final_acc"] > 0.85
+
+
+def test_relu_chaotic_cells_diverge_critical_cells_train():
+    pc = phase.PhaseConfig(activation="relu")
+    above, at = phase.cell_config(pc, 2.83, 10), phase.cell_config(pc, 1.414, 10)
+    r_above, r_at = phase.run_cells([above, at])
+    assert r_above["diverged"] and math.isnan(r_above["final_loss"])
+    assert not r_at["diverged"] and r_at["loss_vs_guess"] < 0.5
+
+
+def test_run_cell_equals_its_row_in_a_stacked_batch():
+    """A cell is a pure function of its config: trained alone or stacked with others, the same numbers."""
+    pc = phase.PhaseConfig(steps=50)
+    cfgs = [phase.cell_config(pc, sw, 6) for sw in (0.5, 1.0, 2.0)]
+    stacked = phase.run_cells(cfgs)
+    alone = phase.run_cell(cfgs[1])
+    for k in ("initial_loss", "final_loss", "final_acc"):
+        assert alone[k] == stacked[1][k]
+
+
+# ------------------------------------------------------------------ batching, caching, progress (stub trainer)
+
+
+def _stub_rows(configs):
+    return [
+        {
+            "sigma_w": c.scale,
+            "depth": c.depth,
+            "initial_loss": 1.0,
+            "final_loss": c.scale / c.depth,
+            "guess_loss": 1.0,
+            "loss_vs_guess": c.scale / c.depth,
+            "loss_vs_start": c.scale / c.depth,
+            "final_acc": 0.5,
+            "diverged": False,
+            "diverged_at": -1,
+            "seconds": 0.0,
+        }
+        for c in configs
+    ]
+
+
+def test_grid_batches_by_depth_and_fine_grid_reuses_coarse_cells(monkeypatch):
+    calls: list[list] = []
+
+    def stub(configs):
+        calls.append(list(configs))
+        return _stub_rows(configs)
+
+    monkeypatch.setattr(phase, "run_cells", stub)
+    cache = phase.CellCache()
+    seen: list[float] = []
+    coarse = phase.run_grid(phase.PhaseConfig(), progress=lambda f, m: seen.append(f), workers=1, cache=cache)
+    assert len(coarse) == 54 and len(calls) == 6
+    for batch in calls:  # one batch per depth, all 9 scales of it, differing only in the init
+        assert len({c.depth for c in batch}) == 1 and len(batch) == 9
+        assert len({c.replace(scale=1.0) for c in batch}) == 1
+    assert seen == sorted(seen) and seen[-1] == pytest.approx(1.0)
+    assert coarse["final_loss"].to_numpy() == pytest.approx((coarse["sigma_w"] / coarse["depth"]).to_numpy())
+    calls.clear()
+    fine = phase.run_grid(phase.PhaseConfig(resolution="fine"), workers=1, cache=cache)
+    assert len(fine) == 187 and int(fine["cached"].sum()) == 54
+    assert sum(len(b) for b in calls) == 187 - 54
+    merged = fine.merge(coarse, on=["sigma_w", "depth"], suffixes=("", "_coarse"))
+    assert len(merged) == 54 and merged["cached"].all()
+    calls.clear()
+    again = phase.run_grid(phase.PhaseConfig(), workers=1, cache=cache)
+    assert calls == [] and again["cached"].all()
+
+
+def test_cell_cache_is_bounded_lru():
+    cache = phase.CellCache(max_entries=2)
+    a, b, c = (phase.cell_config(phase.PhaseConfig(), sw, 2) for sw in (0.5, 1.0, 2.0))
+    cache.put(a, {"x": 1})
+    cache.put(b, {"x": 2})
+    assert cache.get(a) == {"x": 1}  # a is now the most recent
+    cache.put(c, {"x": 3})
+    assert len(cache) == 2 and cache.get(b) is None and cache.get(a) == {"x": 1}
+
+
+def test_two_process_pool_gives_the_same_table():
+    pc = phase.PhaseConfig(steps=50, width=8, activation="relu")
+    one = phase.run_grid(pc, workers=1, cache=phase.CellCache())
+    old = phase.POOL_MIN_WORK
+    phase.POOL_MIN_WORK = 0.0  # force the pool even for this small grid
+    try:
+        two = phase.run_grid(pc, workers=2, cache=phase.CellCache())
+    finally:
+        phase.POOL_MIN_WORK = old
+    cols = ["sigma_w", "depth", "initial_loss", "final_loss", "final_acc", "diverged"]
+    pd.testing.assert_frame_equal(one[cols], two[cols])
+
+
+# ------------------------------------------------------------------ figures
+
+
+def _grid() -> pd.DataFrame:
+    rows = []
+    for d in (2, 6, 10):
+        for sw in (0.5, 1.0, 2.0):
+            div = sw == 2.0 and d == 10
+            v = float("nan") if div else sw / d
+            rows.append(
+                {
+                    "sigma_w": sw,
+                    "depth": d,
+                    "initial_loss": 0.7,
+                    "final_loss": v * 0.7,
+                    "guess_loss": 0.7,
+                    "loss_vs_guess": v,
+                    "loss_vs_start": v,
+                    "final_acc": 1 - v / 2,
+                    "diverged": div,
+                    "diverged_at": 7 if div else -1,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def _theory() -> pd.DataFrame:
+    sw = np.geomspace(0.35, 2.9, 30)
+    xi = np.where(sw < 1, -1 / np.log(sw**2), 3.0)
+    return pd.DataFrame({"sigma_w": sw, "q_star": 0.0, "chi1": sw**2, "xi": xi, "trainable_depth": 6 * xi})
+
+
+def test_phase_figure_plots_the_grid_numbers():
+    g, th = _grid(), _theory()
+    fig = fp.phase_figure(g, th, critical=1.0)
+    heat, div, cells, _, line, crit = fig.data[:6]
+    z = np.array(heat.z, dtype=float)
+    expected = g.pivot(index="depth", columns="sigma_w", values="loss_vs_guess").to_numpy()
+    assert np.allclose(z, expected, equal_nan=True)  # the diverged cell is NaN here ...
+    assert (
+        np.isnan(z[2, 2]) and np.array(div.z, dtype=float)[2, 2] == 1.0
+    )  # ... and coloured in its own trace
+    assert np.isnan(np.array(div.z, dtype=float)[0, 0])
+    assert list(np.array(heat.x)) == pytest.approx(
+        [math.sqrt(0.125), math.sqrt(0.5), math.sqrt(2), math.sqrt(8)]
+    )
+    assert list(np.array(heat.y)) == pytest.approx([0, 4, 8, 12])
+    custom = np.array(cells.customdata, dtype=float)
+    assert custom[:, :2].tolist()[:3] == [[0.5, 2], [1.0, 2], [2.0, 2]] and list(cells.text).count("✕") == 1
+    # The theory line is 6 xi, clipped just above the plot where it leaves it.
+    ty = np.array(line.y, dtype=float)
+    inside = th[(th["sigma_w"] >= math.sqrt(0.125)) & (th["sigma_w"] <= math.sqrt(8))]
+    td = inside["trainable_depth"].to_numpy()
+    assert ty == pytest.approx(np.where(td > 12, 12 * 1.02, td))
+    assert list(crit.x) == [1.0, 1.0]
+    fig_acc = fp.phase_figure(g, th, critical=1.0, color_by="accuracy", selected=(1.0, 6))
+    assert np.nanmax(np.array(fig_acc.data[0].z, dtype=float)) == pytest.approx(1 - (0.5 / 10) / 2)
+    assert list(fig_acc.data[-1].x) == [1.0] and list(fig_acc.data[-1].y) == [6]
+
+
+def test_theory_figure_plots_chi1_and_xi():
+    th = _theory()
+    fig = fp.theory_figure(th, critical=1.0, sigma_w=np.array([0.5, 1.0, 2.0]))
+    assert np.array(fig.data[0].y) == pytest.approx(th["chi1"].to_numpy())
+    assert np.array(fig.data[1].y) == pytest.approx(th["xi"].to_numpy())
+
+
+def test_clicked_cell_reads_the_marker_trace():
+    state = {"selection": {"points": [{"curve_number": 2, "x": 1.414, "y": 20, "customdata": {"0": 1.414}}]}}
+    assert fp.clicked_cell(state) == (1.414, 20)
+    assert fp.clicked_cell({"selection": {"points": []}}) is None
+    assert fp.clicked_cell(None) is None
+    # a point of another trace (the theory line) is not a cell
+    assert fp.clicked_cell({"selection": {"points": [{"curve_number": 4, "x": 1.0, "y": 3.0}]}}) is None
+    fig = fp.phase_figure(_grid(), _theory(), critical=1.0)
+    assert fig.data[fp.CELL_TRACE].name == "cells"
+
+
+def test_sentences_say_what_the_grid_shows():
+    g, th = _grid(), _theory()
+    at_cells = phase_theory_at(th, g)
+    s = fp.grid_sentences(g, at_cells, critical=1.0)
+    trained = int(((g["loss_vs_guess"] < phase.TRAINED_BELOW) & ~g["diverged"]).sum())
+    assert s[0].startswith(f"**{trained} of 9 cells trained**") and "**1 diverged**" in s[0]
+    assert "σ_w = 0.5" in s[1] and "has 10 hidden layers" in s[1]  # 0.5 / 10 = 0.05 < 0.5: trained
+    agree = int(phase.agreement(g, at_cells).sum())
+    assert f"**{agree} of 9 cells**" in s[-1]
+    row = g.iloc[8]
+    assert "diverged" in fp.cell_sentence(row) and "step 7" in fp.cell_sentence(row)
+
+
+def phase_theory_at(th: pd.DataFrame, g: pd.DataFrame) -> pd.DataFrame:
+    sw = np.sort(g["sigma_w"].unique())
+    with np.errstate(divide="ignore"):
+        xi = np.where(sw < 1, -1 / np.log(sw**2), np.where(sw == 1, np.inf, 3.0))
+    return pd.DataFrame({"sigma_w": sw, "q_star": 0.0, "chi1": sw**2, "xi": xi, "trainable_depth": 6 * xi})
