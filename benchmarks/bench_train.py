@@ -39,7 +39,9 @@ except ImportError:  # torch is a dev-only reference
     torch = None
 
 CASES = [(3, 32, 128), (10, 64, 128), (30, 64, 128), (10, 256, 256)]
-BASE = ExperimentConfig(dataset="digits", n_samples=2000, schemes=("xavier_uniform",), lr=0.01, optimizer="sgd")
+BASE = ExperimentConfig(
+    dataset="digits", n_samples=2000, schemes=("xavier_uniform",), lr=0.01, optimizer="sgd"
+)
 
 
 def cfg_for(depth, width, batch, act, dtype, steps, **kw) -> ExperimentConfig:
@@ -48,12 +50,13 @@ def cfg_for(depth, width, batch, act, dtype, steps, **kw) -> ExperimentConfig:
     )
 
 
-def project_seconds(cfgs, diagnostics: bool, evaluate: bool, wall: bool = False) -> float:
+def project_seconds(cfgs, diagnostics: bool, evaluate: bool, wall: bool = False, both: bool = False):
     """CPU (or wall) time per step of the project's training loop (`_Stack.run`, as run_many calls it)."""
     data = _load(cfgs[0], {})
     st = _Stack(list(cfgs), data, diagnostics)
     rec = st.run(lambda f, m: None, evaluate=evaluate)[0]
-    return (rec.seconds if wall else st.cpu_seconds) / cfgs[0].steps
+    cpu, w = st.cpu_seconds / cfgs[0].steps, rec.seconds / cfgs[0].steps
+    return (cpu, w) if both else (w if wall else cpu)
 
 
 class TorchNet:
@@ -95,20 +98,26 @@ def med(xs) -> float:
 
 
 def speed_table(rounds: int, quick: bool) -> list[str]:
-    head = "| layers, width, batch | act | dtype | train steps/s | + eval every 10 | + diagnostics every 10 | diag. overhead vs eval / vs train |"
+    head = (
+        "| layers, width, batch | act | dtype | train steps/s | + eval every 10 | + eval and diagnostics every 10 "
+        "| diagnostics overhead: CPU / wall |"
+    )
     rows = [head]
     if torch is not None:
-        rows = [head[:-1] + " torch eager steps/s | ratio |"]
+        rows = [head + " torch eager steps/s | ratio |"]
     rows.append("|" + "---|" * (rows[0].count("|") - 1))
+    print("\n".join(rows), flush=True)
     for depth, width, batch in CASES:
         for act in ("tanh", "relu"):
             for dtype in ("float32", "float64"):
                 target = 0.4 if not quick else 0.15
-                est = {32: 2000, 64: 700 if depth == 10 else 230, 256: 40}[width] * (1.5 if dtype == "float32" else 1)
+                est = {32: 2000, 64: 700 if depth == 10 else 230, 256: 40}[width] * (
+                    1.5 if dtype == "float32" else 1
+                )
                 steps = int(max(100, min(1000, target * est)))
                 cfg = cfg_for(depth, width, batch, act, dtype, steps)
                 tn = TorchNet(cfg) if torch is not None else None
-                t_train, t_eval, t_diag, t_torch, ratios = [], [], [], [], []
+                t_train, t_eval, t_diag, t_torch, ratios, wall_ratio = [], [], [], [], [], []
                 for _ in range(rounds):
                     a = project_seconds([cfg], diagnostics=False, evaluate=False)
                     t_train.append(a)
@@ -116,12 +125,15 @@ def speed_table(rounds: int, quick: bool) -> list[str]:
                         b = tn.seconds()
                         t_torch.append(b)
                         ratios.append(b / a)
-                    t_eval.append(project_seconds([cfg.replace(record_every=10)], diagnostics=False, evaluate=True))
-                    t_diag.append(project_seconds([cfg.replace(record_every=10)], diagnostics=True, evaluate=True))
+                    ce, we = project_seconds([cfg.replace(record_every=10)], False, True, both=True)
+                    cd, wd = project_seconds([cfg.replace(record_every=10)], True, True, both=True)
+                    t_eval.append(ce)
+                    t_diag.append(cd)
+                    wall_ratio.append(wd / we)
                 a, e, d = med(t_train), med(t_eval), med(t_diag)
                 row = (
                     f"| {depth}, {width}, {batch} | {act} | {dtype} | {1 / a:.0f} | {1 / e:.0f} | {1 / d:.0f} "
-                    f"| {100 * (d / e - 1):+.0f} % / {100 * (d / a - 1):+.0f} % |"
+                    f"| {100 * (d / e - 1):+.0f} % / {100 * (med(wall_ratio) - 1):+.0f} % |"
                 )
                 if tn is not None:
                     row += f" {1 / med(t_torch):.0f} | {med(ratios):.2f}x |"
@@ -130,17 +142,23 @@ def speed_table(rounds: int, quick: bool) -> list[str]:
     return rows
 
 
+def _share(arrays) -> tuple[float, float]:
+    """(subnormal share, exact-zero share) of all values in `arrays`."""
+    v = np.concatenate([np.ravel(a) for a in arrays])
+    tiny = np.finfo(v.dtype).tiny
+    return np.count_nonzero((v != 0) & (np.abs(v) < tiny)) / v.size, np.count_nonzero(v == 0) / v.size
+
+
 def subnormal_table(rounds: int) -> list[str]:
     rows = [
-        "| dtype | scheme | steps/s | time vs He/Xavier | subnormal share of step-0 gradients | zero share |",
+        "| dtype | scheme | steps/s | time vs He/Xavier | subnormal share: activations / gradients (step 0) "
+        "| zero share: activations / gradients |",
         "|---|---|---|---|---|---|",
     ]
+    print("\n".join(rows), flush=True)
     for dtype in ("float64", "float32"):
-        variants = [
-            ("he_normal", {}),
-            ("xavier_uniform", {}),
-            ("normal", {"weight_std": 0.01}),
-            ("normal", {"weight_std": 0.001}),
+        variants = [("he_normal", {}), ("xavier_uniform", {})] + [
+            ("normal", {"weight_std": sd}) for sd in (0.01, 0.001, 1e-4, 1e-6)
         ]
         cfgs = [cfg_for(30, 64, 128, "tanh", dtype, 100, schemes=(s,), **kw) for s, kw in variants]
         times = [[] for _ in cfgs]
@@ -151,21 +169,26 @@ def subnormal_table(rounds: int) -> list[str]:
         for (s, kw), c, t in zip(variants, cfgs, times):
             data = _load(c, {})
             net = initial_network(c, s)
-            Xb = data.X_train[batch_indices(c, len(data.y_train))[0]]
-            _, dW, _ = net.loss_and_grads(Xb, data.y_train[batch_indices(c, len(data.y_train))[0]])
-            g = np.concatenate([x.ravel() for x in dW])
-            tiny = np.finfo(g.dtype).tiny
-            sub = np.count_nonzero((g != 0) & (np.abs(g) < tiny)) / g.size
-            zero = np.count_nonzero(g == 0) / g.size
-            label = s + (f" sigma={kw['weight_std']}" if kw else "")
-            row = f"| {dtype} | {label} | {1 / med(t):.0f} | {med(t) / ref:.2f}x | {sub:.1%} | {zero:.1%} |"
+            b0 = batch_indices(c, len(data.y_train))[0]
+            hs = net.activations(data.X_train[b0])
+            _, dW, _ = net.loss_and_grads(data.X_train[b0], data.y_train[b0])
+            (sa, za), (sg, zg) = _share(hs), _share(dW)
+            label = s + (f" sigma={kw['weight_std']:g}" if kw else "")
+            row = (
+                f"| {dtype} | {label} | {1 / med(t):.0f} | {med(t) / ref:.2f}x | {sa:.1%} / {sg:.1%} "
+                f"| {za:.1%} / {zg:.1%} |"
+            )
             rows.append(row)
             print(row, flush=True)
     return rows
 
 
 def stack_table(rounds: int) -> list[str]:
-    rows = ["| layers, width, batch | dtype | K | stacked (s) | one after another (s) | speed-up |", "|---|---|---|---|---|---|"]
+    rows = [
+        "| layers, width, batch | dtype | K | stacked (s) | one after another (s) | speed-up |",
+        "|---|---|---|---|---|---|",
+    ]
+    print("\n".join(rows), flush=True)
     schemes = ("xavier_uniform", "he_normal", "orthogonal", "normal", "lecun_normal")
     for depth, width, batch in [(3, 32, 128), (10, 64, 128), (10, 256, 256)]:
         for dtype in ("float32", "float64"):
@@ -196,7 +219,11 @@ def stack_table(rounds: int) -> list[str]:
 
 
 def thread_table(rounds: int) -> list[str]:
-    rows = ["| layers, width, batch | dtype | 1 thread steps/s | 2 threads steps/s | 2 vs 1 |", "|---|---|---|---|---|"]
+    rows = [
+        "| layers, width, batch | dtype | 1 thread steps/s | 2 threads steps/s | 2 vs 1 |",
+        "|---|---|---|---|---|",
+    ]
+    print("\n".join(rows), flush=True)
     old = train.blas_threads
     try:
         for depth, width, batch in [(10, 64, 128), (10, 256, 256)]:
@@ -246,10 +273,22 @@ def main() -> None:
     out = ["# Training speed", ""] + header() + [""]
     print("\n".join(out), flush=True)
     sections = [
-        ("Steps per second (one BLAS thread; 'train' = the training loop alone)", lambda: speed_table(rounds, args.quick)),
-        ("Tiny initial weights (depth 30, width 64, batch 128, tanh): subnormals", lambda: subnormal_table(rounds)),
-        ("Five schemes stacked (K, fan_in, fan_out) vs one after another (run_many, CPU time)", lambda: stack_table(rounds)),
-        ("BLAS threads (wall time: meaningful only on an otherwise idle machine)", lambda: thread_table(rounds)),
+        (
+            "Steps per second (one BLAS thread; 'train' = the training loop alone)",
+            lambda: speed_table(rounds, args.quick),
+        ),
+        (
+            "Tiny initial weights (depth 30, width 64, batch 128, tanh): subnormals",
+            lambda: subnormal_table(rounds),
+        ),
+        (
+            "Five schemes stacked (K, fan_in, fan_out) vs one after another (run_many, CPU time)",
+            lambda: stack_table(rounds),
+        ),
+        (
+            "BLAS threads (wall time: meaningful only on an otherwise idle machine)",
+            lambda: thread_table(rounds),
+        ),
     ]
     train.blas_threads = lambda c: 1  # one thread each, as torch.set_num_threads(1); thread_table varies it
     with threadpool_limits(limits=1, user_api="blas"):

@@ -1,14 +1,16 @@
 """Load test: N real browser sessions (headless Chromium via Playwright) against the app on 127.0.0.1.
 
-    python benchmarks/load_test.py --sessions 30 --seconds 60      # all scenarios, writes a JSON summary
+    python benchmarks/load_test.py --sessions 10 30 --seconds 60 --json /tmp/load.json
 
-Scenarios (each on a freshly started server, so the cache starts empty):
+Scenarios (each on a freshly started server, so the cache starts empty; default: one-link, mix, fill):
   one-link  every session opens the same new Training share link at the same moment: the shared cache must
             train it once (trainings run == distinct configs == 1).
   mix       for --seconds, every session keeps opening links from a mix of pages and configs (home, the
             presets of every lesson, and per-session "edited" links that miss the cache), like a class at work.
-  fill      fills the experiment cache with distinct Training configs (64 entries, the largest allowed
-            sizes among them), then runs the mix for --seconds: peak memory with a full cache.
+  fill      fills the experiment cache with --fill-entries (64 = ui.runs.MAX_ENTRIES) distinct Training
+            configs, then runs the mix for --seconds: peak memory with a full cache.
+  big-link  (opt-in) every session opens the same new Depth link at 50 layers x 256 units: the largest
+            record one link can ask for, copied out of the cache once per session.
 Measured per navigation: time to first chart (navigation start -> a `.js-plotly-plot` visible, or the home
 title), time until the script finished, errors (stException, error alerts, failed navigations); per scenario:
 peak resident memory of the server's process tree and the trainings it actually ran (from
@@ -212,34 +214,34 @@ def one_link(seed: int) -> Link:
 
 
 def fill_links(n: int) -> list[Link]:
-    """n distinct Training configs; every eighth at the largest sizes the sliders allow (steps cut to budget)."""
+    """n distinct small Training configs (two schemes, 50-150 steps): entries for the experiment cache."""
     out = []
     for i in range(n):
-        if i % 8 == 7:
-            params = [
-                ("init", s)
-                for s in ("zeros", "normal", "uniform", "he_normal", "xavier_normal", "lecun_normal")
-            ]
-            params += [
-                ("depth", "50"),
-                ("width", "256"),
-                ("batch", "512"),
-                ("steps", "3000"),
-                ("n", "2000"),
-                ("data", "digits"),
-                ("seed", str(50_000 + i)),
-            ]
-        else:
-            params = [
-                ("init", "xavier_uniform"),
-                ("init", "he_normal"),
-                ("depth", str(2 + i % 6)),
-                ("width", str((16, 32, 64)[i % 3])),
-                ("steps", "200"),
-                ("seed", str(50_000 + i)),
-            ]
-        out.append(Link("training", tuple(params)))
+        params = (
+            ("init", "xavier_uniform"),
+            ("init", "he_normal"),
+            ("depth", str(1 + i % 4)),
+            ("width", str((16, 32, 64)[i % 3])),
+            ("steps", str(50 * (1 + i % 3))),
+            ("seed", str(50_000 + i)),
+        )
+        out.append(Link("training", params))
     return out
+
+
+def big_link(seed: int) -> Link:
+    """The largest one-scheme record a link can ask for: the Depth page at 50 layers of 256 units."""
+    params = (
+        ("init", "he_normal"),
+        ("act", "relu"),
+        ("depth", "50"),
+        ("width", "256"),
+        ("batch", "512"),
+        ("n", "2000"),
+        ("steps", "1000"),
+        ("seed", str(seed)),
+    )
+    return Link("depth", params)
 
 
 # ------------------------------------------------------------------------------------------ sessions
@@ -349,15 +351,16 @@ def summarize(name: str, n: int, visits: list[Visit], server: Server, wall: floa
     }
 
 
-def scenario_one_link(n: int, log_dir: Path, timeout_s: float) -> dict:
+def scenario_one_link(n: int, log_dir: Path, timeout_s: float, big: bool = False) -> dict:
     seed = random.SystemRandom().randrange(10**6, 10**9)  # a config no cache has seen
-    link = one_link(seed)
+    link = big_link(seed) if big else one_link(seed)
+    name = "big-link" if big else "one-link"
     load = os.getloadavg()
-    with Server(log_dir, f"one-link-{n}") as server:
+    with Server(log_dir, f"{name}-{n}") as server:
         t0 = time.perf_counter()
         visits = asyncio.run(drive(server.url, n, lambda i, k: link if k == 0 else None, 0, timeout_s))
         out = summarize(
-            "one-link",
+            name,
             n,
             visits,
             server,
@@ -368,7 +371,7 @@ def scenario_one_link(n: int, log_dir: Path, timeout_s: float) -> dict:
     return out
 
 
-def mix_plan(n_links_per_round: int = 1):
+def mix_plan():
     shared = preset_links()
 
     def plan(i: int, k: int) -> Link:
@@ -427,7 +430,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--seconds", type=float, default=60, help="duration of the mix and fill scenarios")
     ap.add_argument(
-        "--scenario", nargs="+", default=["one-link", "mix", "fill"], choices=["one-link", "mix", "fill"]
+        "--scenario",
+        nargs="+",
+        default=["one-link", "mix", "fill"],
+        choices=["one-link", "mix", "fill", "big-link"],
     )
     ap.add_argument("--fill-entries", type=int, default=64, help="distinct configs the fill scenario caches")
     ap.add_argument("--timeout", type=float, default=240, help="seconds one navigation may take")
@@ -442,8 +448,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"[{datetime.now():%H:%M:%S}] {sc}, {n} sessions (load average {os.getloadavg()[0]:.1f}) ...",
                 flush=True,
             )
-            if sc == "one-link":
-                r = scenario_one_link(n, log_dir, args.timeout)
+            if sc in ("one-link", "big-link"):
+                r = scenario_one_link(n, log_dir, args.timeout, big=sc == "big-link")
             else:
                 r = scenario_mix(
                     n, args.seconds, log_dir, args.timeout, fill=args.fill_entries if sc == "fill" else 0
@@ -455,7 +461,7 @@ def main(argv: list[str] | None = None) -> int:
         tag = f"{r['scenario']} N={r['sessions']}"
         if r["errors"] or r.get("fill_errors"):
             failures.append(f"{tag}: {r['errors']} errors {r['error_samples'][:3]}")
-        if r["scenario"] == "one-link" and not r["one_computation"]:
+        if r["scenario"] in ("one-link", "big-link") and not r["one_computation"]:
             failures.append(f"{tag}: {r['run_experiment']} trainings for 1 distinct config")
         if r["peak_rss_mb_tree"] > args.max_rss_mb:
             failures.append(f"{tag}: peak RSS {r['peak_rss_mb_tree']} MB > {args.max_rss_mb} MB")

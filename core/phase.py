@@ -13,7 +13,8 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -49,9 +50,18 @@ RESOLUTIONS: dict[str, int] = {"coarse": 2, "fine": 1}  # stride into the finest
 RESOLUTION_LABELS = {"coarse": "coarse: 9 scales × 6 depths", "fine": "fine: 17 scales × 11 depths"}
 
 # Choices the page offers (the grid multiplies every cell's cost, so they are narrower than the other pages').
+# Left out: sigmoid, whose critical scale is near sigma_w = 10 (its slope is at most 1/4), where core.theory's
+# depth scale takes seconds per point (a 2-D integral inside a bisection), minutes for one curve; and GELU,
+# whose q map has two stable fixed points (0 and infinity) with sigma_b = 0, so chi_1 jumps from 0.59 to 1.18 at
+# sigma_w = 1.534 instead of crossing 1: no edge of chaos for the page to mark.
+ACTIVATIONS = ("tanh", "relu", "leaky_relu", "linear")
 SIGMA_B_OPTIONS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0)
 WIDTH_OPTIONS = (8, 16, 32, 64)
 STEPS_OPTIONS = (50, 100, 200, 300, 500)
+
+# Multiply-adds of a whole grid (sum of ExperimentConfig.work over its cells). The default grid is 4.2e10, about
+# 6 s of one core on the dev machine; the fine default grid 1.4e11. Beyond this, steps per cell are cut.
+GRID_MAX_WORK = 1.5e11
 
 CELL_CACHE_SIZE = 4096  # cells; one cell is a dozen floats, so the cache stays well under a megabyte
 
@@ -74,8 +84,35 @@ class PhaseConfig:
     n_classes: int = 3  # spiral arms / blob centres
 
 
+def grid_work(pc: PhaseConfig) -> float:
+    """Multiply-adds of training every cell of the grid (the unit of GRID_MAX_WORK)."""
+    return sum(cell_config(pc, 1.0, d).work for d in depths(pc)) * len(
+        _FINE_SIGMA_EXPONENTS[:: RESOLUTIONS[pc.resolution]]
+    )
+
+
+def fit_phase(pc: PhaseConfig) -> tuple[PhaseConfig, list[str]]:
+    """Cut the steps per cell (to one of STEPS_OPTIONS) until the grid fits GRID_MAX_WORK; one sentence per cut."""
+    if pc.resolution not in RESOLUTIONS or grid_work(pc) <= GRID_MAX_WORK:
+        return pc, []
+    fits = [
+        s
+        for s in sorted(STEPS_OPTIONS, reverse=True)
+        if s < pc.steps and grid_work(replace(pc, steps=s)) <= GRID_MAX_WORK
+    ]
+    new = replace(pc, steps=fits[0] if fits else min(STEPS_OPTIONS))
+    return new, [
+        f"steps per cell cut from {pc.steps} to {new.steps}, so this grid of {pc.resolution} resolution "
+        f"and width {pc.width} trains in seconds rather than minutes"
+    ]
+
+
 def validate_phase(pc: PhaseConfig) -> PhaseConfig:
     """Return `pc` if every field is allowed, else raise ValueError naming the field and its range."""
+    if pc.activation not in ACTIVATIONS:
+        raise ValueError(
+            f"activation must be one of {', '.join(ACTIVATIONS)} on the phase diagram; got {pc.activation!r}"
+        )
     if pc.resolution not in RESOLUTIONS:
         raise ValueError(f"resolution must be one of {', '.join(RESOLUTIONS)}; got {pc.resolution!r}")
     lo, hi = LIMITS["bias_value"]
@@ -86,6 +123,11 @@ def validate_phase(pc: PhaseConfig) -> PhaseConfig:
     # The deepest, widest cell must itself be a valid experiment (this checks activation, data set,
     # width, steps, seed and the work budget in one place).
     validate(cell_config(pc, 1.0, max(depths(pc))))
+    if grid_work(pc) > GRID_MAX_WORK:
+        raise ValueError(
+            f"this grid is too large ({grid_work(pc):.2g} multiply-adds, the limit is {GRID_MAX_WORK:.2g}): "
+            "use fewer steps per cell, a smaller width or the coarse grid"
+        )
     return pc
 
 
@@ -181,14 +223,17 @@ def cell_row(record, guess: float) -> dict:
     }
 
 
-def run_cells(configs: Sequence[ExperimentConfig]) -> list[dict]:
+def run_cells(
+    configs: Sequence[ExperimentConfig], progress: Callable[[float, str], None] | None = None
+) -> list[dict]:
     """Train cells that differ only in their init (one stacked run through core.train.run_many); one row each.
 
-    A pure function of its arguments, importable at module level: a process pool can run it.
+    A pure function of its configs, importable at module level: a process pool can run it.
+    `progress(fraction, message)` is passed to run_many (in-process runs only).
     """
     from core.train import run_many
 
-    records = run_many(list(configs), progress=None, diagnostics=False)
+    records = run_many(list(configs), progress=progress, diagnostics=False)
     guess = guess_loss(configs[0])
     return [cell_row(r, guess) for r in records]
 
@@ -239,11 +284,18 @@ _POOL_LOCK = threading.Lock()
 
 
 def available_cpus() -> int:
-    """CPUs this process may use (the affinity mask, not the machine's count)."""
+    """CPUs this process may use: the affinity mask, capped by a cgroup CPU quota (containers, Community Cloud)."""
     try:
-        return len(os.sched_getaffinity(0))
+        n = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
+        n = os.cpu_count() or 1
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
+        if quota != "max":
+            n = min(n, max(1, int(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass
+    return n
 
 
 def default_workers() -> int:
@@ -271,16 +323,26 @@ def _pool(workers: int) -> Executor:
             import multiprocessing as mp
 
             # forkserver: no fork of a multi-threaded server process, and cheaper than spawn per worker.
-            _POOL = ProcessPoolExecutor(workers, mp_context=mp.get_context("forkserver"), initializer=_init_worker)
+            _POOL = ProcessPoolExecutor(
+                workers, mp_context=mp.get_context("forkserver"), initializer=_init_worker
+            )
         return _POOL
+
+
+def _drop_pool() -> None:
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is not None:
+            _POOL.shutdown(wait=False, cancel_futures=True)
+        _POOL = None
 
 
 def _batch_cost(configs: Sequence[ExperimentConfig]) -> float:
     return sum(c.work for c in configs)
 
 
-# Below this many multiply-adds a grid runs in-process: a pool's hand-off overhead would not pay.
-POOL_MIN_WORK = 2e9
+# Below this many multiply-adds (about 0.7 s of one core) a grid runs in-process: the pool would not pay.
+POOL_MIN_WORK = 5e9
 
 
 def run_grid(
@@ -296,6 +358,7 @@ def run_grid(
     `progress(fraction, text)` is called after each batch; `workers` defaults to default_workers().
     """
     validate_phase(pc)
+    progress = _throttled(progress)
     cache = CELL_CACHE if cache is None else cache
     workers = default_workers() if workers is None else max(1, int(workers))
     cells = [(sw, d) for d in depths(pc) for sw in sigma_ws(pc)]
@@ -326,15 +389,47 @@ def run_grid(
             progress(done / total, f"trained {trained} of {n_new} cells")
 
     if batches and workers > 1 and total >= POOL_MIN_WORK:
-        pool = _pool(workers)
-        futures = {pool.submit(run_cells, [configs[c] for c in b]): b for b in batches}
-        for fut in as_completed(futures):
-            collect(futures[fut], fut.result())
-    else:
-        for b in batches:
-            collect(b, run_cells([configs[c] for c in b]))
+        try:
+            pool = _pool(workers)
+            futures = {pool.submit(run_cells, [configs[c] for c in b]): b for b in batches}
+            for fut, b in futures.items():
+                # Cache each batch as it lands, even if this caller is interrupted (a Streamlit rerun mid-grid).
+                fut.add_done_callback(lambda f, b=b: _cache_batch(cache, [configs[c] for c in b], f))
+            for fut in as_completed(futures):
+                collect(futures[fut], fut.result())
+        except (BrokenProcessPool, OSError):
+            _drop_pool()  # a worker died (out of memory, killed): finish in this process
+        batches = [b for b in batches if b[0] not in rows]
+    for b in batches:
+        cost = _batch_cost([configs[c] for c in b])
+
+        def within(f: float, _msg: str, cost: float = cost) -> None:
+            if progress is not None and f < 1.0:
+                progress((done + f * cost) / total, f"trained {trained} of {n_new} cells")
+
+        collect(b, run_cells([configs[c] for c in b], progress=within))
     table = pd.DataFrame([rows[cell] for cell in cells])
     return table.sort_values(["depth", "sigma_w"], ignore_index=True)
+
+
+def _throttled(progress: Callable[[float, str], None] | None) -> Callable[[float, str], None] | None:
+    """Forward a progress report only when it moved by a percent or its message changed (fewer UI updates)."""
+    if progress is None:
+        return None
+    last = [-1.0, ""]
+
+    def report(fraction: float, message: str) -> None:
+        if fraction - last[0] >= 0.01 or message != last[1] or fraction >= 1.0:
+            last[:] = [fraction, message]
+            progress(fraction, message)
+
+    return report
+
+
+def _cache_batch(cache: CellCache, configs: list[ExperimentConfig], fut) -> None:
+    if not fut.cancelled() and fut.exception() is None:
+        for cfg, row in zip(configs, fut.result()):
+            cache.put(cfg, row)
 
 
 def theory_curves(activation: str, sigma_b: float, sigma_w: np.ndarray) -> pd.DataFrame:
@@ -351,13 +446,15 @@ def theory_curves(activation: str, sigma_b: float, sigma_w: np.ndarray) -> pd.Da
         s2 = float(sw) ** 2
         q = _safe(lambda: fixed_point(s2, sb2, activation))
         xi = _safe(lambda: depth_scale(s2, sb2, activation))
-        rows.append({
-            "sigma_w": float(sw),
-            "q_star": q,
-            "chi1": _safe(lambda: chi1(s2, sb2, activation)),
-            "xi": xi,
-            "trainable_depth": TRAINABLE_MULTIPLE * xi if not math.isinf(q) else float("nan"),
-        })
+        rows.append(
+            {
+                "sigma_w": float(sw),
+                "q_star": q,
+                "chi1": _safe(lambda: chi1(s2, sb2, activation)),
+                "xi": xi,
+                "trainable_depth": TRAINABLE_MULTIPLE * xi if not math.isinf(q) else float("nan"),
+            }
+        )
     return pd.DataFrame(rows, columns=["sigma_w", "q_star", "chi1", "xi", "trainable_depth"])
 
 
@@ -370,11 +467,14 @@ def _safe(f: Callable[[], float]) -> float:
 
 
 def agreement(grid: pd.DataFrame, theory_at_cells: pd.DataFrame) -> pd.Series:
-    """Per cell: does 'trained' (loss below TRAINED_BELOW x guess) match 'depth <= trainable depth'?"""
+    """Per cell: does 'trained' (loss below TRAINED_BELOW x guess) match 'depth <= trainable depth'?
+
+    Cells where the theory draws no line (trainable_depth NaN: q* infinite) are NA: the theory makes no claim.
+    """
     merged = grid.merge(theory_at_cells[["sigma_w", "trainable_depth"]], on="sigma_w", how="left")
     trained = (merged["loss_vs_guess"] < TRAINED_BELOW) & ~merged["diverged"]
-    predicted = merged["depth"] <= merged["trainable_depth"].fillna(np.inf)
-    return trained == predicted
+    predicted = merged["depth"] <= merged["trainable_depth"]
+    return (trained == predicted).astype("boolean").mask(merged["trainable_depth"].isna())
 
 
 def nearest(values: Sequence[float], target: float) -> float:
@@ -384,7 +484,9 @@ def nearest(values: Sequence[float], target: float) -> float:
     return min(values, key=lambda v: abs(math.log(v / target)))
 
 
-def theory_axis(sigma_w: Sequence[float], critical: float, n_ordered: int = 33, n_chaotic: int = 13) -> tuple[float, ...]:
+def theory_axis(
+    sigma_w: Sequence[float], critical: float, n_ordered: int = 33, n_chaotic: int = 13
+) -> tuple[float, ...]:
     """sigma_w values for the theory curves over the grid's range (half a cell beyond each end).
 
     Dense below the critical scale, sparser above it (xi there needs a 2-D integral per bisection step of

@@ -9,8 +9,11 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import math
+import os
+import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 from threadpoolctl import ThreadpoolController
@@ -36,11 +39,34 @@ INIT_FIELDS = (
 )
 BOUNDARY_GRID = 100  # G: the decision boundary is evaluated on a G x G grid
 MAX_SNAPSHOT_FLOATS = 200_000  # weight snapshots are kept when C * (number of weights) is at most this
-STACK_MAX_WIDTH = 64  # stacking pays at width <= 64 (PERFORMANCE.md, benchmarks/RESULTS.md)
+STACK_MAX_WIDTH = 48  # stacking pays at width 32 (1.3-1.6x), not at 64 (0.9-1.1x): benchmarks/RESULTS.md
 STACK_MAX_K = 8
-TWO_THREADS_MIN_WIDTH = 128  # two BLAS threads pay from width ~128 on, and slow narrower nets down
 ADAM = (0.9, 0.999, 1e-8)
 _BLAS: ThreadpoolController | None = None  # created on first use: scanning the loaded libraries costs ~1 ms
+
+
+# Per-layer statistics, symmetry measures and histograms are computed from copies on one worker
+# thread, so on a 2-core machine they overlap with training (numpy releases the GIL in them). The
+# results are the same as computed inline: pure functions of the copies, taken in step order.
+ASYNC_DIAGNOSTICS = True
+MAX_PENDING = 4  # snapshots waiting per network before the training loop waits for the worker ...
+MAX_PENDING_BYTES = 64e6  # ... and fewer when they are big (memory of a small cloud instance)
+_EXECUTOR: ThreadPoolExecutor | None = None
+_EXECUTOR_PID = 0  # a forked child must not use its parent's (thread-less) executor
+_EXECUTOR_LOCK = threading.Lock()
+
+
+def _submit(fn: Callable, *args) -> Future:
+    global _EXECUTOR, _EXECUTOR_PID
+    if not ASYNC_DIAGNOSTICS:
+        fut: Future = Future()
+        fut.set_result(fn(*args))
+        return fut
+    with _EXECUTOR_LOCK:
+        if _EXECUTOR is None or _EXECUTOR_PID != os.getpid():
+            _EXECUTOR = ThreadPoolExecutor(max_workers=1, thread_name_prefix="initlab-diagnostics")
+            _EXECUTOR_PID = os.getpid()
+    return _EXECUTOR.submit(fn, *args)
 
 
 def _blas_limit(threads: int):
@@ -49,6 +75,8 @@ def _blas_limit(threads: int):
     if _BLAS is None:
         _BLAS = ThreadpoolController()
     return _BLAS.limit(limits=threads, user_api="blas")
+
+
 MOMENTUM = 0.9
 
 
@@ -123,8 +151,14 @@ def _load(c: ExperimentConfig, cache: dict) -> DataSplit:
 
 
 def blas_threads(config: ExperimentConfig) -> int:
-    """BLAS threads for this config: 2 pays only for wide layers (PERFORMANCE.md); 1 otherwise."""
-    return 2 if config.width >= TWO_THREADS_MIN_WIDTH else 1
+    """BLAS threads for this config: always 1.
+
+    A second thread gains 10-36 % at width 256 on an idle 2-core machine (PERFORMANCE.md) and slows
+    width <= 64 down; but OpenBLAS threads spin, and when the other core is busy (another user's run,
+    the diagnostics worker of this one) two threads were measured 10-100x slower. One thread is
+    the predictable choice for a shared server.
+    """
+    return 1
 
 
 def init_params(config: ExperimentConfig) -> dict:
@@ -294,6 +328,11 @@ class _Stack:
         self.Z = [self.Zh[j] for j in range(L)] + [np.empty((self.K, B, k), dtype=self.dtype)]
         self.Ha = [self.Hall[j] for j in range(L)]
         self.H = [h[..., :-1] for h in self.Ha]
+        # views made once (they follow the buffers): [h, 1]^T for dW, W^T (without the bias row) for dh
+        self.HaT = [h.transpose(0, 2, 1) for h in self.Ha]
+        self.WT = [None] + [w[:, :-1, :].transpose(0, 2, 1) for w in self.Wa[1:]]
+        # up to width 64, copying W^T to a contiguous buffer makes dh's GEMM faster (not at 256)
+        self.WT_buf = [None] + [np.empty(w.shape, dtype=self.dtype) for w in self.WT[1:]] if n <= 64 else None
         # optimizer state
         self.opt = c.optimizer
         self.lr = float(c.lr)
@@ -333,8 +372,12 @@ class _Stack:
         dz *= 1.0 / self.B
         dz_out = dz
         for j in range(self.L, 0, -1):
-            np.matmul(self.Ha[j - 1].transpose(0, 2, 1), dz, out=self.Ga[j])
-            dh = np.matmul(dz, self.Wa[j][:, :-1, :].transpose(0, 2, 1), out=self.DZ[j - 1])
+            np.matmul(self.HaT[j - 1], dz, out=self.Ga[j])
+            if self.WT_buf is not None:
+                np.copyto(self.WT_buf[j], self.WT[j])
+                dh = np.matmul(dz, self.WT_buf[j], out=self.DZ[j - 1])
+            else:
+                dh = np.matmul(dz, self.WT[j], out=self.DZ[j - 1])
             _act_backward(self.act, dh, self.Z[j - 1], self.H[j - 1], self.slope)
             dz = dh
         np.matmul(self.Xb.T, dz, out=self.Ga[0])
@@ -372,18 +415,24 @@ class _Stack:
         np.take(self.onehot, self.idx[s], axis=0, out=self.Yb)
 
     # ----------------------------------------------------------------------- evaluation
-    def logits(self, Xa: np.ndarray) -> np.ndarray:
+    def logits(self, Xa: np.ndarray, params: np.ndarray | None = None) -> np.ndarray:
+        """Logits (K, N, k) of every network on inputs [X, 1]; `params` (K, P) defaults to the current ones."""
+        Wa = self.Wa if params is None else self._views(params)
         h = Xa
         for j in range(self.L):
-            z = np.matmul(h, self.Wa[j])
+            z = np.matmul(h, Wa[j])
             ha = np.ones(z.shape[:-1] + (z.shape[-1] + 1,), dtype=self.dtype)
             _act_forward(self.act, z, ha[..., :-1], self.slope)
             h = ha
-        return np.matmul(h, self.Wa[self.L])
+        return np.matmul(h, Wa[self.L])
 
-    def evaluate(self) -> tuple[np.ndarray, ...]:
-        """(train_loss, test_loss, train_acc, test_acc), each (K,)."""
-        z = self.logits(self.Xa_eval)
+    def evaluate(self, params: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
+        """(train_loss, test_loss, train_acc, test_acc), each (K,), on the whole train and test splits."""
+        with np.errstate(all="ignore"):  # also when run on the diagnostics worker
+            return self._evaluate(params)
+
+    def _evaluate(self, params: np.ndarray | None) -> tuple[np.ndarray, ...]:
+        z = self.logits(self.Xa_eval, params)
         shifted = z - z.max(axis=2, keepdims=True)
         lse = np.log(np.exp(shifted).sum(axis=2))
         rows = np.arange(len(self.y_eval))
@@ -404,6 +453,8 @@ class _Stack:
         rec = [_Recorder(self, i, stat_steps, hist_steps) for i in range(K)]
         alive = np.ones(K, dtype=bool)
         losses = np.zeros((steps, K))
+        evals: list[tuple[int, np.ndarray, Future]] = []
+        evals_done = 0
         every = max(1, steps // 50)
         t0, cpu0 = time.perf_counter(), time.process_time()
         threads = blas_threads(c)
@@ -421,10 +472,12 @@ class _Stack:
                     alive &= np.isfinite(loss)
                 if s < steps:
                     losses[s] = loss
-                if recording:
-                    ev = self.evaluate()
-                    for i in np.flatnonzero(alive):
-                        rec[i].eval_point(s, [e[i] for e in ev])
+                if recording:  # on a copy of the weights, on the worker: it overlaps with training
+                    evals.append((s, np.flatnonzero(alive), _submit(self.evaluate, self.params.copy())))
+                    limit = max(1, min(MAX_PENDING, int(MAX_PENDING_BYTES // self.params.nbytes)))
+                    while len(evals) - evals_done > limit:  # bound the copies waiting for the worker
+                        evals[evals_done][2].result()
+                        evals_done += 1
                 if keep:
                     for i in np.flatnonzero(alive):
                         rec[i].stats(s, dz_out, recording, histing)
@@ -440,7 +493,7 @@ class _Stack:
                     alive &= ok
                 if self.diag and recording:
                     for i in np.flatnonzero(alive):
-                        rec[i].update_ratio(delta)
+                        rec[i].update_ratio(s, delta)
                 if not alive.all():
                     delta[~alive] = 0.0
                 self.params += delta
@@ -454,21 +507,28 @@ class _Stack:
                     self._freeze(~alive)
                 if s % every == 0:
                     progress(s / max(steps, 1), f"step {s} of {steps}")
+            for s, who, fut in evals:
+                ev = fut.result()
+                for i in who:
+                    rec[i].eval_point(s, [e[i] for e in ev])
+            for r in rec:
+                r.finish()
         seconds = time.perf_counter() - t0
         self.cpu_seconds = time.process_time() - cpu0  # benchmarks: robust to other load on the machine
         with _blas_limit(threads), np.errstate(all="ignore"):
             final = self._final(rec)
         return [r.record(losses[:, i], seconds, final[i]) for i, r in enumerate(rec)]
 
-    def groups(self, flat: np.ndarray, i: int) -> list[np.ndarray]:
-        """Network i's layers of `flat` (params, grads or an update) as stacks of equal shape:
-        [layer 1 (1, d + 1, n)], [layers 2..L (L - 1, n + 1, n)] when L > 1, [output (1, n + 1, k)]."""
+    def groups(self, flat: np.ndarray, i: int | None = None) -> list[np.ndarray]:
+        """Network i's layers of `flat` (params, grads or an update; or one row if i is None) as stacks of
+        equal shape: [layer 1 (1, d + 1, n)], [layers 2..L (L - 1, n + 1, n)] if L > 1, [output (1, n + 1, k)]."""
+        row = flat if i is None else flat[i]
         L, (a0, b0), (aL, bL) = self.L, self.shapes[0], self.shapes[-1]
-        out = [flat[i, : self.offs[1]].reshape(1, a0, b0)]
+        out = [row[: self.offs[1]].reshape(1, a0, b0)]
         if L > 1:
             a, b = self.shapes[1]
-            out.append(flat[i, self.offs[1] : self.offs[L]].reshape(L - 1, a, b))
-        out.append(flat[i, self.offs[L] :].reshape(1, aL, bL))
+            out.append(row[self.offs[1] : self.offs[L]].reshape(L - 1, a, b))
+        out.append(row[self.offs[L] :].reshape(1, aL, bL))
         return out
 
     def _layer(self, flat: np.ndarray, i: int, j: int) -> np.ndarray:
@@ -541,6 +601,9 @@ class _Recorder:
         self.hist_rows: list[tuple[int, dict]] = []
         self.snapshots: list[tuple[np.ndarray, ...]] = []
         self.binners: dict[str, Binner] | None = None
+        self.futures: list[Future] = []
+        self.n_done = 0
+        self.ratios: dict[int, np.ndarray] = {}
         self.diverged_at: int | None = None
         self.divergence = ""
         n_w = sum(a * b for a, b in zip(st.sizes[:-1], st.sizes[1:]))
@@ -558,22 +621,53 @@ class _Recorder:
         self.eval_rows.append((s, [float(v) for v in values]))
 
     def stats(self, s: int, dz_out: np.ndarray, stat: bool, hist: bool) -> None:
-        if stat:
-            self._stats(s, dz_out)
-        if hist:
-            st, i, L = self.st, self.i, self.st.L
-            hs = [h[i] for h in st.H] + [st.Z[L][i]]
-            zs = [z[i] for z in st.Z]
-            Ws = [st.Wa[j][i, :-1] for j in range(L + 1)]
-            Gs = [st.Ga[j][i, :-1] for j in range(L + 1)]
-            self._hist(s, hs, zs, Ws, Gs)
-
-    def _stats(self, s: int, dz_out: np.ndarray) -> None:
-        """Per-layer statistics of network i, each computed for all hidden layers in one call."""
+        """Copy what step s's statistics need and hand it to the diagnostics worker."""
         st, i, L = self.st, self.i, self.st.L
+        snap = {
+            "H": st.Hall[:, i, :, :-1].copy(),  # (L, B, n) hidden activations
+            "Z": st.Zh[:, i].copy(),  # pre-activations
+            "DZ": st.DZ[:, i].copy(),  # dLoss/dz
+            "out": st.Z[L][i].copy(),  # logits (B, k)
+            "dout": dz_out[i].copy(),
+            "params": st.params[i].copy(),
+            "grads": st.grads[i].copy(),
+        }
+        self.futures.append(_submit(self._compute, s, snap, stat, hist))
+        nbytes = sum(a.nbytes for a in snap.values())
+        while len(self.futures) - self.n_done > max(1, min(MAX_PENDING, int(MAX_PENDING_BYTES // nbytes))):
+            self.futures[self.n_done].result()
+            self.n_done += 1
+
+    def finish(self) -> None:
+        """Wait for the worker and collect the statistics in step order."""
+        for fut in self.futures:
+            row, hist = fut.result()
+            if row is not None:
+                self.stat_rows.append(row)
+            if hist is not None:
+                self.hist_rows.append(hist[:2])
+                if hist[2] is not None:
+                    self.snapshots.append(hist[2])
+        self.futures, self.n_done = [], 0
+
+    def _compute(self, s: int, snap: dict, stat: bool, hist: bool):
+        with np.errstate(all="ignore"):
+            row = self._stats(s, snap) if stat else None
+            h = None
+            if hist:
+                st = self.st
+                hs = list(snap["H"]) + [snap["out"]]
+                zs = list(snap["Z"]) + [snap["out"]]
+                Ws = [w[:-1] for g in st.groups(snap["params"]) for w in g]
+                Gs = [w[:-1] for g in st.groups(snap["grads"]) for w in g]
+                h = self._hist(s, hs, zs, Ws, Gs)
+        return row, h
+
+    def _stats(self, s: int, snap: dict) -> tuple:
+        """Per-layer statistics of network i, each computed for all hidden layers in one call."""
+        st, L = self.st, self.st.L
         act = st.act
-        H, Z, DZ = st.Hall[:, i, :, :-1], st.Zh[:, i], st.DZ[:, i]  # (L, B, n)
-        out, dout = st.Z[L][i], dz_out[i]  # logits (B, k) and their gradient
+        H, Z, DZ, out, dout = snap["H"], snap["Z"], snap["DZ"], snap["out"], snap["dout"]
         row = {name: np.full(L + 1, np.nan) for name in LAYER_STATS}
         row["act_mean"][:L] = H.mean(axis=(1, 2))
         row["act_mean"][L] = out.mean()
@@ -590,35 +684,36 @@ class _Recorder:
             row["dead"][:L] = 1.0 - np.count_nonzero((H > 0).any(axis=1), axis=1) / H.shape[2]
         row["backprop_std"][:L] = DZ.std(axis=(1, 2))
         row["backprop_std"][L] = dout.std()
-        Wg = [g[:, :-1] for g in st.groups(st.params, i)]
-        Gg = [g[:, :-1] for g in st.groups(st.grads, i)]
+        Wg = [g[:, :-1] for g in st.groups(snap["params"])]
+        Gg = [g[:, :-1] for g in st.groups(snap["grads"])]
         row["weight_std"][:] = np.concatenate([w.std(axis=(1, 2)) for w in Wg])
         row["grad_std"][:] = np.concatenate([g.std(axis=(1, 2)) for g in Gg])
         row["grad_norm"][:] = np.sqrt(np.concatenate([np.einsum("lij,lij->l", g, g) for g in Gg]))
         sym = {}
-        hidden = st.groups(st.params, i)[:-1]  # W_aug of the hidden layers (bias as last row)
-        sym["distinct"] = np.concatenate([np.atleast_1d(distinct_units(w)) for w in hidden]).astype(np.float64)
+        hidden = st.groups(snap["params"])[:-1]  # W_aug of the hidden layers (bias as last row)
+        sym["distinct"] = np.concatenate([np.atleast_1d(distinct_units(w)) for w in hidden]).astype(
+            np.float64
+        )
         sym["cosine"] = np.concatenate([np.atleast_1d(mean_cosine(w[:, :-1])) for w in hidden])
         sym["rank"] = numerical_ranks(H).astype(np.float64)
-        self.stat_rows.append((s, row, sym))
+        return (s, row, sym)
 
-    def update_ratio(self, delta: np.ndarray) -> None:
+    def update_ratio(self, s: int, delta: np.ndarray) -> None:
         """||delta W|| / ||W|| per layer for the update about to be taken (W still the old weights)."""
         st, i = self.st, self.i
         w2 = np.concatenate([np.einsum("lij,lij->l", g[:, :-1], g[:, :-1]) for g in st.groups(st.params, i)])
         d2 = np.concatenate([np.einsum("lij,lij->l", g[:, :-1], g[:, :-1]) for g in st.groups(delta, i)])
         with np.errstate(divide="ignore", invalid="ignore"):
             # from all-zero weights: 0 if nothing moved, inf if anything did
-            ratio = np.where(w2 > 0, np.sqrt(d2) / np.sqrt(w2), np.where(d2 > 0, np.inf, 0.0))
-        self.stat_rows[-1][1]["update_ratio"][:] = ratio
+            self.ratios[s] = np.where(w2 > 0, np.sqrt(d2) / np.sqrt(w2), np.where(d2 > 0, np.inf, 0.0))
 
-    def _hist(self, s, hs, zs, Ws, Gs) -> None:
-        if self.binners is None:
+    def _hist(self, s, hs, zs, Ws, Gs) -> tuple:
+        if self.binners is None:  # edges from the first checkpoint (the worker runs tasks in step order)
             self.binners = _make_binners(self.st.act, hs, zs, Ws, Gs)
         vals = {"act": hs, "pre": zs, "weight": Ws, "grad": Gs}
-        self.hist_rows.append((s, {q: [self.binners[q].count(v) for v in vals[q]] for q in HISTOGRAMS}))
-        if self.keep_snapshots:
-            self.snapshots.append(tuple(W.astype(np.float32) for W in Ws))
+        counts = {q: [self.binners[q].count(v) for v in vals[q]] for q in HISTOGRAMS}
+        snapshot = tuple(W.astype(np.float32) for W in Ws) if self.keep_snapshots else None
+        return (s, counts, snapshot)
 
     def record(self, losses: np.ndarray, seconds: float, final: dict) -> RunRecord:
         st, c, L = self.st, self.st.c, self.st.L
@@ -629,6 +724,9 @@ class _Recorder:
         eval_steps = np.array([r[0] for r in keep], dtype=np.int64)
         ev = np.array([r[1] for r in keep], dtype=np.float64).reshape(len(keep), 4)
         stats = [r for r in self.stat_rows if end is None or r[0] < end]
+        for step, row, _ in stats:
+            if step in self.ratios:
+                row["update_ratio"][:] = self.ratios[step]
         if st.diag:
             layer_stats = {
                 n: np.array([r[1][n] for r in stats]).reshape(len(stats), L + 1) for n in LAYER_STATS

@@ -75,15 +75,29 @@ def phase_figure(
     fig = go.Figure()
     fig.add_trace(
         go.Heatmap(
-            x=xe, y=ye, z=np.where(div, np.nan, z), zmin=zmin, zmax=zmax, colorscale=scale,
-            colorbar=dict(title=dict(text=label, side="right"), thickness=14, len=0.9, x=1.02, xanchor="left"),
-            hoverinfo="skip", name=label,
+            x=xe,
+            y=ye,
+            z=np.where(div, np.nan, z),
+            zmin=zmin,
+            zmax=zmax,
+            colorscale=scale,
+            colorbar=dict(
+                title=dict(text=label, side="right"), thickness=14, len=0.9, x=1.02, xanchor="left"
+            ),
+            hoverinfo="skip",
+            name=label,
         )
     )
     fig.add_trace(
         go.Heatmap(
-            x=xe, y=ye, z=np.where(div, 1.0, np.nan), zmin=0, zmax=1,
-            colorscale=[[0, DIVERGED_COLOR], [1, DIVERGED_COLOR]], showscale=False, hoverinfo="skip",
+            x=xe,
+            y=ye,
+            z=np.where(div, 1.0, np.nan),
+            zmin=0,
+            zmax=1,
+            colorscale=[[0, DIVERGED_COLOR], [1, DIVERGED_COLOR]],
+            showscale=False,
+            hoverinfo="skip",
             name="diverged",
         )
     )
@@ -91,30 +105,45 @@ def phase_figure(
     value = np.where(div, np.nan, z)
     fig.add_trace(
         go.Scatter(
-            x=xx.ravel(), y=yy.ravel(), mode="markers+text",
-            text=np.where(div.ravel(), "✕", ""), textfont=dict(color="white", size=16),
+            x=xx.ravel(),
+            y=yy.ravel(),
+            mode="markers+text",
+            text=np.where(div.ravel(), "✕", ""),
+            textfont=dict(color="white", size=16),
             marker=dict(symbol="square", size=22, color="rgba(0,0,0,0)"),
             customdata=np.column_stack([xx.ravel(), yy.ravel(), value.ravel()]),
             hovertemplate="σ_w = %{customdata[0]:.3g}, depth %{customdata[1]}<br>"
-            + label + " = %{customdata[2]:.2f}<extra>click to open this run</extra>",
-            name="cells", showlegend=False,
+            + label
+            + " = %{customdata[2]:.2f}<extra>click to open this run</extra>",
+            name="cells",
+            showlegend=False,
         )
     )
     tx, ty = _theory_line(theory, sw, top)
-    fig.add_trace(go.Scatter(x=tx, y=ty, mode="lines", line=dict(color="white", width=6),
-                             hoverinfo="skip", showlegend=False))
     fig.add_trace(
         go.Scatter(
-            x=tx, y=ty, mode="lines", line=dict(color=THEORY_COLOR, width=2.5),
-            name=f"theory: trainable up to {TRAINABLE_MULTIPLE:g} ξ", hoverinfo="skip",
+            x=tx, y=ty, mode="lines", line=dict(color="white", width=6), hoverinfo="skip", showlegend=False
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=tx,
+            y=ty,
+            mode="lines",
+            line=dict(color=THEORY_COLOR, width=2.5),
+            name=f"theory: trainable up to {TRAINABLE_MULTIPLE:g} ξ",
+            hoverinfo="skip",
         )
     )
     if math.isfinite(critical):
         fig.add_trace(
             go.Scatter(
-                x=[critical, critical], y=[float(ye[0]), top], mode="lines",
+                x=[critical, critical],
+                y=[float(ye[0]), top],
+                mode="lines",
                 line=dict(color=CRITICAL_COLOR, width=3, dash="dash"),
-                name=f"critical σ_w = {critical:.3g} (χ₁ = 1)", hoverinfo="skip",
+                name=f"critical σ_w = {critical:.3g} (χ₁ = 1)",
+                hoverinfo="skip",
             )
         )
     else:
@@ -122,22 +151,46 @@ def phase_figure(
     if selected is not None:
         fig.add_trace(
             go.Scatter(
-                x=[selected[0]], y=[selected[1]], mode="markers",
+                x=[selected[0]],
+                y=[selected[1]],
+                mode="markers",
                 marker=dict(symbol="square-open", size=26, color="white", line=dict(width=3, color="white")),
-                name="selected cell", hoverinfo="skip", showlegend=False,
+                name="selected cell",
+                hoverinfo="skip",
+                showlegend=False,
             )
         )
-    fig.update_xaxes(type="log", range=x_range(sw), title_text="weight scale σ_w (weights ~ N(0, σ_w²/fan_in))",
-                     showgrid=False, **octave_ticks(sw))
+    fig.update_xaxes(
+        type="log",
+        range=x_range(sw),
+        title_text="weight scale σ_w (weights ~ N(0, σ_w²/fan_in))",
+        showgrid=False,
+        **octave_ticks(sw),
+    )
     if math.isfinite(critical):
-        for text, x, anchor in (("◀ ordered: the signal fades", 0.0, "left"),
-                                ("chaotic: the signal scrambles ▶", 1.0, "right")):
-            fig.add_annotation(text=text, x=x, xref="paper", y=1.0, yref="paper", yanchor="bottom",
-                               xanchor=anchor, showarrow=False, font=dict(size=12, color="#555555"))
+        for text, x, anchor in (
+            ("◀ ordered: the signal fades", 0.0, "left"),
+            ("chaotic: the signal scrambles ▶", 1.0, "right"),
+        ):
+            fig.add_annotation(
+                text=text,
+                x=x,
+                xref="paper",
+                y=1.0,
+                yref="paper",
+                yanchor="bottom",
+                xanchor=anchor,
+                showarrow=False,
+                font=dict(size=12, color="#555555"),
+            )
     fig.update_yaxes(range=[float(ye[0]), top], title_text="depth (hidden layers)", showgrid=False)
     apply(fig, height=height)
-    fig.update_layout(margin={**MARGIN, "t": 80}, clickmode="event+select", dragmode=False,
-                      legend=dict(orientation="h", y=1.07, yanchor="bottom", x=0))
+    fig.update_layout(
+        margin={**MARGIN, "t": 80},
+        clickmode="event+select",
+        dragmode=False,
+        legend=dict(orientation="h", y=1.07, yanchor="bottom", x=0),
+    )
     return fig
 
 
@@ -164,19 +217,48 @@ def theory_figure(theory: pd.DataFrame, critical: float, sigma_w: np.ndarray, he
     x = theory["sigma_w"].to_numpy(float)
     chi = theory["chi1"].to_numpy(float)
     xi = theory["xi"].to_numpy(float)
-    fig.add_trace(go.Scatter(x=x, y=chi, mode="lines", name="χ₁ (gradient factor per layer)",
-                             line=dict(color="#0072B2", width=2.5),
-                             hovertemplate="σ_w = %{x:.3g}: χ₁ = %{y:.3g}<extra></extra>"), row=1, col=1)
-    xi_plot = np.where(np.isnan(xi), np.nan, np.minimum(xi, XI_TOP))
-    fig.add_trace(go.Scatter(x=x, y=xi_plot, mode="lines", name="ξ (depth scale, layers)",
-                             line=dict(color="#009E73", width=2.5),
-                             hovertemplate="σ_w = %{x:.3g}: ξ = %{y:.3g} layers<extra></extra>"), row=2, col=1)
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=chi,
+            mode="lines",
+            name="χ₁ (gradient factor per layer)",
+            line=dict(color="#0072B2", width=2.5),
+            hovertemplate="σ_w = %{x:.3g}: χ₁ = %{y:.3g}<extra></extra>",
+        ),
+        row=1,
+        col=1,
+    )
+    # Where q* is infinite (ReLU-like, above the critical scale) the signal explodes; xi is not drawn there.
+    exploding = np.isinf(theory["q_star"].to_numpy(float))
+    xi_plot = np.where(np.isnan(xi) | exploding, np.nan, np.minimum(xi, XI_TOP))
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=xi_plot,
+            mode="lines",
+            name="ξ (depth scale, layers)",
+            line=dict(color="#009E73", width=2.5),
+            hovertemplate="σ_w = %{x:.3g}: ξ = %{y:.3g} layers<extra></extra>",
+        ),
+        row=2,
+        col=1,
+    )
     fig.add_hline(y=1.0, line=dict(color="#777777", dash="dot", width=1), row=1, col=1)
     if math.isfinite(critical):
         for row in (1, 2):
-            fig.add_trace(go.Scatter(x=[critical, critical], y=_span(chi if row == 1 else xi_plot), mode="lines",
-                                     line=dict(color=CRITICAL_COLOR, width=2, dash="dash"), hoverinfo="skip",
-                                     showlegend=False), row=row, col=1)
+            fig.add_trace(
+                go.Scatter(
+                    x=[critical, critical],
+                    y=_span(chi if row == 1 else xi_plot),
+                    mode="lines",
+                    line=dict(color=CRITICAL_COLOR, width=2, dash="dash"),
+                    hoverinfo="skip",
+                    showlegend=False,
+                ),
+                row=row,
+                col=1,
+            )
     fig.update_xaxes(type="log", range=x_range(sigma_w), showgrid=False, **octave_ticks(sigma_w))
     fig.update_xaxes(title_text="weight scale σ_w", row=2, col=1)
     fig.update_yaxes(type="log", title_text="χ₁", row=1, col=1, **decade_ticks(chi))
@@ -193,7 +275,12 @@ def decade_ticks(y: np.ndarray) -> dict:
         return {}
     lo, hi = math.floor(math.log10(f.min())), math.ceil(math.log10(f.max()))
     mantissas = (1, 2, 5) if hi - lo <= 2 else (1,)
-    vals = [m * 10.0**e for e in range(lo, hi + 1) for m in mantissas if f.min() / 1.5 <= m * 10.0**e <= f.max() * 1.5]
+    vals = [
+        m * 10.0**e
+        for e in range(lo, hi + 1)
+        for m in mantissas
+        if f.min() / 1.5 <= m * 10.0**e <= f.max() * 1.5
+    ]
     return dict(tickmode="array", tickvals=vals, ticktext=[f"{v:g}" for v in vals])
 
 
@@ -252,7 +339,11 @@ def grid_sentences(grid: pd.DataFrame, theory_at_cells: pd.DataFrame, critical: 
     d_lo = deepest(lo)
     out.append(
         f"Deep in the ordered phase, at σ_w = {lo:.3g} (χ₁ = {th.loc[lo, 'chi1']:.3g}), "
-        + ("no cell trained" if d_lo is None else f"the deepest network that trained has {d_lo} hidden layers")
+        + (
+            "no cell trained"
+            if d_lo is None
+            else f"the deepest network that trained has {d_lo} hidden layers"
+        )
         + f"; the theory's limit {TRAINABLE_MULTIPLE:g} ξ is {_fmt_depth(th.loc[lo, 'trainable_depth'])} layers."
     )
     if math.isfinite(critical):
@@ -264,29 +355,51 @@ def grid_sentences(grid: pd.DataFrame, theory_at_cells: pd.DataFrame, critical: 
             + f" (the grid goes to {int(grid['depth'].max())})."
         )
     ok = agreement(grid, theory_at_cells)
+    judged = int(ok.notna().sum())
+    where = "" if judged == n else f" where the line is drawn ({n - judged} cells lie where q* is infinite)"
     out.append(
-        f"The theory's line agrees with the experiment on **{int(ok.sum())} of {n} cells** "
-        "(trained below the line, not trained above it)."
+        f"The theory's line agrees with the experiment on **{int(ok.fillna(False).sum())} of {judged} cells**"
+        f"{where}: trained below the line, not trained above it."
     )
     return out
 
 
-def theory_sentences(theory_at_cells: pd.DataFrame, critical: float, activation: str, sigma_b: float) -> list[str]:
+def _xi_words(row: pd.Series) -> str:
+    if math.isinf(row["q_star"]):
+        return "the signal explodes (q* is infinite)"
+    return f"ξ = {_fmt_depth(row['xi'])} layers"
+
+
+def theory_sentences(
+    theory_at_cells: pd.DataFrame, critical: float, activation: str, sigma_b: float
+) -> list[str]:
     """What to look for in the chi_1 / xi chart, computed by core.theory for this activation and sigma_b."""
     t = theory_at_cells.sort_values("sigma_w")
     first, last = t.iloc[0], t.iloc[-1]
     if math.isfinite(critical):
-        head = (f"For {activation} with σ_b = {sigma_b:g}, χ₁ = 1 at **σ_w = {critical:.3f}** "
-                f"(σ_w² = {critical**2:.3f}): below it gradients shrink by χ₁ per layer, above it they grow.")
+        head = (
+            f"For {activation} with σ_b = {sigma_b:g}, χ₁ = 1 at **σ_w = {critical:.3f}** "
+            f"(σ_w² = {critical**2:.3f}): below it gradients shrink by χ₁ per layer, above it they grow."
+        )
     else:
         head = f"For {activation} with σ_b = {sigma_b:g}, χ₁ never reaches 1 on this range."
-    finite = t[np.isfinite(t["xi"])]
-    tail = (f" At σ_w = {first['sigma_w']:.3g}, χ₁ = {first['chi1']:.3g} and ξ = {_fmt_depth(first['xi'])} layers; "
-            f"at σ_w = {last['sigma_w']:.3g}, χ₁ = {last['chi1']:.3g} and ξ = {_fmt_depth(last['xi'])} layers.")
+    finite = t[np.isfinite(t["xi"]) & np.isfinite(t["q_star"])]
+    tail = f" At σ_w = {first['sigma_w']:.3g}, χ₁ = {first['chi1']:.3g} and {_xi_words(first)}; "
+    tail += f"at σ_w = {last['sigma_w']:.3g}, χ₁ = {last['chi1']:.3g} and {_xi_words(last)}."
     if not finite.empty:
         best = finite.loc[finite["xi"].idxmax()]
-        tail += f" Among the grid's scales ξ is largest, {best['xi']:.1f} layers, at σ_w = {best['sigma_w']:.3g}."
-    return [head + tail]
+        tail += (
+            f" Among the grid's scales ξ is largest, {best['xi']:.1f} layers, at σ_w = {best['sigma_w']:.3g}."
+        )
+    out = [head + tail]
+    exploding = t[np.isinf(t["q_star"])]
+    if not exploding.empty:
+        out.append(
+            f"From σ_w = {exploding['sigma_w'].min():.3g} on, the theory's signal variance q* has no finite fixed "
+            "point: it grows by a factor χ₁ every layer, so the activations explode and no trainable-depth line is "
+            "drawn there."
+        )
+    return out
 
 
 def cell_sentence(row: pd.Series) -> str:

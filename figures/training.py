@@ -81,7 +81,8 @@ def _shared_x_title(fig: go.Figure, text: str) -> None:
 def _colors(records: Sequence[RunRecord], colors: Mapping[str, str] | None) -> dict[str, str]:
     colors = dict(colors or {})
     return {
-        r.scheme: colors.get(r.scheme, FALLBACK_COLORS[i % len(FALLBACK_COLORS)]) for i, r in enumerate(records)
+        r.scheme: colors.get(r.scheme, FALLBACK_COLORS[i % len(FALLBACK_COLORS)])
+        for i, r in enumerate(records)
     }
 
 
@@ -393,40 +394,44 @@ def ridgeline_figure(
     scale = 1.6 / peak if peak > 0 else 1.0  # tallest ridge reaches 1.6 rows: overlapping, like a ridgeline
     xs = np.concatenate([d[0] for d in data])
     x_lo, x_hi = float(xs.min()), float(xs.max())
+    traces, notes = [], []
     for i, (r, (centres, frac, zero_frac)) in enumerate(zip(records, data), start=1):
-        step = int(r.hist_steps[checkpoint])
         for row, j in enumerate(reversed(layers)):
             # reversed: layer 1 at the top, the output layer at the bottom, like the network diagram
             base = float(row)
             y = base + frac[j] * scale
-            name = layer_name(j, n_layers)
-            fig.add_trace(
-                go.Scatter(
+            traces.append(
+                dict(
+                    type="scatter",
                     x=np.concatenate([centres, centres[::-1]]),
                     y=np.concatenate([y, np.full_like(y, base)]),
+                    xaxis=_axis("x", i),
+                    yaxis=_axis("y", i),
                     fill="toself",
                     mode="lines",
                     line=dict(color=col[r.scheme], width=1),
                     fillcolor=_rgba(col[r.scheme], 0.35),
                     showlegend=False,
-                    name=f"{run_label(r)} · {name}",
+                    name=f"{run_label(r)} · {layer_name(j, n_layers)}",
                     hoverinfo="name",
                     hoveron="fills",
-                ),
-                row=1,
-                col=i,
+                )
             )
             if zero_frac[j] > 0.5:
-                fig.add_annotation(
-                    x=0.5 * (x_lo + x_hi),
-                    y=base + 0.3,
-                    text=f"{zero_frac[j]:.0%} exactly 0",
-                    showarrow=False,
-                    font=dict(size=11, color=col[r.scheme]),
-                    row=1,
-                    col=i,
+                notes.append(
+                    dict(
+                        x=x_hi,
+                        xanchor="right",
+                        y=base + 0.3,
+                        xref=_axis("x", i),
+                        yref=_axis("y", i),
+                        text=f"{zero_frac[j]:.0%} exactly 0",
+                        showarrow=False,
+                        font=dict(size=11, color=col[r.scheme]),
+                    )
                 )
-        del step
+    fig.add_traces(traces)  # one call: adding traces one by one to subplots is slow in plotly
+    fig.update_layout(annotations=list(fig.layout.annotations) + notes)
     tick_layers = list(reversed(layers))
     fig.update_yaxes(
         tickvals=list(range(len(tick_layers))),
@@ -454,6 +459,11 @@ def ridgeline_figure(
 # ------------------------------------------------------------------------------------- layer x step maps
 
 
+def _axis(letter: str, i: int) -> str:
+    """Plotly's name of the i-th (1-based) x or y axis: "x", "x2", ..."""
+    return letter if i == 1 else f"{letter}{i}"
+
+
 def _panel_note(fig: go.Figure, col: int, text: str) -> None:
     """A short note in the middle of an empty panel (e.g. every gradient is exactly 0)."""
     xref = "x domain" if col == 1 else f"x{col} domain"
@@ -475,7 +485,7 @@ def grad_norm_heatmap(records: Sequence[RunRecord], colors: Mapping[str, str] | 
         rows=1,
         cols=len(records),
         shared_yaxes=True,
-        horizontal_spacing=0.02,
+        horizontal_spacing=0.035,
         subplot_titles=[panel_title(r) for r in records],
     )
     logs = []
@@ -547,29 +557,46 @@ def update_ratio_figure(records: Sequence[RunRecord], colors: Mapping[str, str] 
         rows=1,
         cols=len(records),
         shared_yaxes=True,
-        horizontal_spacing=0.02,
+        horizontal_spacing=0.035,
         subplot_titles=[panel_title(r) for r in records],
     )
+    traces, shapes = [], []
     for i, r in enumerate(records, start=1):
         raw = np.asarray(r.layer_stats["update_ratio"], dtype=np.float64)
         ratio = _finite(raw)
         ratio[ratio <= 0] = np.nan
         for j in range(n_layers):
             t = j / max(n_layers - 1, 1)
-            fig.add_trace(
-                go.Scatter(
+            traces.append(
+                dict(
+                    type="scatter",
                     x=np.asarray(r.stat_steps),
                     y=ratio[:, j],
+                    xaxis=_axis("x", i),
+                    yaxis=_axis("y", i),
                     mode="lines",
                     line=dict(color=_mix(col[r.scheme], t), width=1.3),
                     name=f"{run_label(r)} · {layer_name(j, n_layers)}",
                     showlegend=False,
                     hovertemplate=f"{layer_name(j, n_layers)}<br>step %{{x}}<br>ratio %{{y:.2e}}<extra></extra>",
-                ),
-                row=1,
-                col=i,
+                )
             )
-        fig.add_hline(y=UPDATE_RATIO_RULE, line=dict(color="gray", dash="dash", width=1), row=1, col=i)
+        shapes.append(  # the 1e-3 reference across the panel
+            dict(
+                type="line",
+                x0=0,
+                x1=1,
+                y0=UPDATE_RATIO_RULE,
+                y1=UPDATE_RATIO_RULE,
+                xref=_axis("x", i) + " domain",
+                yref=_axis("y", i),
+                line=dict(color="gray", dash="dash", width=1),
+            )
+        )
+    fig.add_traces(traces)
+    fig.update_layout(shapes=shapes)
+    for i, r in enumerate(records, start=1):
+        raw = np.asarray(r.layer_stats["update_ratio"], dtype=np.float64)
         taken = raw[~np.isnan(raw).all(axis=1)]
         if taken.size and np.all(taken == 0):
             _panel_note(fig, i, "no weight<br>ever moves")
@@ -599,7 +626,7 @@ def boundary_figure(
     col = _colors(records, colors)
     k = records[0].confusion.shape[0]
     palette = [CLASS_COLORS[c % len(CLASS_COLORS)] for c in range(k)]
-    # a discrete colour scale: class c fills [c / k, (c + 1) / k]
+    # a discrete colour scale: class c (z = c, zmin = -0.5, zmax = k - 0.5) fills [c / k, (c + 1) / k]
     scale = []
     for c in range(k):
         scale += [[c / k, palette[c]], [(c + 1) / k, palette[c]]]
@@ -615,18 +642,16 @@ def boundary_figure(
             continue
         x0, x1, y0, y1 = r.boundary_extent
         g = r.boundary.shape[0]
-        z = np.asarray(r.boundary, dtype=np.float64) + 0.5
         fig.add_trace(
             go.Heatmap(
                 x=np.linspace(x0, x1, g),
                 y=np.linspace(y0, y1, g),
-                z=z,
-                zmin=0,
-                zmax=k,
+                z=np.asarray(r.boundary, dtype=np.int8),  # int8: a 100 x 100 grid is 13 kB in the page
+                zmin=-0.5,
+                zmax=k - 0.5,
                 colorscale=scale,
                 showscale=False,
-                hovertemplate="predicted class %{customdata}<extra></extra>",
-                customdata=np.asarray(r.boundary),
+                hovertemplate="predicted class %{z}<extra></extra>",
             ),
             row=1,
             col=i,
@@ -814,10 +839,17 @@ def per_step_table(records: Sequence[RunRecord]) -> pd.DataFrame:
 
 
 def loss_sentence(records: Sequence[RunRecord]) -> str:
-    """What the loss chart shows, in numbers: each scheme's final train loss against chance (ln k)."""
+    """What the loss chart shows, in numbers: each scheme's train loss at the start and the end, and chance.
+
+    "still x (no learning)" only when the loss moved by less than 1 % of chance (ln k) over the whole run.
+    """
     k = records[0].confusion.shape[0]
     chance = chance_loss(records)
-    steps = int(records[0].eval_steps[-1])
+    steps = records[0].config.steps
+    tail = f" Chance (predicting 1/{k} for every class) is ln {k} = {chance:.2f}."
+    if steps == 0:
+        start = "; ".join(f"{run_label(r)}: {fmt(float(r.train_loss[0]))}" for r in records)
+        return f"Train loss on the whole train split at initialization (0 steps) — {start}." + tail
     parts = []
     for r in sorted(records, key=lambda r: _sort_loss(r)):
         label = run_label(r)
@@ -826,14 +858,13 @@ def loss_sentence(records: Sequence[RunRecord]) -> str:
             continue
         final = final_value(r, "train_loss")
         start = float(r.train_loss[0])
-        if abs(final - chance) < 0.05 * chance and abs(final - start) < 0.05 * chance:
-            parts.append(f"{label}: still {fmt(final)} (it started at {fmt(start)}; no learning)")
+        at_chance = " (chance level)" if abs(final - chance) < 0.01 * chance else ""
+        if abs(final - start) < 0.01 * chance:
+            parts.append(f"{label}: still {fmt(final)} after {steps} steps (no learning)")
         else:
-            parts.append(f"{label}: {fmt(start)} → {fmt(final)}")
+            parts.append(f"{label}: {fmt(start)} → {fmt(final)}{at_chance}")
     return (
-        f"Train loss on the whole train split after {steps} steps — "
-        + "; ".join(parts)
-        + f". Chance (predicting 1/{k} for every class) is ln {k} = {chance:.2f}."
+        f"Train loss on the whole train split, start → after {steps} steps — " + "; ".join(parts) + "." + tail
     )
 
 
@@ -906,7 +937,9 @@ def hist_sentence(records: Sequence[RunRecord], checkpoint: int, kind: str = "gr
         parts.append(s)
     step = int(records[0].hist_steps[checkpoint])
     if records[0].hists[kind].transform == "log10abs":
-        return f"At step {step}, the typical size (median of the nonzero |values|) — " + "; ".join(parts) + "."
+        return (
+            f"At step {step}, the typical size (median of the nonzero |values|) — " + "; ".join(parts) + "."
+        )
     return f"At step {step} — " + "; ".join(parts) + "."
 
 
@@ -944,7 +977,9 @@ def scheme_gap_sentence(records: Sequence[RunRecord], checkpoint: int, kind: str
     if hi == lo or gap.size == 0 or float(np.min(gap)) < 3.0:
         return ""
     lo_gap, hi_gap = float(np.min(gap)), float(np.max(gap))
-    times = f"{_times(lo_gap)} times" if hi_gap / lo_gap < 1.5 else f"{_times(lo_gap)} to {_times(hi_gap)} times"
+    times = (
+        f"{_times(lo_gap)} times" if hi_gap / lo_gap < 1.5 else f"{_times(lo_gap)} to {_times(hi_gap)} times"
+    )
     if records[hi].config.optimizer == "adam":
         why = "Adam divides every step by the gradient's own size, so compare the step sizes below"
     else:

@@ -10,6 +10,7 @@ import math
 import streamlit as st
 
 from core.config import LIMITS
+from core.records import Histogram, RunRecord
 from figures import depth as fd
 from ui import controls, runs, share, style
 
@@ -44,7 +45,9 @@ def scale_options() -> tuple[float, ...]:
 
 
 @st.fragment
-def charts(record, prediction: fd.Prediction | None, log_hist, input_std: float, color: str) -> None:
+def charts(
+    record: RunRecord, prediction: fd.Prediction | None, log_hist: Histogram, input_std: float, color: str
+) -> None:
     """Everything drawn from the run; the step slider reruns only this fragment, never the training."""
     steps = [int(s) for s in record.hist_steps]
     if st.session_state.get("depth_step") not in steps:

@@ -19,14 +19,31 @@ from ui import controls, runs, share
 def phase_control(field: str, key: str, value: object, options: tuple) -> None:
     """Record a control that is not an ExperimentConfig field, so the share link and the URL notice see it."""
     text = controls.fmt_number(value) if isinstance(value, float) else str(value)
-    allowed = "one of " + ", ".join(controls.fmt_number(o) if isinstance(o, float) else str(o) for o in options)
+    allowed = "one of " + ", ".join(
+        controls.fmt_number(o) if isinstance(o, float) else str(o) for o in options
+    )
     controls.registered()[field] = controls.Control(field, key, value, (text,), allowed, text)
 
 
 def cell_params(cfg: ExperimentConfig) -> dict[str, str]:
     """The URL parameters (CONTRIBUTING-TEAM.md keys) that open exactly this cell's run on another page."""
-    keys = ["dataset", "n_samples", "noise", "depth", "width", "activation", "schemes", "scale", "gain",
-            "bias_init", "optimizer", "lr", "batch_size", "steps", "seed"]
+    keys = [
+        "dataset",
+        "n_samples",
+        "noise",
+        "depth",
+        "width",
+        "activation",
+        "schemes",
+        "scale",
+        "gain",
+        "bias_init",
+        "optimizer",
+        "lr",
+        "batch_size",
+        "steps",
+        "seed",
+    ]
     if cfg.dataset in ("spiral", "blobs"):
         keys.append("n_classes")
     if cfg.bias_init != "zeros":
@@ -34,8 +51,9 @@ def cell_params(cfg: ExperimentConfig) -> dict[str, str]:
     out = {}
     for name in keys:
         v = getattr(cfg, name)
-        out[controls.URL_KEYS[name]] = v[0] if isinstance(v, tuple) else controls.fmt_number(v) if isinstance(
-            v, float) else str(v)
+        out[controls.URL_KEYS[name]] = (
+            v[0] if isinstance(v, tuple) else controls.fmt_number(v) if isinstance(v, float) else str(v)
+        )
     return out
 
 
@@ -61,39 +79,72 @@ st.latex(r"\chi_1 = \sigma_w^2\;\mathbb{E}_{u\sim\mathcal{N}(0,1)}\big[\phi'(\sq
 
 left, right = st.columns([1, 3])
 with left:
-    activation = controls.activation(default=phase.PhaseConfig.activation)
+    activation = controls.activation(
+        default=phase.PhaseConfig.activation,
+        options=phase.ACTIVATIONS,
+        help="Sigmoid and GELU are not offered here: sigmoid's critical scale (σ_w ≈ 10) takes the theory "
+        "minutes to compute, and for GELU χ₁ jumps past 1 instead of crossing it, so there is no edge to mark.",
+    )
     sigma_b = st.select_slider(
-        "Bias σ_b", options=phase.SIGMA_B_OPTIONS, value=phase.PhaseConfig.sigma_b,
-        format_func=controls.fmt_number, key="sb", bind="query-params",
+        "Bias σ_b",
+        options=phase.SIGMA_B_OPTIONS,
+        value=phase.PhaseConfig.sigma_b,
+        format_func=controls.fmt_number,
+        key="sb",
+        bind="query-params",
         help="Biases start as N(0, σ_b²); 0 means zero biases.",
     )
     phase_control("sigma_b", "sb", float(sigma_b), phase.SIGMA_B_OPTIONS)
     dataset = controls.dataset(default=phase.PhaseConfig.dataset)
     width = controls.width(default=phase.PhaseConfig.width, options=phase.WIDTH_OPTIONS)
     cell_steps = st.select_slider(
-        "Steps per cell", options=phase.STEPS_OPTIONS, value=phase.PhaseConfig.steps, key="cellsteps",
+        "Steps per cell",
+        options=phase.STEPS_OPTIONS,
+        value=phase.PhaseConfig.steps,
+        key="cellsteps",
         bind="query-params",
         help=f"Plain SGD steps of every cell (learning rate {phase.PhaseConfig.lr:g}, "
         f"batch {phase.PhaseConfig.batch_size}).",
     )
     phase_control("cell_steps", "cellsteps", int(cell_steps), phase.STEPS_OPTIONS)
     resolution = st.radio(
-        "Grid", list(phase.RESOLUTIONS), key="res", bind="query-params", horizontal=True,
+        "Grid",
+        list(phase.RESOLUTIONS),
+        key="res",
+        bind="query-params",
+        horizontal=True,
         help="; ".join(phase.RESOLUTION_LABELS.values())
         + ". The fine grid contains every cell of the coarse one, and reuses them.",
     )
     phase_control("resolution", "res", str(resolution), tuple(phase.RESOLUTIONS))
     seed = controls.seed()
 
-pc = phase.PhaseConfig(activation=activation, sigma_b=float(sigma_b), width=int(width), dataset=dataset,
-                       steps=int(cell_steps), resolution=str(resolution), seed=int(seed))
+pc, cuts = phase.fit_phase(
+    phase.PhaseConfig(
+        activation=activation,
+        sigma_b=float(sigma_b),
+        width=int(width),
+        dataset=dataset,
+        steps=int(cell_steps),
+        resolution=str(resolution),
+        seed=int(seed),
+    )
+)
 
 with right:
-    color_by = st.radio("Colour the cells by", list(fig.COLOR_BY), key="color", horizontal=True,
-                        bind="query-params", help="; ".join(f"{k}: {v[1]}" for k, v in fig.COLOR_BY.items())
-                        + ". Changing it redraws the diagram without training again.")
+    color_by = st.radio(
+        "Colour the cells by",
+        list(fig.COLOR_BY),
+        key="color",
+        horizontal=True,
+        bind="query-params",
+        help="; ".join(f"{k}: {v[1]}" for k, v in fig.COLOR_BY.items())
+        + ". Changing it redraws the diagram without training again.",
+    )
     phase_control("color_by", "color", str(color_by), tuple(fig.COLOR_BY))
     share.report()
+    if cuts:
+        st.info("To keep this grid within seconds: " + "; ".join(cuts) + ".", icon=":material/speed:")
     grid = runs.phase_grid(pc)
     sws, dps = phase.sigma_ws(pc), phase.depths(pc)
     critical = phase.critical_sigma_w(activation, pc.sigma_b)
@@ -110,11 +161,22 @@ with right:
     if st.session_state.get("pick_depth") not in dps:
         st.session_state["pick_depth"] = phase.nearest(dps, 20)
 
-    figure = fig.phase_figure(grid, theory_line, critical, color_by=color_by,
-                              selected=(st.session_state["pick_sw"], st.session_state["pick_depth"]))
-    st.plotly_chart(figure, key="phase_chart", on_select="rerun", selection_mode="points", width="stretch",
-                    config={"displayModeBar": False},
-                    alt="Final training loss of every weight scale and depth, the theory's trainable depth over it")
+    figure = fig.phase_figure(
+        grid,
+        theory_line,
+        critical,
+        color_by=color_by,
+        selected=(st.session_state["pick_sw"], st.session_state["pick_depth"]),
+    )
+    st.plotly_chart(
+        figure,
+        key="phase_chart",
+        on_select="rerun",
+        selection_mode="points",
+        width="stretch",
+        config={"displayModeBar": False},
+        alt="Final training loss of every weight scale and depth, the theory's trainable depth over it",
+    )
     for sentence in fig.grid_sentences(grid, theory_cells, critical):
         st.markdown(sentence)
 
@@ -132,9 +194,12 @@ with right:
         open_link("depth", "See its signal on the Depth page", params, ":material/stacked_line_chart:")
 
     st.subheader("Why the band is widest at the critical scale")
-    st.plotly_chart(fig.theory_figure(theory_line, critical, sws), width="stretch",
-                    config={"displayModeBar": False},
-                    alt="χ₁ and the depth scale ξ against the weight scale; χ₁ = 1 where ξ is unbounded")
+    st.plotly_chart(
+        fig.theory_figure(theory_line, critical, sws),
+        width="stretch",
+        config={"displayModeBar": False},
+        alt="χ₁ and the depth scale ξ against the weight scale; χ₁ = 1 where ξ is unbounded",
+    )
     for sentence in fig.theory_sentences(theory_cells, critical, activation, pc.sigma_b):
         st.markdown(sentence)
     share.link()

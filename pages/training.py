@@ -20,6 +20,12 @@ PAGE = "training"
 DEFAULT_SCHEMES = ("zeros", "normal", "xavier_uniform", "he_normal")
 N_CHECKPOINTS = 11  # histograms at 11 steps: the step slider of the histograms
 QUANTITIES = {"gradients": "grad", "weights": "weight", "activations": "act"}
+CAPTIONS = {
+    "grad": "Each ridge is one layer's distribution of |dLoss/dW| on the mini-batch of that step, on a log "
+    "axis shared by all ridges: a ridge further left is a layer whose weights get smaller steps.",
+    "weight": "Each ridge is one layer's distribution of weights; at step 0 it is the initialization itself.",
+    "act": "Each ridge is one layer's distribution of outputs h = φ(z) on the mini-batch (the last one: the logits).",
+}
 CHART = {"displayModeBar": False}
 
 
@@ -120,6 +126,7 @@ def histograms(records: list[RunRecord], colors: dict[str, str]) -> None:
         "Quantity", list(QUANTITIES), default="gradients", key="tr_quantity", required=True
     )
     kind = QUANTITIES[quantity or "gradients"]
+    st.caption(CAPTIONS[kind])
     shown = [by_scheme[s] for s in picked] or [by_scheme[schemes[0]]]
     # a diverged run has fewer checkpoints: offer the steps every shown scheme has
     steps = [int(s) for s in min((r.hist_steps for r in shown), key=len)]
@@ -195,7 +202,9 @@ st.markdown(
     "gradient reaching each layer compares across layers, and how big each step is compared with the weights "
     "it changes. A layer with `fan_in` inputs keeps its signal steady when its weights have variance about"
 )
-st.latex(r"\operatorname{Var}[W] \approx \frac{g^2}{\text{fan\_in}}\qquad(g^2 = 2 \text{ for ReLU, He et al. 2015})")
+st.latex(
+    r"\operatorname{Var}[W] \approx \frac{g^2}{\text{fan\_in}}\qquad(g^2 = 2 \text{ for ReLU, He et al. 2015})"
+)
 
 left, right = st.columns([1, 3])
 with left:
@@ -227,10 +236,6 @@ with right:
     curves(records, colors)
 
     st.subheader("Gradients by layer")
-    st.caption(
-        "Each ridge is one layer's distribution of |dLoss/dW| (log scale) on a mini-batch; all ridges share "
-        "one axis, so a ridge further left is a layer that learns more slowly."
-    )
     histograms(records, colors)
 
     st.subheader("Gradient norm of every layer over training")

@@ -32,6 +32,10 @@ def open_page(page, url: str, charts: bool = False, timeout_ms: float = 90_000) 
     page.goto(url, wait_until="domcontentloaded")
     wait_idle(page, timeout_ms)
     if charts:
+        # Charts below the fold may render only once scrolled into view: bring the first one up.
+        first = page.locator('[data-testid="stPlotlyChart"]').first
+        first.wait_for(state="attached", timeout=timeout_ms)
+        first.scroll_into_view_if_needed(timeout=timeout_ms)
         page.wait_for_selector(".js-plotly-plot .main-svg", timeout=timeout_ms)
         wait_idle(page, timeout_ms)
 
@@ -86,3 +90,12 @@ def screenshot(page, path, max_height: int = 4000) -> None:
     page.wait_for_timeout(500)  # Plotly re-lays out on resize
     page.screenshot(path=str(path), full_page=True)
     page.set_viewport_size(size)
+
+
+def copy_share_link(page) -> str:
+    """Click the copy button of the share box and return the clipboard (needs clipboard permissions)."""
+    box = page.locator('[data-testid="stCode"]', has_text="?").last
+    box.hover()
+    box.locator("button").first.click()
+    page.wait_for_timeout(300)
+    return page.evaluate("() => navigator.clipboard.readText()")

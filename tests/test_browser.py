@@ -69,7 +69,9 @@ LESSONS_WITH_PRESETS = [p for p in PAGES if p is not nav.HOME and presets.for_pa
 def test_share_link_round_trip(app_url, browser, artifacts, spec):
     """Open a preset; its share link, opened in a fresh context, lands on the same page with the same values."""
     preset = presets.for_page(spec.url_path)[0]
-    ctx1 = browser.new_context(viewport={"width": 1400, "height": 1000})
+    ctx1 = browser.new_context(
+        viewport={"width": 1400, "height": 1000}, permissions=["clipboard-read", "clipboard-write"]
+    )
     ctx2 = browser.new_context(viewport={"width": 1400, "height": 1000})
     try:
         p1 = ctx1.new_page()
@@ -77,6 +79,7 @@ def test_share_link_round_trip(app_url, browser, artifacts, spec):
         link = bu.share_link(p1)
         if link is None:
             pytest.skip(f"{spec.url_path} shows no share link yet")
+        assert bu.copy_share_link(p1) == link  # one click copies the whole link
         path1, pairs1 = bu.split_link(link)
         assert path1.endswith(f"/{spec.url_path}")
         for key, value in preset.params.items():  # the preset's values are in the link, explicitly
@@ -106,3 +109,25 @@ def test_readme_screenshot(artifacts):
             shutil.copyfile(shot, dest / "lesson.png")
             return
     pytest.skip("no lesson screenshot yet")
+
+
+HOSTILE = (
+    "depth=99&sigma=abc&init=zeros&init=bogus&act=%3Cb%3Erelu%3C%2Fb%3E"
+    "&foo=%24x%5E2%24+%3Ared%5Balert%5D+%5Blink%5D(http%3A%2F%2Fexample.com)+!%5Bi%5D(http%3A%2F%2Fexample.com%2Fi.png)"
+    "&%3Cimg+src%3Dx+onerror%3Dalert(1)%3E=1&" + "z" * 2000 + "=" + "y" * 20000
+)
+
+
+@pytest.mark.parametrize("spec", PAGES, ids=[p.url_path or "home" for p in PAGES])
+def test_hostile_link_opens_the_page_with_a_plain_notice(app_url, context, artifacts, spec):
+    page = context.new_page()
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    bu.open_page(page, f"{_url(app_url, spec)}?{HOSTILE}", charts=spec.has_charts)
+    assert bu.error_texts(page) == []
+    notice = page.locator('[data-testid="stAlert"]', has_text="could not be used")
+    assert notice.count() == 1
+    text = notice.inner_text()
+    assert "<img src=x onerror=alert(1)> is ignored" in text  # shown as text, not as an element
+    assert notice.locator("img, a, script, b").count() == 0 and dialogs == []
+    assert "y" * 100 not in text

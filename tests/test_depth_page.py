@@ -176,6 +176,7 @@ def test_he_relu_30_layers_keeps_the_signal():
     assert "wanders around it" in markdown_text(at)
 
 
+@pytest.mark.slow
 def test_he_relu_last_layer_within_factor_two_of_the_first_typically():
     """Last/first std ratio of He + ReLU, 30 x 64, over 8 seeds: the median is within a factor 2 of 1 (one
     net wanders: 0.29 to 1.96 over seeds 0-7, a finite-width log-normal spread, Hanin & Nica 2019), while

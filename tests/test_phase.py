@@ -153,7 +153,7 @@ def _stub_rows(configs):
 def test_grid_batches_by_depth_and_fine_grid_reuses_coarse_cells(monkeypatch):
     calls: list[list] = []
 
-    def stub(configs):
+    def stub(configs, progress=None):
         calls.append(list(configs))
         return _stub_rows(configs)
 
@@ -176,6 +176,20 @@ def test_grid_batches_by_depth_and_fine_grid_reuses_coarse_cells(monkeypatch):
     calls.clear()
     again = phase.run_grid(phase.PhaseConfig(), workers=1, cache=cache)
     assert calls == [] and again["cached"].all()
+
+
+def test_a_broken_pool_falls_back_to_this_process(monkeypatch):
+    from concurrent.futures.process import BrokenProcessPool
+
+    class Broken:
+        def submit(self, *args, **kwargs):
+            raise BrokenProcessPool("a worker died")
+
+    monkeypatch.setattr(phase, "_pool", lambda workers: Broken())
+    monkeypatch.setattr(phase, "run_cells", lambda configs, progress=None: _stub_rows(configs))
+    monkeypatch.setattr(phase, "POOL_MIN_WORK", 0.0)
+    g = phase.run_grid(phase.PhaseConfig(), workers=2, cache=phase.CellCache())
+    assert len(g) == 54 and not g["cached"].any()
 
 
 def test_cell_cache_is_bounded_lru():
@@ -286,10 +300,24 @@ def test_sentences_say_what_the_grid_shows():
     trained = int(((g["loss_vs_guess"] < phase.TRAINED_BELOW) & ~g["diverged"]).sum())
     assert s[0].startswith(f"**{trained} of 9 cells trained**") and "**1 diverged**" in s[0]
     assert "σ_w = 0.5" in s[1] and "has 10 hidden layers" in s[1]  # 0.5 / 10 = 0.05 < 0.5: trained
-    agree = int(phase.agreement(g, at_cells).sum())
+    agree = int(phase.agreement(g, at_cells).fillna(False).sum())
     assert f"**{agree} of 9 cells**" in s[-1]
     row = g.iloc[8]
     assert "diverged" in fp.cell_sentence(row) and "step 7" in fp.cell_sentence(row)
+
+
+def test_agreement_makes_no_claim_where_q_star_is_infinite():
+    g = _grid()
+    th = phase_theory_at(_theory(), g)
+    th.loc[th["sigma_w"] == 2.0, ["q_star", "trainable_depth"]] = [np.inf, np.nan]
+    ok = phase.agreement(g, th)
+    assert ok[g["sigma_w"] == 2.0].isna().all() and ok[g["sigma_w"] < 2.0].notna().all()
+    s = fp.grid_sentences(g, th, critical=1.0)[-1]
+    assert "of 6 cells** where the line is drawn (3 cells lie where q* is infinite)" in s
+    words = fp.theory_sentences(th, 1.0, "relu", 0.0)
+    assert "the signal explodes (q* is infinite)" in words[0] and words[1].startswith("From σ_w = 2 on")
+    fig = fp.theory_figure(th, critical=1.0, sigma_w=np.array([0.5, 1.0, 2.0]))
+    assert np.isnan(np.array(fig.data[1].y, dtype=float)[-1])  # no xi drawn where the signal explodes
 
 
 def phase_theory_at(th: pd.DataFrame, g: pd.DataFrame) -> pd.DataFrame:

@@ -90,6 +90,9 @@ def test_relu_critical_scale_is_he_and_above_it_deep_nets_diverge():
     div = g[g["diverged"]]
     assert len(div) >= 10 and (div["sigma_w"] > crit).all()  # only the chaotic side explodes
     assert f"**{len(div)} diverged** (✕)" in t
+    # Above the critical scale q* is infinite: the theory draws no line and makes no claim about those cells.
+    n_above = int((g["sigma_w"] > crit).sum())
+    assert f"cells** where the line is drawn ({n_above} cells lie where q* is infinite)" in t
     near = g[(g["sigma_w"] == 1.414) & (g["depth"] == 20)].iloc[0]
     assert near["loss_vs_guess"] < phase.TRAINED_BELOW  # He init trains a 20-layer ReLU net
 
@@ -173,6 +176,7 @@ def _heat_z(at) -> np.ndarray:
 
 def test_browser_click_a_cell_and_open_it_on_the_training_page(app_url, context, artifacts):
     from tests.browser_util import error_texts, screenshot, wait_idle
+    from tests.browser_util import share_link as share_link_in_browser
     from tests.browser_util import open_page as open_in_browser
 
     page = context.new_page()
@@ -205,9 +209,15 @@ def test_browser_click_a_cell_and_open_it_on_the_training_page(app_url, context,
     link.click()
     page.wait_for_url(re.compile(r"/training\?"), timeout=60_000)
     wait_idle(page, 240_000)
-    opened = dict(parse_qsl(urlsplit(page.url).query))
-    assert {k: opened[k] for k in ("scale", "depth", "init", "act", "width", "steps")} == {
-        k: q[k] for k in ("scale", "depth", "init", "act", "width", "steps")
-    }
+    # Params equal to the Training page's defaults drop out of the address bar; its share box lists them all.
+    assert dict(parse_qsl(urlsplit(page.url).query))["scale"] == "2"
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('[data-testid=\"stCode\"] code')]"
+        ".some(e => e.innerText.includes('/training?'))",
+        timeout=120_000,
+    )
+    opened = dict(parse_qsl(urlsplit(share_link_in_browser(page)).query))
+    keys = ("scale", "depth", "init", "act", "width", "steps", "bias", "lr", "data", "seed")
+    assert {k: opened[k] for k in keys} == {k: q[k] for k in keys}
     assert error_texts(page) == []
     assert "could not be used" not in page.inner_text('[data-testid="stMain"]')

@@ -237,6 +237,13 @@ def test_stacked_and_sequential_training_give_identical_records(optimizer, monke
     assert [_digest(r) for r in stacked] == [_digest(r) for r in alone]
 
 
+def test_diagnostics_worker_thread_gives_the_inline_records(monkeypatch):
+    threaded = run_experiment(CFG)
+    monkeypatch.setattr(train, "ASYNC_DIAGNOSTICS", False)
+    inline = run_experiment(CFG)
+    assert [_digest(r) for r in threaded.values()] == [_digest(r) for r in inline.values()]
+
+
 def test_mini_batches_are_the_same_for_every_scheme():
     recs = run_experiment(CFG)
     assert len({r.batch_digest for r in recs.values()}) == 1

@@ -107,7 +107,9 @@ def pair():
 
 def test_loss_figure_plots_the_records_losses(pair):
     fig = ft.loss_figure(pair, {"zeros": "#000000", "xavier_uniform": "#56B4E9"})
-    traces = [t for t in fig.data if t.showlegend is not False]  # one legend entry per scheme: the train curve
+    traces = [
+        t for t in fig.data if t.showlegend is not False
+    ]  # one legend entry per scheme: the train curve
     assert [t.name for t in traces] == [ft.run_label(r) for r in pair]
     for t, r in zip(traces, pair):
         np.testing.assert_array_equal(np.asarray(t.y), r.loss)
@@ -153,9 +155,21 @@ def test_diverged_run_gets_a_marker_and_the_others_still_plot():
 def test_loss_sentence_says_chance_and_final_numbers(pair):
     s = ft.loss_sentence(pair)
     assert "ln 3 = 1.10" in s
-    assert f"still {ft.fmt(math.log(3))}" in s  # zeros did not learn
+    assert f"Zeros: still {ft.fmt(math.log(3))} after 20 steps (no learning)" in s
+    assert s.startswith("Train loss on the whole train split, start → after 20 steps — Xavier")  # best first
     final = pair[1].train_loss[-1]
     assert ft.fmt(final) in s
+
+
+def test_loss_sentence_at_initialization_and_at_chance():
+    r0 = make_record("he_normal", steps=0, every=1)
+    assert ft.loss_sentence([r0]).startswith(
+        "Train loss on the whole train split at initialization (0 steps)"
+    )
+    # moved from 2.41 to ln 10: it learned the class frequencies, nothing more
+    r = make_record("orthogonal", k=10, loss0=2.41, decay=0.0)
+    r.train_loss[-1] = math.log(10)
+    assert "Orthogonal: 2.41 → 2.30 (chance level)" in ft.loss_sentence([r])
 
 
 def test_accuracy_figure_values(pair):
@@ -213,7 +227,9 @@ def test_hist_sentences(pair):
     far = [make_record("xavier_uniform"), make_record("he_normal")]
     far[1].hists["grad"].counts[:] = np.roll(far[1].hists["grad"].counts, 8, axis=2)  # 4 decades larger
     gap = ft.scheme_gap_sentence(far, 0)
-    assert gap.startswith("Layer by layer, the typical gradient of He (Kaiming) normal is 10,000 times that of")
+    assert gap.startswith(
+        "Layer by layer, the typical gradient of He (Kaiming) normal is 10,000 times that of"
+    )
     assert "with SGD and one learning rate" in gap
 
 
@@ -222,7 +238,9 @@ def test_grad_norm_heatmap_is_log10_of_the_record(pair):
     hm = fig.data[1]
     assert not [a.text for a in fig.layout.annotations if "exactly 0" in a.text]
     frozen = ft.grad_norm_heatmap([make_record("zeros", zero_grad_layers=(0, 1, 2)), pair[1]])
-    assert [a.text for a in frozen.layout.annotations if "exactly 0" in a.text] == ["every gradient<br>is exactly 0"]
+    assert [a.text for a in frozen.layout.annotations if "exactly 0" in a.text] == [
+        "every gradient<br>is exactly 0"
+    ]
     expected = np.log10(pair[1].layer_stats["grad_norm"]).T
     np.testing.assert_allclose(np.asarray(hm.z, dtype=float), expected)
     # zero gradients (zeros, layers 1-2) are blank, not -inf
@@ -245,7 +263,7 @@ def test_update_ratio_has_reference_line_and_record_values(pair):
 def test_boundary_and_confusion(pair):
     fig = ft.boundary_figure(pair, X=np.zeros((4, 2)), y=np.array([0, 1, 2, 0]))
     hm = [t for t in fig.data if t.type == "heatmap"]
-    np.testing.assert_array_equal(np.asarray(hm[0].customdata), pair[0].boundary)
+    np.testing.assert_array_equal(np.asarray(hm[0].z), pair[0].boundary)
     best, worst = ft.best_and_worst(pair)
     assert best.scheme == worst.scheme or ft.final_value(best, "test_acc") >= ft.final_value(
         worst, "test_acc"

@@ -93,8 +93,8 @@ def test_defaults_run_and_say_what_zero_and_tiny_weights_do(default_page, defaul
     m = metrics(at)
     assert m["Zeros"] == "1.10"
     assert m["Xavier (Glorot) uniform"] == ft.fmt(default_records["xavier_uniform"].train_loss[-1])
-    loss = sentence(at, "Train loss on the whole train split after 300 steps")
-    assert "Zeros: still 1.10" in loss and "ln 3 = 1.10" in loss
+    loss = sentence(at, "Train loss on the whole train split, start → after 300 steps")
+    assert "Zeros: still 1.10 after 300 steps (no learning)" in loss and "ln 3 = 1.10" in loss
     assert f"Normal (fixed σ), σ = 0.01: still {ft.fmt(math.log(3))}" in loss
     he = default_records["he_normal"].train_loss
     assert f"He (Kaiming) normal: {ft.fmt(he[0])} → {ft.fmt(he[-1])}" in loss
@@ -148,7 +148,9 @@ def test_each_data_set(dataset):
     assert not at.exception and not url_notices(at)
     titles = [c["layout"]["title"]["text"] for c in charts(at)]
     k = 10 if dataset == "digits" else 2 if dataset in ("moons", "circles", "xor") else 3
-    assert f"ln {k} = {math.log(k):.2f}" in sentence(at, "Train loss on the whole train split after 50 steps")
+    assert f"ln {k} = {math.log(k):.2f}" in sentence(
+        at, "Train loss on the whole train split, start → after 50 steps"
+    )
     if dataset == "digits":
         assert any(t.startswith("Confusion matrices") for t in titles)
         assert not any(t.startswith("Decision regions") for t in titles)
@@ -274,9 +276,9 @@ def test_preset_zero_vs_xavier_on_spirals():
             schemes=("zeros", "xavier_uniform"), dataset="spiral", n_checkpoints=11, record_every=10
         )
     )
-    loss = sentence(at, "Train loss on the whole train split after 300 steps")
+    loss = sentence(at, "Train loss on the whole train split, start → after 300 steps")
     xavier = records["xavier_uniform"].train_loss[-1]
-    assert "Zeros: still 1.10" in loss and "ln 3 = 1.10" in loss
+    assert "Zeros: still 1.10 after 300 steps (no learning)" in loss and "ln 3 = 1.10" in loss
     assert (
         f"Xavier (Glorot) uniform: {ft.fmt(records['xavier_uniform'].train_loss[0])} → {ft.fmt(xavier)}"
         in loss
@@ -291,7 +293,7 @@ def test_preset_xavier_vs_he_at_depth_30_with_relu():
     at = open_page(PAGE, p.query_params())
     assert not at.exception and not url_notices(at)
     loss = sentence(at, "Train loss on the whole train split")
-    assert "Xavier (Glorot) normal: still 1.10" in loss
+    assert "Xavier (Glorot) normal: still 1.10 after 300 steps (no learning)" in loss
     he = re.search(r"He \(Kaiming\) normal: ([\d.]+) → ([\d.]+)", loss)
     assert float(he.group(2)) < float(he.group(1)) - 0.1  # He learns, Xavier does not move
     gap = sentence(at, "Layer by layer, the typical gradient of He (Kaiming) normal")
@@ -391,7 +393,8 @@ def test_browser_page_and_step_slider_without_retraining(counted_app, context, a
     assert "by layer at step 0" in page.evaluate(title)
 
     # one step of the histogram slider: the ridgeline redraws, nothing is trained again
-    slider = page.locator('[data-testid="stSlider"]').filter(has_text="Step").locator('[role="slider"]')
+    slider = page.locator('.st-key-tr_step input[type="range"]')
+    assert slider.get_attribute("aria-valuetext") == "0"
     slider.focus()
     t0 = time.perf_counter()
     page.keyboard.press("ArrowRight")
@@ -403,6 +406,7 @@ def test_browser_page_and_step_slider_without_retraining(counted_app, context, a
     redraw = time.perf_counter() - t0
     assert log.read_text().count("\n") == 1
     assert error_texts(page) == []
+    assert slider.get_attribute("aria-valuetext") == "30"
     # the other charts are still there (the fragment redrew only its own part)
     assert page.evaluate("() => document.querySelectorAll('.js-plotly-plot').length") >= 6
 
