@@ -11,11 +11,11 @@ Scenarios (each on a freshly started server, so the cache starts empty; default:
             configs, then runs the mix for --seconds: peak memory with a full cache.
   big-link  (opt-in) every session opens the same new Depth link at 50 layers x 256 units: the largest
             record one link can ask for, copied out of the cache once per session.
-Measured per navigation: time to first chart (navigation start -> a `.js-plotly-plot` visible, or the home
-title), time until the script finished, errors (stException, error alerts, failed navigations); per scenario:
-peak resident memory of the server's process tree and the trainings it actually ran (from
-benchmarks/_serve_counting.py). Exits non-zero if any error, a repeated computation in one-link, or peak RSS
-above --max-rss-mb.
+Measured per navigation: time to the page title (frontend loaded, script started), time to first chart
+(navigation start -> a `.js-plotly-plot` visible, or the home title), time until the script finished, errors
+(stException, error alerts, failed navigations); per scenario: peak resident memory and CPU seconds of the
+server's process tree, and the trainings it actually ran (from benchmarks/_serve_counting.py). Exits non-zero
+on any error, a repeated computation in one-link, or peak RSS above --max-rss-mb.
 """
 
 from __future__ import annotations
@@ -97,6 +97,23 @@ def rss_bytes(pid: int) -> int:
         return 0
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of the process and its descendants (live ones and reaped children)."""
+    kids = _children()
+    total, todo = 0.0, [pid]
+    tick = os.sysconf("SC_CLK_TCK")
+    while todo:
+        p = todo.pop()
+        try:
+            with open(f"/proc/{p}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            total += sum(int(x) for x in fields[11:15]) / tick  # utime, stime, cutime, cstime
+        except OSError:
+            pass
+        todo += kids.get(p, [])
+    return total
+
+
 def tree_rss(pid: int) -> tuple[int, int]:
     """(RSS of the process, RSS of it and all its descendants) in bytes, from /proc."""
     kids = _children()
@@ -139,7 +156,12 @@ class Server:
             time.sleep(0.3)
         self._sampler = threading.Thread(target=self._sample, daemon=True)
         self._sampler.start()
+        self.cpu_start = tree_cpu_seconds(self.proc.pid)
         return self
+
+    def cpu_seconds(self) -> float:
+        """Server CPU time since start-up (training, script runs, serialization), all cores together."""
+        return tree_cpu_seconds(self.proc.pid) - self.cpu_start
 
     def _healthy(self) -> bool:
         try:
@@ -252,6 +274,7 @@ class Visit:
     session: int
     link: str
     time_to_chart: float | None  # seconds; None when the chart never appeared
+    time_to_title: float | None = None  # the page's h1: the frontend has loaded and the script has started
     time_to_idle: float | None
     errors: list[str] = field(default_factory=list)
 
@@ -261,6 +284,8 @@ async def visit(page, base: str, link: Link, session: int, timeout_s: float) -> 
     v = Visit(session, link.url(""), None, None)
     try:
         await page.goto(link.url(base), wait_until="commit", timeout=timeout_s * 1000)
+        await page.wait_for_selector("h1", state="visible", timeout=timeout_s * 1000)
+        v.time_to_title = time.perf_counter() - t0
         await page.wait_for_selector(
             HOME_TITLE if link.page == "" else CHART, state="visible", timeout=timeout_s * 1000
         )
@@ -318,6 +343,7 @@ def pct(values: list[float], q: float) -> float | None:
 def summarize(name: str, n: int, visits: list[Visit], server: Server, wall: float, extra: dict) -> dict:
     ttc = [v.time_to_chart for v in visits if v.time_to_chart is not None]
     tti = [v.time_to_idle for v in visits if v.time_to_idle is not None]
+    ttt = [v.time_to_title for v in visits if v.time_to_title is not None]
     errors = [f"session {v.session} {v.link}: {e}" for v in visits for e in v.errors]
     counts = server.counts()
     by_page: dict[str, list[float]] = {}
@@ -332,6 +358,8 @@ def summarize(name: str, n: int, visits: list[Visit], server: Server, wall: floa
         "ttc_p50": pct(ttc, 50),
         "ttc_p95": pct(ttc, 95),
         "ttc_max": max(ttc) if ttc else None,
+        "title_p50": pct(ttt, 50),
+        "title_p95": pct(ttt, 95),
         "idle_p50": pct(tti, 50),
         "idle_p95": pct(tti, 95),
         "ttc_p50_by_page": {k: pct(v, 50) for k, v in sorted(by_page.items())},
@@ -345,6 +373,8 @@ def summarize(name: str, n: int, visits: list[Visit], server: Server, wall: floa
         "run_grid": counts.get("run_grid"),
         "distinct_configs": counts.get("distinct"),
         "training_seconds": round(counts.get("seconds", 0.0), 1),
+        "server_cpu_seconds": round(server.cpu_seconds(), 1),
+        "server_cpu_per_navigation": round(server.cpu_seconds() / max(len(visits), 1), 2),
         "loadavg_before": extra.get("loadavg_before"),
         "loadavg_after": os.getloadavg(),
         **{k: v for k, v in extra.items() if k != "loadavg_before"},
@@ -405,6 +435,7 @@ def scenario_mix(n: int, seconds: float, log_dir: Path, timeout_s: float, fill: 
             )
             fill_s = time.perf_counter() - t0
             fill_errors = [e for v in fill_visits for e in v.errors]
+            server.cpu_start = tree_cpu_seconds(server.proc.pid)  # count the mix's CPU, not the fill's
         t0 = time.perf_counter()
         visits = asyncio.run(drive(server.url, n, mix_plan(), seconds, timeout_s))
         extra = {"loadavg_before": load}

@@ -65,6 +65,8 @@ def open_link(page: str, label: str, params: dict[str, str], icon: str) -> None:
         st.markdown(f"[{label}](./{page}?{urlencode(params)})")
 
 
+# Until app.py's wide layout reaches the pages (streamlit 1.67 renders them "narrow" otherwise).
+st.set_page_config(layout="wide")
 share.begin("phase")
 
 st.title("Phase diagram: which scales train at which depth")

@@ -13,7 +13,7 @@ NAVS = '[data-testid="stTopNav"], [data-testid="stSidebarNav"]'
 SHARE_CODE = '[data-testid="stCode"] code'
 
 
-def wait_idle(page, timeout_ms: float = 90_000) -> None:
+def wait_idle(page, timeout_ms: float = 180_000) -> None:
     """Wait until the script has run to the end (connected, not running)."""
     page.wait_for_selector('[data-testid="stApp"]', timeout=timeout_ms)
     page.wait_for_function(
@@ -27,7 +27,7 @@ def wait_idle(page, timeout_ms: float = 90_000) -> None:
     page.wait_for_timeout(300)  # let the last deltas paint
 
 
-def open_page(page, url: str, charts: bool = False, timeout_ms: float = 90_000) -> None:
+def open_page(page, url: str, charts: bool = False, timeout_ms: float = 180_000) -> None:
     """Go to url, wait for the run to finish and, if asked, for at least one Plotly chart to render."""
     page.goto(url, wait_until="domcontentloaded")
     wait_idle(page, timeout_ms)
@@ -95,6 +95,7 @@ def screenshot(page, path, max_height: int = 4000) -> None:
 def copy_share_link(page) -> str:
     """Click the copy button of the share box and return the clipboard (needs clipboard permissions)."""
     box = page.locator('[data-testid="stCode"]', has_text="?").last
+    box.evaluate("e => e.scrollIntoView({block: 'center'})")  # clear of the sticky header
     box.hover()
     box.locator("button").first.click()
     page.wait_for_timeout(300)

@@ -41,6 +41,14 @@ def test_tanh_chi1_crosses_one_at_the_critical_scale(sigma_b):
     assert t["xi"].iloc[2] > 5 * t["xi"].iloc[0]
 
 
+@pytest.mark.parametrize("sigma_b", [0.0, 0.1])
+def test_xi_grows_without_bound_towards_the_critical_scale(sigma_b):
+    c = phase.critical_sigma_w("tanh", sigma_b)
+    xi = phase.theory_curves("tanh", sigma_b, c * (1 - np.array([1e-1, 1e-2, 1e-3])))["xi"].to_numpy()
+    assert np.all(np.diff(xi) > 0) and xi[-1] > 50 * xi[0]
+    assert math.isinf(phase.theory_curves("tanh", sigma_b, np.array([c]))["xi"].iloc[0]) or xi[-1] > 100
+
+
 def test_ordered_tanh_xi_matches_closed_form():
     # tanh, sigma_b = 0, sigma_w < 1: q* = 0, phi'(0) = 1, so chi_c = chi_1 = sigma_w^2 and xi = -1 / ln sigma_w^2.
     sw = np.array([0.25, 0.5, 0.8])

@@ -205,7 +205,7 @@ def test_browser_click_a_cell_and_open_it_on_the_training_page(app_url, context,
         "8",
         "50",
     )
-    screenshot(page, artifacts / "phase.png")
+    screenshot(page, artifacts / "phase_clicked.png")
     link.click()
     page.wait_for_url(re.compile(r"/training\?"), timeout=60_000)
     wait_idle(page, 240_000)
