@@ -114,15 +114,29 @@ def tree_cpu_seconds(pid: int) -> float:
     return total
 
 
-def tree_rss(pid: int) -> tuple[int, int]:
-    """(RSS of the process, RSS of it and all its descendants) in bytes, from /proc."""
+def pss_bytes(pid: int) -> int:
+    """Proportional set size: shared pages (numpy's libraries in every pool worker) split between sharers."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as fh:
+            for line in fh:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def tree_rss(pid: int) -> tuple[int, int, int]:
+    """(RSS of the process, summed RSS and summed PSS of it and all its descendants) in bytes, from /proc."""
     kids = _children()
-    total, todo = 0, [pid]
+    rss = pss = 0
+    todo = [pid]
     while todo:
         p = todo.pop()
-        total += rss_bytes(p)
+        rss += rss_bytes(p)
+        pss += pss_bytes(p)
         todo += kids.get(p, [])
-    return rss_bytes(pid), total
+    return rss_bytes(pid), rss, pss
 
 
 class Server:
@@ -133,7 +147,7 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         self.count_file = log_dir / f"{name}-counts.json"
         self.log_path = log_dir / f"{name}-server.log"
-        self.peak_main = self.peak_tree = 0
+        self.peak_main = self.peak_tree = self.peak_pss = 0
         self._stop = threading.Event()
 
     def __enter__(self) -> Server:
@@ -172,8 +186,9 @@ class Server:
 
     def _sample(self) -> None:
         while not self._stop.is_set():
-            main, tree = tree_rss(self.proc.pid)
+            main, tree, pss = tree_rss(self.proc.pid)
             self.peak_main, self.peak_tree = max(self.peak_main, main), max(self.peak_tree, tree)
+            self.peak_pss = max(self.peak_pss, pss)
             self._stop.wait(0.2)
 
     def counts(self) -> dict:
@@ -274,8 +289,8 @@ class Visit:
     session: int
     link: str
     time_to_chart: float | None  # seconds; None when the chart never appeared
-    time_to_title: float | None = None  # the page's h1: the frontend has loaded and the script has started
     time_to_idle: float | None
+    time_to_title: float | None = None  # the page's h1: the frontend has loaded and the script has started
     errors: list[str] = field(default_factory=list)
 
 
@@ -367,6 +382,7 @@ def summarize(name: str, n: int, visits: list[Visit], server: Server, wall: floa
         "error_samples": errors[:10],
         "peak_rss_mb_server": round(server.peak_main / 2**20, 1),
         "peak_rss_mb_tree": round(server.peak_tree / 2**20, 1),
+        "peak_pss_mb_tree": round(server.peak_pss / 2**20, 1),
         "trainings": counts.get("trainings"),
         "run_experiment": counts.get("run_experiment"),
         "run_many": counts.get("run_many"),
@@ -496,12 +512,16 @@ def main(argv: list[str] | None = None) -> int:
             failures.append(f"{tag}: {r['run_experiment']} trainings for 1 distinct config")
         if r["peak_rss_mb_tree"] > args.max_rss_mb:
             failures.append(f"{tag}: peak RSS {r['peak_rss_mb_tree']} MB > {args.max_rss_mb} MB")
-    print("\nscenario   N  navs  ttc p50  ttc p95  idle p95  errors  trainings/distinct  peak RSS MB  load")
+    print(
+        "\nscenario   N  navs  title p50  ttc p50  ttc p95  idle p95  errors  trainings/distinct  "
+        "RSS tree MB  PSS tree MB  CPU s/nav  load"
+    )
     for r in results:
         print(
-            f"{r['scenario']:9} {r['sessions']:2} {r['navigations']:5} {fmt(r['ttc_p50']):>8} "
-            f"{fmt(r['ttc_p95']):>8} {fmt(r['idle_p95']):>9} {r['errors']:7} "
+            f"{r['scenario']:9} {r['sessions']:2} {r['navigations']:5} {fmt(r['title_p50']):>9} "
+            f"{fmt(r['ttc_p50']):>8} {fmt(r['ttc_p95']):>8} {fmt(r['idle_p95']):>9} {r['errors']:7} "
             f"{fmt(r['trainings']):>9}/{fmt(r['distinct_configs']):<9} {fmt(r['peak_rss_mb_tree']):>11}  "
+            f"{fmt(r['peak_pss_mb_tree']):>11}  {fmt(r['server_cpu_per_navigation']):>9}  "
             f"{r['loadavg_before'][0]:.1f}->{r['loadavg_after'][0]:.1f}"
         )
     summary = {

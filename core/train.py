@@ -2,6 +2,15 @@
 
 `run_experiment(config)` -> {scheme: RunRecord}; `run_many(configs)` -> [RunRecord] trains many small runs,
 stacking the ones that differ only in their initialization into (K, fan_in, fan_out) arrays.
+
+What the records hold beyond core/records.py's comments:
+- Statistics at step s are measured on mini-batch s (the one update s + 1 uses); the final step's on the
+  next batch of the stream. update_ratio is NaN at the last step (no update is taken there); from
+  all-zero weights it is 0 if nothing moved and inf if something did. cosine is NaN for a layer
+  with fewer than two nonzero incoming weight vectors (e.g. all-zero weights).
+- boundary[i, j] is the class predicted at x = linspace(x0, x1, G)[j], y = linspace(y0, y1, G)[i].
+- Histogram edges: one set per quantity and run, from the network at step 0 (see _make_binners).
+- On divergence, every array stops before diverged_at; final_weights are the last finite ones.
 """
 
 from __future__ import annotations
@@ -18,7 +27,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
-from core.config import ExperimentConfig, validate
+from core.config import BOUNDARY_GRID, ExperimentConfig, validate
 from core.diagnostics import Binner, distinct_units, mean_cosine, nice_ceil, numerical_ranks
 from core.mlp import MLP, norm_cdf, norm_pdf
 from core.records import HISTOGRAMS, LAYER_STATS, SYMMETRY_STATS, DataSplit, Histogram, RunRecord
@@ -37,7 +46,6 @@ INIT_FIELDS = (
     "bias_init",
     "bias_value",
 )
-BOUNDARY_GRID = 100  # G: the decision boundary is evaluated on a G x G grid
 MAX_SNAPSHOT_FLOATS = 200_000  # weight snapshots are kept when C * (number of weights) is at most this
 STACK_MAX_WIDTH = 48  # stacking pays at width 32 (1.3-1.6x), not at 64 (0.9-1.1x): benchmarks/RESULTS.md
 STACK_MAX_K = 8

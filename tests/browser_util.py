@@ -94,9 +94,18 @@ def screenshot(page, path, max_height: int = 4000) -> None:
 
 def copy_share_link(page) -> str:
     """Click the copy button of the share box and return the clipboard (needs clipboard permissions)."""
-    box = page.locator('[data-testid="stCode"]', has_text="?").last
-    box.evaluate("e => e.scrollIntoView({block: 'center'})")  # clear of the sticky header
-    box.hover()
-    box.locator("button").first.click()
+    size = page.viewport_size or {"width": 1400, "height": 1000}
+    # A tall window shows the whole sidebar and page without scrolling, so the sticky header never covers
+    # the button that appears above the code block on hover.
+    page.set_viewport_size({"width": size["width"], "height": 2400})
     page.wait_for_timeout(300)
-    return page.evaluate("() => navigator.clipboard.readText()")
+    try:
+        box = page.locator('[data-testid="stCode"]', has_text="?").last
+        box.hover()
+        button = box.locator("button").first
+        button.wait_for(state="visible", timeout=10_000)
+        button.click()
+        page.wait_for_timeout(300)
+        return page.evaluate("() => navigator.clipboard.readText()")
+    finally:
+        page.set_viewport_size(size)
