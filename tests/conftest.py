@@ -5,6 +5,7 @@ Browser tests use `app_url` and `browser`; they skip with a reason when /usr/bin
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -53,12 +54,12 @@ def artifacts() -> Path:
     return ARTIFACTS
 
 
-@pytest.fixture(scope="session")
-def app_url(artifacts: Path) -> Iterator[str]:
+@contextlib.contextmanager
+def serve(log_path: Path) -> Iterator[str]:
     """Start `streamlit run app.py` headless on a free loopback port; yield its URL; stop it."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    log = open(artifacts / "streamlit-server.log", "w")  # noqa: SIM115 - closed below
+    log = open(log_path, "w")  # noqa: SIM115 - closed below
     cmd = [
         sys.executable,
         "-m",
@@ -77,9 +78,7 @@ def app_url(artifacts: Path) -> Iterator[str]:
         while not _healthy(url):
             if proc.poll() is not None or time.monotonic() > deadline:
                 log.flush()
-                pytest.fail(
-                    f"streamlit did not start: {(artifacts / 'streamlit-server.log').read_text()[-2000:]}"
-                )
+                pytest.fail(f"streamlit did not start: {log_path.read_text()[-2000:]}")
             time.sleep(0.3)
         yield url
     finally:
@@ -89,6 +88,20 @@ def app_url(artifacts: Path) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+@pytest.fixture(scope="session")
+def app_url(artifacts: Path) -> Iterator[str]:
+    """The app served once for the whole test session."""
+    with serve(artifacts / "streamlit-server.log") as url:
+        yield url
+
+
+@pytest.fixture
+def fresh_app_url(artifacts: Path) -> Iterator[str]:
+    """A server of its own that no browser has visited yet (for first-visit behaviour)."""
+    with serve(artifacts / "streamlit-fresh-server.log") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

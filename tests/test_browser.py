@@ -36,6 +36,25 @@ def test_first_visit_has_one_navigation(app_url, context):
     assert [h.rstrip("/").removeprefix(app_url).lstrip("/") for h in hrefs] == [p.url_path for p in PAGES]
 
 
+@pytest.mark.parametrize("spec", nav.LESSONS, ids=[p.url_path for p in nav.LESSONS])
+def test_first_visit_to_a_lesson_runs_the_app(fresh_app_url, context, spec):
+    """A link straight to a lesson, first thing after a server start, still goes through app.py.
+
+    Streamlit resolves a path like /depth against the files in pages/ before app.py has run once; a
+    page file named like its url_path would then run alone: no menu and no wide layout.
+    """
+    context.add_init_script(bu.WATCH_SIDEBAR_NAV)
+    page = context.new_page()
+    bu.open_page(page, _url(fresh_app_url, spec))
+    assert bu.error_texts(page) == []
+    assert page.locator('[data-testid="stTopNavLink"]').count() == len(PAGES)
+    assert not bu.saw_sidebar_nav(page), "the automatic pages/ sidebar menu appeared"
+    width = page.evaluate(
+        "() => document.querySelector('[data-testid=\"stMainBlockContainer\"]').getBoundingClientRect().width"
+    )
+    assert width > 1000, f"app.py's wide layout did not apply ({width:.0f} px of 1400)"
+
+
 @pytest.mark.parametrize("spec", PAGES, ids=[p.url_path or "home" for p in PAGES])
 def test_page_renders(app_url, context, artifacts, spec):
     context.add_init_script(bu.WATCH_SIDEBAR_NAV)

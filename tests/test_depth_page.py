@@ -22,7 +22,7 @@ from tests.apptest_util import open_page, share_link, url_notices
 from ui import controls, presets, runs
 
 PAGE = "depth"
-FIXED = {"record_every": 10, "n_checkpoints": 6}  # pages/depth.py FIXED
+FIXED = {"record_every": 10, "n_checkpoints": 6}  # pages/lesson_depth.py FIXED
 PRESETS = {p.label: p for p in presets.for_page(PAGE)}
 _SUP = str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789")
 

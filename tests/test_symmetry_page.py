@@ -18,7 +18,7 @@ from tests.apptest_util import open_page, share_link, url_notices
 from ui import presets
 
 PAGE = "symmetry"
-# The page's defaults (pages/symmetry.py DEFAULTS/FIXED), for the records these tests recompute.
+# The page's defaults (pages/lesson_symmetry.py DEFAULTS/FIXED), for the records these tests recompute.
 PAGE_CONFIG = ExperimentConfig(
     schemes=("constant",), depth=2, width=16, activation="tanh", optimizer="momentum", lr=0.1, steps=300,
     n_checkpoints=11,

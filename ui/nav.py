@@ -37,7 +37,7 @@ HOME = PageSpec(
 )
 LESSONS: tuple[PageSpec, ...] = (
     PageSpec(
-        "pages/symmetry.py",
+        "pages/lesson_symmetry.py",
         "symmetry",
         "Symmetry",
         ":material/content_copy:",
@@ -46,7 +46,7 @@ LESSONS: tuple[PageSpec, ...] = (
         "trains like one unit per layer.",
     ),
     PageSpec(
-        "pages/depth.py",
+        "pages/lesson_depth.py",
         "depth",
         "Depth",
         ":material/stacked_line_chart:",
@@ -55,7 +55,7 @@ LESSONS: tuple[PageSpec, ...] = (
         "explode or saturate; 1/√fan_in scaling keeps them steady.",
     ),
     PageSpec(
-        "pages/training.py",
+        "pages/lesson_training.py",
         "training",
         "Training",
         ":material/model_training:",
@@ -64,7 +64,7 @@ LESSONS: tuple[PageSpec, ...] = (
         "side by side.",
     ),
     PageSpec(
-        "pages/phase.py",
+        "pages/lesson_phase.py",
         "phase",
         "Phase diagram",
         ":material/grid_on:",

@@ -190,8 +190,6 @@ def results(records: list[RunRecord]) -> None:
     )
 
 
-# Until app.py's wide layout reaches the pages (streamlit 1.67 renders them "narrow" otherwise).
-st.set_page_config(layout="wide")
 share.begin(PAGE)
 
 st.title("The training race: init schemes side by side")

@@ -110,8 +110,6 @@ def charts(
 
 
 share.begin(PAGE)
-# Until app.py's wide layout reaches the pages (streamlit 1.67 renders them "narrow" otherwise).
-st.set_page_config(layout="wide")
 
 st.title("Why not too small — or too large? The signal through depth")
 st.markdown(

@@ -68,8 +68,6 @@ def weight_matrix(panels: list[fs.Panel]) -> None:
     st.markdown(fs.heatmap_sentence(panels, ck, layer - 1))
 
 
-# Until app.py's wide layout reaches the pages (streamlit 1.67 renders them "narrow" otherwise).
-st.set_page_config(layout="wide")
 share.begin(PAGE)
 
 st.title("Why not start at zero? Symmetry")

@@ -60,13 +60,11 @@ def cell_params(cfg: ExperimentConfig) -> dict[str, str]:
 def open_link(page: str, label: str, params: dict[str, str], icon: str) -> None:
     """A link to another lesson with these parameters (a plain link if that page is not in the app yet)."""
     try:
-        st.page_link(f"pages/{page}.py", label=label, icon=icon, query_params=params)
+        st.page_link(f"pages/lesson_{page}.py", label=label, icon=icon, query_params=params)
     except StreamlitAPIException:
         st.markdown(f"[{label}](./{page}?{urlencode(params)})")
 
 
-# Until app.py's wide layout reaches the pages (streamlit 1.67 renders them "narrow" otherwise).
-st.set_page_config(layout="wide")
 share.begin("phase")
 
 st.title("Phase diagram: which scales train at which depth")
