@@ -107,7 +107,9 @@ class ExperimentConfig:
         per_example = sum(a * b for a, b in zip(s[:-1], s[1:]))
         n_records = self.steps // self.record_every + 2
         grid = 0 if self.dataset == "digits" else BOUNDARY_GRID**2
-        examples = 3 * max(self.steps, 1) * self.batch_size + n_records * (self.n_samples + 2 * self.batch_size)
+        examples = 3 * max(self.steps, 1) * self.batch_size + n_records * (
+            self.n_samples + 2 * self.batch_size
+        )
         return float(len(self.schemes) * per_example * (examples + grid))
 
 
@@ -143,8 +145,18 @@ def validate(config: ExperimentConfig) -> ExperimentConfig:
     for name in LIMITS:
         if name != "n_schemes":
             _check_range(name, getattr(config, name))
-    for name in ("n_samples", "n_classes", "depth", "width", "batch_size", "steps", "seed",
-                 "data_seed", "record_every", "n_checkpoints"):
+    for name in (
+        "n_samples",
+        "n_classes",
+        "depth",
+        "width",
+        "batch_size",
+        "steps",
+        "seed",
+        "data_seed",
+        "record_every",
+        "n_checkpoints",
+    ):
         if not isinstance(getattr(config, name), int) or isinstance(getattr(config, name), bool):
             raise ValueError(f"{name} must be an integer, got {getattr(config, name)!r}")
     if config.work > MAX_WORK:
@@ -173,7 +185,9 @@ def fit_to_budget(config: ExperimentConfig) -> tuple[ExperimentConfig, list[str]
             clamped = int(round(clamped))
         if clamped != getattr(config, name):
             changes[name] = clamped
-            notes.append(f"{name} was {getattr(config, name)!r}; the allowed range is [{lo:g}, {hi:g}], so it is {clamped!r}")
+            notes.append(
+                f"{name} was {getattr(config, name)!r}; the allowed range is [{lo:g}, {hi:g}], so it is {clamped!r}"
+            )
     config = dataclasses.replace(config, **changes)
     if config.work > MAX_WORK and config.replace(steps=0).work <= MAX_WORK:
         lo, hi = 0, config.steps  # work grows with steps: the largest step count that fits

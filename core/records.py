@@ -80,7 +80,9 @@ class RunRecord:
     final_weights: tuple[np.ndarray, ...]
     final_biases: tuple[np.ndarray, ...]
     confusion: np.ndarray  # (k, k) int, rows = true class, on the test split, at the last step
-    boundary: np.ndarray | None  # (G, G) predicted class on the 2-D grid of `boundary_extent`; None for digits
+    boundary: (
+        np.ndarray | None
+    )  # (G, G) predicted class on the 2-D grid of `boundary_extent`; None for digits
     boundary_prob: np.ndarray | None  # (G, G) max class probability on that grid
     boundary_extent: tuple[float, float, float, float] | None  # x0, x1, y0, y1 in standardized units
     # what happened
