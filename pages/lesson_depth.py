@@ -5,11 +5,9 @@ Widgets -> one-scheme config -> cached run (step 0 plus a short training run) ->
 
 from __future__ import annotations
 
-import math
 
 import streamlit as st
 
-from core.config import LIMITS
 from core.records import Histogram, RunRecord
 from figures import depth as fd
 from ui import controls, runs, share, style
@@ -29,19 +27,6 @@ DEFAULTS = {
 FIXED = {"record_every": 10, "n_checkpoints": 6}
 SCALES = tuple(s for s in controls.SCALE_GRID if 0.1 <= s <= 10)  # the lesson's log slider: 0.1× to 10×
 STEPS_MAX = 1000
-
-
-def scale_options() -> tuple[float, ...]:
-    """The 0.1×–10× grid, plus a valid scale from the link (the Phase page links exact weight scales)."""
-    raw = st.query_params.get_all(controls.URL_KEYS["scale"])
-    try:
-        asked = float(raw[0]) if len(raw) == 1 else math.nan
-    except ValueError:
-        asked = math.nan
-    lo, hi = LIMITS["scale"]
-    if math.isfinite(asked) and lo <= asked <= hi:
-        return tuple(sorted({*SCALES, asked}))
-    return SCALES
 
 
 @st.fragment
@@ -132,7 +117,7 @@ with left:
         controls.weight_const()
     elif scheme in ("he_normal", "he_uniform"):
         controls.he_mode()
-    controls.scale(options=scale_options(), label="Scale × (0.1× – 10×)")
+    controls.scale(options=SCALES, label="Scale × (0.1× – 10×)")
     controls.gain()
     controls.depth(default=DEFAULTS["depth"])
     controls.width(default=DEFAULTS["width"])

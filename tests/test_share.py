@@ -131,7 +131,7 @@ def test_url_round_trip_of_every_parameter(values):
 
 GARBAGE = {
     "depth": "99",  # out of range
-    "width": "50",  # not on the grid
+    "width": "4.5",  # not a whole number
     "sigma": "abc",  # wrong type
     "lr": "nan",
     "scale": "-1",
@@ -183,6 +183,21 @@ def test_notice_disappears_once_a_setting_changes():
     at.slider(key="depth").set_value(7).run()
     assert notices(at) == []
     assert page_config(at).depth == 7
+
+
+def test_a_linked_value_between_grid_points_is_kept():
+    """Log sliders move on a grid, but a link may ask for any value in range (the Phase page's 1.414)."""
+    at = run_page({"scale": "1.414", "width": "100", "lr": "0.0123"})
+    assert notices(at) == []
+    config = page_config(at)
+    assert (config.scale, config.width, config.lr) == (1.414, 100, 0.0123)
+    shared = dict(parse_qsl(urlsplit(share_link(at)).query))
+    assert (shared["scale"], shared["width"], shared["lr"]) == ("1.414", "100", "0.0123")
+    at = run_page({"scale": "1000", "width": "100.5"})
+    assert page_config(at).scale == DEFAULTS.scale and page_config(at).width == DEFAULTS.width
+    (notice,) = notices(at)
+    assert "**scale** = 1000 is not valid (allowed: a number from 0.01 to 100)" in notice
+    assert "**width** = 100\\.5 is not valid (allowed: a whole number from 2 to 256)" in notice
 
 
 def test_budget_cut_is_reported_and_applied():

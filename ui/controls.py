@@ -310,6 +310,18 @@ def _number_input(
     return out
 
 
+def _linked_number(key: str, cast: Callable[[Any], Any]) -> float | int | None:
+    """The number the URL gives for `key`, if it gives exactly one finite number (of the right kind)."""
+    raw = st.query_params.get_all(key)
+    try:
+        number = float(raw[0]) if len(raw) == 1 else math.nan
+    except ValueError:
+        return None
+    if not math.isfinite(number) or (cast is int and not number.is_integer()):
+        return None
+    return cast(number)
+
+
 def _grid_slider(
     name: str,
     container: Any,
@@ -324,9 +336,12 @@ def _grid_slider(
     grid = sorted({cast(v) for v in options})
     _check_range(name, grid[0], grid[-1])
     value = cast(getattr(_DEFAULTS, name) if default is None else default)
-    if value not in grid:  # a page default off the grid joins the grid, so it stays reachable
-        grid = sorted({*grid, value})
     key = URL_KEYS[name]
+    # A page default off the grid joins the grid, so it stays reachable; so does a value a link asks for
+    # inside the grid's range (the Phase page links exact weight scales such as 1.414).
+    asked = _linked_number(key, cast)
+    extra = {value} | ({asked} if asked is not None and grid[0] <= asked <= grid[-1] else set())
+    grid = sorted({*grid, *extra})
     out = _where(container).select_slider(
         label or LABELS[name],
         options=grid,
@@ -338,9 +353,8 @@ def _grid_slider(
         disabled=disabled,
     )
     out = cast(out)
-    allowed = f"one of {', '.join(fmt_number(v) for v in grid)}"
-    if len(grid) > 12:
-        allowed = f"a value of the slider's grid from {fmt_number(grid[0])} to {fmt_number(grid[-1])}"
+    kind = "a whole number" if is_int else "a number"
+    allowed = f"{kind} from {fmt_number(grid[0])} to {fmt_number(grid[-1])}"
     _register(Control(name, key, out, (fmt_number(out),), allowed, fmt_number(out)))
     return out
 
