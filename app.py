@@ -9,18 +9,4 @@ from ui import nav
 
 st.set_page_config(page_title="Init Lab", page_icon=":material/scatter_plot:", layout="wide")
 
-page = st.navigation(
-    [
-        st.Page(
-            p.file,
-            title=p.title,
-            icon=p.icon,
-            url_path=p.url_path or None,
-            default=p is nav.HOME,
-            help=p.help,
-        )
-        for p in nav.available()
-    ],
-    position="top",
-)
-page.run()
+nav.run_app()

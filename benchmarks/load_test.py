@@ -1,6 +1,6 @@
 """Load test: N real browser sessions (headless Chromium via Playwright) against the app on 127.0.0.1.
 
-    python benchmarks/load_test.py --sessions 10 30 --seconds 60 --json /tmp/load.json
+    python benchmarks/load_test.py --sessions 10 30 --seconds 60 --pin --json /tmp/load.json
 
 Scenarios (each on a freshly started server, so the cache starts empty; default: one-link, mix, fill):
   one-link  every session opens the same new Training share link at the same moment: the shared cache must
@@ -63,6 +63,7 @@ IDLE_JS = """() => {
         && app.getAttribute('data-test-connection-state') === 'CONNECTED';
 }"""
 PAGE_SIZE = 4096
+SERVER_CPUS: set[int] | None = None  # --pin: the server on these CPUs, the browsers on the others
 
 
 # ------------------------------------------------------------------------------------------ the server
@@ -162,7 +163,10 @@ class Server:
             "--browser.gatherUsageStats=false",
         ]
         self._log = open(self.log_path, "w")  # noqa: SIM115 - closed in __exit__
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)
+        pin = (lambda: os.sched_setaffinity(0, SERVER_CPUS)) if SERVER_CPUS else None
+        self.proc = subprocess.Popen(
+            cmd, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT, preexec_fn=pin
+        )
         deadline = time.monotonic() + 120
         while not self._healthy():
             if self.proc.poll() is not None or time.monotonic() > deadline:
@@ -486,7 +490,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timeout", type=float, default=240, help="seconds one navigation may take")
     ap.add_argument("--max-rss-mb", type=float, default=700, help="fail above this peak server-tree RSS")
     ap.add_argument("--json", type=Path, default=None, help="write the summaries here")
+    ap.add_argument(
+        "--pin",
+        action="store_true",
+        help="run the server on the last CPU and the browsers on the others, so N browser tabs do not eat "
+        "the server's CPU (on a 2-core machine: a one-CPU server, like a small cloud instance)",
+    )
     args = ap.parse_args(argv)
+    global SERVER_CPUS
+    cpus = sorted(os.sched_getaffinity(0))
+    if args.pin and len(cpus) >= 2:
+        SERVER_CPUS = {cpus[-1]}
+        os.sched_setaffinity(0, set(cpus[:-1]))  # this process, Playwright's driver and Chromium
     log_dir = Path(tempfile.mkdtemp(prefix="initlab-load-"))
     results = []
     for n in args.sessions:
@@ -527,6 +542,7 @@ def main(argv: list[str] | None = None) -> int:
     summary = {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "cpus": os.cpu_count(),
+        "server_cpus": sorted(SERVER_CPUS) if SERVER_CPUS else "shared with the browsers",
         "results": results,
         "failures": failures,
         "logs": str(log_dir),

@@ -97,20 +97,25 @@ class ExperimentConfig:
 
     @property
     def work(self) -> float:
-        """Multiply-adds of the whole run (all schemes), the unit of MAX_WORK.
+        """Multiply-adds of the whole run (all schemes), the unit of MAX_WORK."""
+        return self.cost()
 
-        Per scheme: forward + backward (3 passes) of every step's batch; at each of the
-        steps // record_every + 2 recorded steps a forward pass over all examples (evaluation) and
-        about two over the batch (diagnostics); at the end the decision-boundary grid (2-D data).
+    def cost(self, diagnostics: bool = True) -> float:
+        """Multiply-adds of the run, as `core.train.run_many(..., diagnostics=...)` spends them.
+
+        Per scheme: forward + backward (3 passes) of every step's batch, and at each of the
+        steps // record_every + 2 recorded steps a forward pass over all examples (evaluation); with
+        diagnostics also about two passes over the batch per recorded step and, at the end, the
+        decision-boundary grid (2-D data).
         """
         s = self.sizes
         per_example = sum(a * b for a, b in zip(s[:-1], s[1:]))
         n_records = self.steps // self.record_every + 2
-        grid = 0 if self.dataset == "digits" else BOUNDARY_GRID**2
-        examples = 3 * max(self.steps, 1) * self.batch_size + n_records * (
-            self.n_samples + 2 * self.batch_size
-        )
-        return float(len(self.schemes) * per_example * (examples + grid))
+        examples = 3 * max(self.steps, 1) * self.batch_size + n_records * self.n_samples
+        if diagnostics:
+            examples += 2 * n_records * self.batch_size
+            examples += 0 if self.dataset == "digits" else BOUNDARY_GRID**2
+        return float(len(self.schemes) * per_example * examples)
 
 
 def _check_range(name: str, value: float) -> None:

@@ -59,7 +59,7 @@ SIGMA_B_OPTIONS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0)
 WIDTH_OPTIONS = (8, 16, 32, 64)
 STEPS_OPTIONS = (50, 100, 200, 300, 500)
 
-# Multiply-adds of a whole grid (sum of ExperimentConfig.work over its cells). The default grid is 4.2e10, about
+# Multiply-adds of a whole grid (sum of ExperimentConfig.cost(diagnostics=False) over its cells). The default grid is 4.2e10, about
 # 6 s of one core on the dev machine; the fine default grid 1.4e11. Beyond this, steps per cell are cut.
 GRID_MAX_WORK = 1.5e11
 
@@ -86,7 +86,7 @@ class PhaseConfig:
 
 def grid_work(pc: PhaseConfig) -> float:
     """Multiply-adds of training every cell of the grid (the unit of GRID_MAX_WORK)."""
-    return sum(cell_config(pc, 1.0, d).work for d in depths(pc)) * len(
+    return sum(cell_config(pc, 1.0, d).cost(diagnostics=False) for d in depths(pc)) * len(
         _FINE_SIGMA_EXPONENTS[:: RESOLUTIONS[pc.resolution]]
     )
 
@@ -338,7 +338,7 @@ def _drop_pool() -> None:
 
 
 def _batch_cost(configs: Sequence[ExperimentConfig]) -> float:
-    return sum(c.work for c in configs)
+    return sum(c.cost(diagnostics=False) for c in configs)
 
 
 # Below this many multiply-adds (about 0.7 s of one core) a grid runs in-process: the pool would not pay.

@@ -1,6 +1,6 @@
 """AppTest helpers every page test can reuse: open a page of the real app (st.navigation) with URL params.
 
-`open_page("depth", {"depth": "10"})` runs app.py, then switches to pages/lesson_depth.py as a browser would.
+`open_page("depth", {"depth": "10"})` runs app.py, then switches to pages/depth.py as a browser would.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """End to end in headless Chromium: every page in the navigation opens, renders, and round-trips its share link.
 
-Generic over ui.nav.available(), so every landed page gets these checks; screenshots go to tests/artifacts/.
+Generic over ui.nav.PAGES, so every landed page gets these checks; screenshots go to tests/artifacts/.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from ui import nav, presets
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-PAGES = nav.available()
+PAGES = nav.PAGES
 README_SHOT = "docs/screenshots"
 
 
@@ -40,8 +40,9 @@ def test_first_visit_has_one_navigation(app_url, context):
 def test_first_visit_to_a_lesson_runs_the_app(fresh_app_url, context, spec):
     """A link straight to a lesson, first thing after a server start, still goes through app.py.
 
-    Streamlit resolves a path like /depth against the files in pages/ before app.py has run once; a
-    page file named like its url_path would then run alone: no menu and no wide layout.
+    Until st.navigation has run once, Streamlit treats pages/ the legacy way and runs pages/depth.py
+    alone for /depth: no menu, no wide layout (ui.nav.through_app reruns it through app.py). Renaming
+    the files instead brings up a "Page not found" dialog over the page.
     """
     context.add_init_script(bu.WATCH_SIDEBAR_NAV)
     page = context.new_page()
@@ -49,6 +50,7 @@ def test_first_visit_to_a_lesson_runs_the_app(fresh_app_url, context, spec):
     assert bu.error_texts(page) == []
     assert page.locator('[data-testid="stTopNavLink"]').count() == len(PAGES)
     assert not bu.saw_sidebar_nav(page), "the automatic pages/ sidebar menu appeared"
+    assert page.locator('[role="dialog"]').count() == 0, "a dialog (e.g. 'Page not found') covers the page"
     width = page.evaluate(
         "() => document.querySelector('[data-testid=\"stMainBlockContainer\"]').getBoundingClientRect().width"
     )

@@ -22,7 +22,7 @@ from tests.apptest_util import open_page, share_link, url_notices
 from ui import controls, presets, runs
 
 PAGE = "depth"
-FIXED = {"record_every": 10, "n_checkpoints": 6}  # pages/lesson_depth.py FIXED
+FIXED = {"record_every": 10, "n_checkpoints": 6}  # pages/depth.py FIXED
 PRESETS = {p.label: p for p in presets.for_page(PAGE)}
 _SUP = str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789")
 
@@ -237,7 +237,7 @@ def test_an_exact_scale_from_the_phase_page_is_accepted():
 
 
 def test_garbage_query_params_fall_back_to_defaults_with_a_notice():
-    q = {"depth": "abc", "init": "bogus", "scale": "1e999", "act": "<b>x</b>", "zzz": "1", "width": "7"}
+    q = {"depth": "abc", "init": "bogus", "scale": "1e999", "act": "<b>x</b>", "zzz": "1", "width": "7.5"}
     at = open_page(PAGE, q)
     assert not at.exception
     assert at.session_state["depth"] == 10 and at.session_state["init"] == "normal"

@@ -36,8 +36,7 @@ def test_every_preset_of_every_landed_lesson_has_a_link_with_its_params():
         (pl.proto.page, pl.value): parse_qs(pl.proto.query_string, keep_blank_values=True)
         for pl in at.page_link
     }
-    expected = [p for p in presets.PRESETS if nav.by_url_path(p.page).exists]
-    assert expected, "at least one lesson has landed"
+    expected = list(presets.PRESETS)
     assert len(at.page_link) == len(expected)
     for preset in expected:
         got = links[(preset.page, preset.label)]

@@ -18,7 +18,7 @@ from tests.apptest_util import open_page, share_link, url_notices
 from ui import presets
 
 PAGE = "symmetry"
-# The page's defaults (pages/lesson_symmetry.py DEFAULTS/FIXED), for the records these tests recompute.
+# The page's defaults (pages/symmetry.py DEFAULTS/FIXED), for the records these tests recompute.
 PAGE_CONFIG = ExperimentConfig(
     schemes=("constant",), depth=2, width=16, activation="tanh", optimizer="momentum", lr=0.1, steps=300,
     n_checkpoints=11,
@@ -235,7 +235,7 @@ def test_query_params_set_the_widgets_and_the_run():
 
 
 def test_garbage_query_params_fall_back_to_defaults_with_a_notice():
-    q = {"init": "bogus", "width": "7", "steps": "abc", "depth": "9", "act": "gelu", "zzz": "1", "c": "nan"}
+    q = {"init": "bogus", "width": "7.5", "steps": "abc", "depth": "9", "act": "gelu", "zzz": "1", "c": "nan"}
     at = open_page(PAGE, q)
     ok(at)
     notices = url_notices(at)

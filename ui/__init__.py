@@ -34,7 +34,8 @@ ui.runs
     CODE_VERSION, MAX_ENTRIES, MAX_SIZE, config_key(config)
 ui.style      SCHEME_COLORS, scheme_color(id), scheme_dash(id), scheme_label(id), layer_colors(n),
               apply(fig, height=None) (shared Plotly template "initlab"), TEMPLATE_NAME
-ui.nav        PAGES / LESSONS (PageSpec: file, url_path, title, icon, help, you_will_see), available()
+ui.nav        PAGES / LESSONS (PageSpec: file, url_path, title, icon, help, you_will_see), run_app() (app.py),
+              through_app() (first line of every lesson page)
 ui.presets    PRESETS (Preset: page, label, params), for_page(url_path)
 
 Page skeleton

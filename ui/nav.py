@@ -1,14 +1,13 @@
 """The lessons of Init Lab: file, stable url_path, title, icon and one line each, in navigation order.
 
-app.py builds the navigation from this list (skipping pages whose file is missing); home and tests reuse it.
+app.py builds the navigation from this list (`run_app`); home and tests reuse it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+import streamlit as st
 
 
 @dataclass(frozen=True)
@@ -20,10 +19,6 @@ class PageSpec:
     help: str  # navigation tooltip
     you_will_see: str  # the home page's one line about the lesson
     has_charts: bool = True  # the browser test waits for Plotly charts on pages that have them
-
-    @property
-    def exists(self) -> bool:
-        return (ROOT / self.file).is_file()
 
 
 HOME = PageSpec(
@@ -37,7 +32,7 @@ HOME = PageSpec(
 )
 LESSONS: tuple[PageSpec, ...] = (
     PageSpec(
-        "pages/lesson_symmetry.py",
+        "pages/symmetry.py",
         "symmetry",
         "Symmetry",
         ":material/content_copy:",
@@ -46,7 +41,7 @@ LESSONS: tuple[PageSpec, ...] = (
         "trains like one unit per layer.",
     ),
     PageSpec(
-        "pages/lesson_depth.py",
+        "pages/depth.py",
         "depth",
         "Depth",
         ":material/stacked_line_chart:",
@@ -55,7 +50,7 @@ LESSONS: tuple[PageSpec, ...] = (
         "explode or saturate; 1/√fan_in scaling keeps them steady.",
     ),
     PageSpec(
-        "pages/lesson_training.py",
+        "pages/training.py",
         "training",
         "Training",
         ":material/model_training:",
@@ -64,7 +59,7 @@ LESSONS: tuple[PageSpec, ...] = (
         "side by side.",
     ),
     PageSpec(
-        "pages/lesson_phase.py",
+        "pages/phase.py",
         "phase",
         "Phase diagram",
         ":material/grid_on:",
@@ -76,9 +71,33 @@ LESSONS: tuple[PageSpec, ...] = (
 PAGES: tuple[PageSpec, ...] = (HOME, *LESSONS)
 
 
-def available() -> tuple[PageSpec, ...]:
-    """The pages whose file exists, home first."""
-    return tuple(p for p in PAGES if p.exists)
+_THROUGH_APP = "_initlab_through_app"  # session flag: this session's runs go through app.py
+
+
+def run_app() -> None:
+    """app.py: the navigation over every page (a menu at the top), then the page the URL names."""
+    st.session_state[_THROUGH_APP] = True
+    pages = [
+        st.Page(
+            p.file, title=p.title, icon=p.icon, url_path=p.url_path or None, default=p is HOME, help=p.help
+        )
+        for p in PAGES
+    ]
+    st.navigation(pages, position="top").run()
+
+
+def through_app() -> None:
+    """First line of every lesson page: make sure the page runs inside app.py's navigation.
+
+    Until some session has called st.navigation, Streamlit treats a folder named pages/ the legacy way:
+    the very first visit after a server start to /depth runs pages/depth.py alone (no menu, no wide
+    layout). Calling st.navigation once switches the server out of that mode for good; the rerun then
+    goes through app.py. The flag is set first, so this reruns at most once per session.
+    """
+    if not st.session_state.get(_THROUGH_APP):
+        st.session_state[_THROUGH_APP] = True
+        st.navigation([st.Page(p.file, url_path=p.url_path or None, default=p is HOME) for p in PAGES])
+        st.rerun()
 
 
 def by_url_path(url_path: str) -> PageSpec:

@@ -10,7 +10,7 @@ import streamlit as st
 
 from core.records import Histogram, RunRecord
 from figures import depth as fd
-from ui import controls, runs, share, style
+from ui import controls, nav, runs, share, style
 
 PAGE = "depth"
 # Page defaults: the classic tutorial start N(0, 0.01²) in 10 tanh layers of 64 units, whose signal collapses,
@@ -94,6 +94,7 @@ def charts(
     st.markdown(fd.saturation_sentence(record, step))
 
 
+nav.through_app()
 share.begin(PAGE)
 
 st.title("Why not too small — or too large? The signal through depth")

@@ -12,7 +12,7 @@ import streamlit as st
 from core.config import ExperimentConfig
 from core.records import RunRecord
 from figures import training as ft
-from ui import controls, runs, share, style
+from ui import controls, nav, runs, share, style
 
 PAGE = "training"
 # Four starts that tell the lesson's story: exactly zero (symmetric, never learns), near zero but too small
@@ -190,6 +190,7 @@ def results(records: list[RunRecord]) -> None:
     )
 
 
+nav.through_app()
 share.begin(PAGE)
 
 st.title("The training race: init schemes side by side")

@@ -9,7 +9,7 @@ import streamlit as st
 
 from core.config import BIAS_INITS, DATASETS
 from figures import symmetry as fs
-from ui import controls, runs, share, style
+from ui import controls, nav, runs, share, style
 
 PAGE = "symmetry"
 # The small random start every run is compared with: the usual, correct choice (random weights, zero biases).
@@ -68,6 +68,7 @@ def weight_matrix(panels: list[fs.Panel]) -> None:
     st.markdown(fs.heatmap_sentence(panels, ck, layer - 1))
 
 
+nav.through_app()
 share.begin(PAGE)
 
 st.title("Why not start at zero? Symmetry")

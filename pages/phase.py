@@ -13,7 +13,7 @@ from streamlit.errors import StreamlitAPIException
 from core import phase
 from core.config import ExperimentConfig
 from figures import phase as fig
-from ui import controls, runs, share
+from ui import controls, nav, runs, share
 
 
 def phase_control(field: str, key: str, value: object, options: tuple) -> None:
@@ -60,11 +60,12 @@ def cell_params(cfg: ExperimentConfig) -> dict[str, str]:
 def open_link(page: str, label: str, params: dict[str, str], icon: str) -> None:
     """A link to another lesson with these parameters (a plain link if that page is not in the app yet)."""
     try:
-        st.page_link(f"pages/lesson_{page}.py", label=label, icon=icon, query_params=params)
+        st.page_link(f"pages/{page}.py", label=label, icon=icon, query_params=params)
     except StreamlitAPIException:
         st.markdown(f"[{label}](./{page}?{urlencode(params)})")
 
 
+nav.through_app()
 share.begin("phase")
 
 st.title("Phase diagram: which scales train at which depth")
