@@ -386,11 +386,13 @@ def theory_sentences(
     finite = t[np.isfinite(t["xi"]) & np.isfinite(t["q_star"])]
     tail = f" At σ_w = {first['sigma_w']:.3g}, χ₁ = {first['chi1']:.3g} and {_xi_words(first)}; "
     tail += f"at σ_w = {last['sigma_w']:.3g}, χ₁ = {last['chi1']:.3g} and {_xi_words(last)}."
+    unbounded = t[np.isinf(t["xi"]) & np.isfinite(t["q_star"])]
+    if not unbounded.empty:
+        tail += f" At σ_w = {unbounded['sigma_w'].iloc[0]:.3g} ξ is unbounded: that grid scale is critical."
     if not finite.empty:
         best = finite.loc[finite["xi"].idxmax()]
-        tail += (
-            f" Among the grid's scales ξ is largest, {best['xi']:.1f} layers, at σ_w = {best['sigma_w']:.3g}."
-        )
+        where = "Elsewhere on the grid" if not unbounded.empty else "Among the grid's scales"
+        tail += f" {where} ξ is largest, {best['xi']:.1f} layers, at σ_w = {best['sigma_w']:.3g}."
     out = [head + tail]
     exploding = t[np.isinf(t["q_star"])]
     if not exploding.empty:

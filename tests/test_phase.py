@@ -333,3 +333,10 @@ def phase_theory_at(th: pd.DataFrame, g: pd.DataFrame) -> pd.DataFrame:
     with np.errstate(divide="ignore"):
         xi = np.where(sw < 1, -1 / np.log(sw**2), np.where(sw == 1, np.inf, 3.0))
     return pd.DataFrame({"sigma_w": sw, "q_star": 0.0, "chi1": sw**2, "xi": xi, "trainable_depth": 6 * xi})
+
+
+def test_theory_sentence_names_the_critical_grid_scale_where_xi_is_unbounded():
+    th = phase_theory_at(_theory(), _grid())  # sigma_w = 0.5, 1 (critical: xi = inf), 2 (xi = 3)
+    (words,) = fp.theory_sentences(th, 1.0, "tanh", 0.0)
+    assert "At σ_w = 1 ξ is unbounded: that grid scale is critical." in words
+    assert "Elsewhere on the grid ξ is largest, 3.0 layers, at σ_w = 2." in words
