@@ -1,6 +1,6 @@
 """Load test: N real browser sessions (headless Chromium via Playwright) against the app on 127.0.0.1.
 
-    python benchmarks/load_test.py --sessions 10 30 --seconds 60 --pin --json /tmp/load.json
+    python benchmarks/load_test.py --sessions 10 30 --seconds 60 --json /tmp/load.json
 
 Scenarios (each on a freshly started server, so the cache starts empty; default: one-link, mix, fill):
   one-link  every session opens the same new Training share link at the same moment: the shared cache must

@@ -130,12 +130,7 @@ with left:
         controls.bias_value()
     with st.expander("Data and training"):
         dataset = controls.dataset()
-        if dataset in ("spiral", "blobs"):
-            controls.n_classes()
-        if dataset != "digits":
-            controls.noise()
-        controls.n_samples()
-        controls.data_seed()
+        controls.data_details(dataset)
         controls.seed()
         controls.steps(default=DEFAULTS["steps"], max_value=STEPS_MAX, step=10)
         controls.optimizer()

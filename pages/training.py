@@ -65,12 +65,7 @@ def draw_controls() -> None:
     dataset = controls.dataset()
     controls.seed()
     with st.expander("More settings"):
-        if dataset in ("spiral", "blobs"):
-            controls.n_classes()
-        if dataset != "digits":
-            controls.noise()
-        controls.n_samples()
-        controls.data_seed()
+        controls.data_details(dataset)
         controls.gain()
         if {"he_normal", "he_uniform"} & set(schemes):
             controls.he_mode()

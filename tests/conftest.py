@@ -55,7 +55,7 @@ def artifacts() -> Path:
 
 
 @contextlib.contextmanager
-def serve(log_path: Path) -> Iterator[str]:
+def serve(log_path: Path, env: dict[str, str] | None = None) -> Iterator[str]:
     """Start `streamlit run app.py` headless on a free loopback port; yield its URL; stop it."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
@@ -72,7 +72,7 @@ def serve(log_path: Path) -> Iterator[str]:
         "--browser.gatherUsageStats=false",
         "--server.fileWatcherType=none",
     ]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 60
         while not _healthy(url):

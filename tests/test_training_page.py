@@ -10,8 +10,6 @@ import json
 import math
 import os
 import re
-import subprocess
-import sys
 import textwrap
 import time
 from pathlib import Path
@@ -328,51 +326,15 @@ _train.run_experiment = _counted
 @pytest.fixture(scope="module")
 def counted_app(tmp_path_factory, artifacts):
     """`streamlit run app.py` whose run_experiment calls are counted in a file (yields url, log path)."""
-    import socket
-
-    from tests.conftest import _healthy
+    from tests.conftest import serve
 
     hook = tmp_path_factory.mktemp("hook")
     (hook / "sitecustomize.py").write_text(textwrap.dedent(SITECUSTOMIZE))
     log = hook / "runs.log"
     log.write_text("")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     env = dict(os.environ, PYTHONPATH=f"{hook}{os.pathsep}{ROOT}", INITLAB_RUN_LOG=str(log))
-    out = open(artifacts / "training-server.log", "w")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.headless=true",
-            f"--server.port={port}",
-            "--server.address=127.0.0.1",
-            "--browser.gatherUsageStats=false",
-            "--server.fileWatcherType=none",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=out,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while not _healthy(url):
-            assert proc.poll() is None and time.monotonic() < deadline, "streamlit did not start"
-            time.sleep(0.3)
+    with serve(artifacts / "training-server.log", env=env) as url:
         yield url, log
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        out.close()
 
 
 @pytest.mark.browser

@@ -21,6 +21,7 @@ ui.controls   one function per ExperimentConfig field, each bound to the URL wit
                         label=None, help=None, disabled=False) -> value of the field's type
     schemes(container=None, *, multi=True, default=None, options=None, max_selections=None, ...)
         -> tuple[str, ...] (always a tuple; empty if nothing is picked)
+    data_details(dataset, container=None)   classes / noise / size / seed, as the data set has them
     config(**fixed) -> ExperimentConfig     the drawn controls + fixed values for fields the page hides
     values() -> dict, registered() -> dict[str, Control], URL_KEYS, LABELS, fmt_number, log_grid
     Categorical options are shown by their stable ids (he_normal, tanh): a bound widget writes the

@@ -791,3 +791,13 @@ def dtype(
 
 # field name -> control function, for generic code (tests, presets).
 CONTROLS: dict[str, Callable[..., Any]] = {name: globals()[name] for name in URL_KEYS}
+
+
+def data_details(dataset: str, container: Any = None) -> None:
+    """The data set's own settings: classes (spiral, blobs), noise (not digits), size and seed."""
+    if dataset in ("spiral", "blobs"):
+        n_classes(container)
+    if dataset != "digits":
+        noise(container)
+    n_samples(container)
+    data_seed(container)
