@@ -65,12 +65,19 @@ def numerical_ranks(H: np.ndarray) -> np.ndarray:
     m = max(H.shape[-2:])
     tol = max(math.sqrt(m * np.finfo(np.float64).eps), m * np.finfo(H.dtype).eps)
     X = np.asarray(H, dtype=np.float64)
-    Xt = np.swapaxes(X, -1, -2)
-    gram = np.matmul(Xt, X) if X.shape[-1] <= X.shape[-2] else np.matmul(X, Xt)
-    lam = np.linalg.eigvalsh(gram)
+    finite = np.isfinite(X).all(axis=(-2, -1))
+    # The rank does not change with the scale: dividing by the largest entry keeps the Gram matrix of
+    # huge activations from overflowing. A matrix with inf or NaN in it has no rank (NaN).
+    with np.errstate(all="ignore"):  # tiny entries underflow to 0 harmlessly
+        peak = np.where(finite, np.abs(X).max(axis=(-2, -1)), 1.0)
+        X = np.where(finite[..., None, None], X / np.where(peak > 0, peak, 1.0)[..., None, None], 0.0)
+        Xt = np.swapaxes(X, -1, -2)
+        gram = np.matmul(Xt, X) if X.shape[-1] <= X.shape[-2] else np.matmul(X, Xt)
+        lam = np.linalg.eigvalsh(gram)
     s = np.sqrt(np.maximum(lam, 0.0))
     s_max = s.max(axis=-1, keepdims=True)
-    return ((s > s_max * tol) & (s > 0)).sum(axis=-1)
+    ranks = ((s > s_max * tol) & (s > 0)).sum(axis=-1).astype(np.float64)
+    return np.where(finite, ranks, np.nan)
 
 
 def nice_ceil(x: float) -> float:
