@@ -101,10 +101,18 @@ def fit_phase(pc: PhaseConfig) -> tuple[PhaseConfig, list[str]]:
         if s < pc.steps and grid_work(replace(pc, steps=s)) <= GRID_MAX_WORK
     ]
     new = replace(pc, steps=fits[0] if fits else min(STEPS_OPTIONS))
-    return new, [
+    notes = [
         f"steps per cell cut from {pc.steps} to {new.steps}, so this grid of {pc.resolution} resolution "
         f"and width {pc.width} trains in seconds rather than minutes"
     ]
+    narrower = [w for w in sorted(WIDTH_OPTIONS, reverse=True) if w < new.width]
+    while grid_work(new) > GRID_MAX_WORK and narrower:  # the fewest steps are still too many: narrow it
+        new = replace(new, width=narrower.pop(0))
+    if new.width != pc.width:
+        notes.append(
+            f"width cut from {pc.width} to {new.width} units, because even {new.steps} steps were too many"
+        )
+    return new, notes
 
 
 def validate_phase(pc: PhaseConfig) -> PhaseConfig:

@@ -278,11 +278,6 @@ def test_the_work_budget_counts_evaluation_and_the_decision_boundary():
     assert maxed.work > C.MAX_WORK  # so validate refuses it (the page says so in words)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="core/phase.py fit_phase falls back to the fewest steps even when that grid is still over "
-    "GRID_MAX_WORK (fine x width 64: 3.2e11 at 50 steps): the page says 'cut to 50' and then refuses the grid",
-)
 def test_every_phase_grid_the_page_can_ask_for_is_cut_to_the_grid_budget():
     """The largest grid (fine x width 64 x 500 steps) was 46 x MAX_WORK before core.phase.fit_phase."""
     assert core.phase.GRID_MAX_WORK <= 5 * C.MAX_WORK
