@@ -77,7 +77,7 @@ class RunRecord:
     hists: dict[str, Histogram]  # HISTOGRAMS -> Histogram
     weight_snapshots: tuple[tuple[np.ndarray, ...], ...]  # [C][L+1] float32 copies of W (only when small)
     # the end
-    final_weights: tuple[np.ndarray, ...]
+    final_weights: tuple[np.ndarray, ...]  # () when the network has more than 200k weights
     final_biases: tuple[np.ndarray, ...]
     confusion: np.ndarray  # (k, k) int, rows = true class, on the test split, at the last step
     boundary: (

@@ -778,7 +778,11 @@ class _Recorder:
             hist_steps=np.array([r[0] for r in hrows], dtype=np.int64),
             hists=hists,
             weight_snapshots=tuple(self.snapshots[: len(hrows)]),
-            final_weights=final["weights"],
+            # Kept only for small networks (the Symmetry lesson): at 50 x 256 they are 25 MB a scheme,
+            # copied out of the shared cache for every student who opens the link.
+            final_weights=final["weights"]
+            if sum(w.size for w in final["weights"]) <= MAX_SNAPSHOT_FLOATS
+            else (),
             final_biases=final["biases"],
             confusion=final["confusion"],
             boundary=final.get("boundary"),
