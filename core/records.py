@@ -35,7 +35,7 @@ SYMMETRY_STATS = (
 )
 
 # Keys of RunRecord.hists.
-HISTOGRAMS = ("act", "pre", "weight", "grad")
+HISTOGRAMS = ("act", "act_log", "pre", "weight", "grad")  # act_log: activations on a log10|h| axis
 
 
 @dataclass(frozen=True)

@@ -718,7 +718,7 @@ class _Recorder:
     def _hist(self, s, hs, zs, Ws, Gs) -> tuple:
         if self.binners is None:  # edges from the first checkpoint (the worker runs tasks in step order)
             self.binners = _make_binners(self.st.act, hs, zs, Ws, Gs)
-        vals = {"act": hs, "pre": zs, "weight": Ws, "grad": Gs}
+        vals = {"act": hs, "act_log": hs, "pre": zs, "weight": Ws, "grad": Gs}
         counts = {q: [self.binners[q].count(v) for v in vals[q]] for q in HISTOGRAMS}
         snapshot = tuple(W.astype(np.float32) for W in Ws) if self.keep_snapshots else None
         return (s, counts, snapshot)
@@ -801,7 +801,8 @@ def _make_binners(act: str, hs, zs, Ws, Gs) -> dict[str, Binner]:
 
     act: [-1.05, 1.05] for tanh, [-0.05, 1.05] for sigmoid (the logits of the output layer are
     clipped into the end bins there), else symmetric over 1.2x the largest 99.9th percentile of |h|
-    over layers; pre: the same rule on z; weight: symmetric over 1.5x the largest |W|; grad:
+    over layers; act_log: log10|h| over every layer's 0.1 - 99.9th percentile (a layer 1e-12 the size of
+    another keeps its shape there); pre: the same rule as act on z; weight: symmetric over 1.5x the largest |W|; grad:
     log10|g| over at least [-12, 2], widened to hold every layer's 0.1 - 99.9th percentile.
     """
 
@@ -828,7 +829,20 @@ def _make_binners(act: str, hs, zs, Ws, Gs) -> dict[str, Binner]:
     lo = max(lo, -320.0)
     return {
         "act": act_b,
+        "act_log": _log_binner(hs),
         "pre": Binner(-r_pre, r_pre, 60),
         "weight": Binner(-r_w, r_w, 60),
         "grad": Binner(lo, hi, int(round(4 * (hi - lo))) if hi - lo <= 24 else 96, "log10abs"),
     }
+
+
+def _log_binner(arrays) -> Binner:
+    """log10|value| bins over every layer's 0.1 - 99.9th percentile (whole decades, at least two)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logs = [np.log10(np.abs(a[(a != 0) & np.isfinite(a)]).astype(np.float64)) for a in arrays]
+    lo = min((float(np.percentile(g, 0.1)) for g in logs if g.size), default=-1.0)
+    hi = max((float(np.percentile(g, 99.9)) for g in logs if g.size), default=1.0)
+    lo, hi = max(math.floor(lo - 0.5), -320), math.ceil(hi + 0.5)
+    if hi - lo < 2:
+        lo, hi = lo - 1, hi + 1
+    return Binner(lo, hi, int(min(4 * (hi - lo), 96)), "log10abs")

