@@ -320,7 +320,8 @@ class _Stack:
         # the network every scheme starts from (LSUV: rescaled on batch 0)
         X0 = data.X_train[self.idx[0]]
         for i, cfg in enumerate(configs):
-            net = initial_network(cfg, cfg.schemes[0], X0)
+            with _blas_limit(blas_threads(cfg)):  # orthogonal / LSUV QRs: threads that spin cost 3x here
+                net = initial_network(cfg, cfg.schemes[0], X0)
             for j, (W, b) in enumerate(zip(net.weights, net.biases)):
                 self.Wa[j][i, :-1] = W
                 self.Wa[j][i, -1] = b
