@@ -60,6 +60,17 @@ def run_label(record: RunRecord) -> str:
     return label
 
 
+def _scheme_panels(records: Sequence[RunRecord]) -> go.Figure:
+    """One panel per scheme side by side, sharing the y axis (layers or ratios line up across schemes)."""
+    return make_subplots(
+        rows=1,
+        cols=len(records),
+        shared_yaxes=True,
+        horizontal_spacing=0.035,
+        subplot_titles=[panel_title(r) for r in records],
+    )
+
+
 def panel_title(record: RunRecord) -> str:
     """run_label on two lines when it has a parameter, so narrow panels keep readable titles."""
     return run_label(record).replace(", ", "<br>", 1)
@@ -481,13 +492,7 @@ def grad_norm_heatmap(records: Sequence[RunRecord], colors: Mapping[str, str] | 
     """
     col = _colors(records, colors)
     n_layers = records[0].layer_stats["grad_norm"].shape[1]
-    fig = make_subplots(
-        rows=1,
-        cols=len(records),
-        shared_yaxes=True,
-        horizontal_spacing=0.035,
-        subplot_titles=[panel_title(r) for r in records],
-    )
+    fig = _scheme_panels(records)
     logs = []
     for r in records:
         g = _finite(r.layer_stats["grad_norm"])
@@ -553,13 +558,7 @@ def update_ratio_figure(records: Sequence[RunRecord], colors: Mapping[str, str] 
     """
     col = _colors(records, colors)
     n_layers = records[0].layer_stats["update_ratio"].shape[1]
-    fig = make_subplots(
-        rows=1,
-        cols=len(records),
-        shared_yaxes=True,
-        horizontal_spacing=0.035,
-        subplot_titles=[panel_title(r) for r in records],
-    )
+    fig = _scheme_panels(records)
     traces, shapes = [], []
     for i, r in enumerate(records, start=1):
         raw = np.asarray(r.layer_stats["update_ratio"], dtype=np.float64)
