@@ -16,7 +16,7 @@ from core import config as C
 from core.config import ExperimentConfig
 from ui import style
 
-# config field -> URL query key (one name per idea; docs/CONTRIBUTING-TEAM.md). Never rename a key:
+# config field -> URL query key (one name per idea; docs/CONTRIBUTING.md). Never rename a key:
 # old share links would stop working.
 URL_KEYS: dict[str, str] = {
     "dataset": "data",
