@@ -10,7 +10,7 @@ import streamlit as st
 
 from core.records import RunRecord
 from figures import depth as fd
-from ui import controls, nav, runs, share, style
+from ui import charts, controls, nav, runs, share, style
 
 PAGE = "depth"
 # Page defaults: the classic tutorial start N(0, 0.01²) in 10 tanh layers of 64 units, whose signal collapses,
@@ -30,7 +30,7 @@ STEPS_MAX = 1000
 
 
 @st.fragment
-def charts(record: RunRecord, prediction: fd.Prediction | None, input_std: float, color: str) -> None:
+def run_charts(record: RunRecord, prediction: fd.Prediction | None, input_std: float, color: str) -> None:
     """Everything drawn from the run; the step slider reruns only this fragment, never the training."""
     steps = [int(s) for s in record.hist_steps]
     if st.session_state.get("depth_step") not in steps:
@@ -46,20 +46,15 @@ def charts(record: RunRecord, prediction: fd.Prediction | None, input_std: float
     c = steps.index(step)
 
     st.subheader("Standard deviation, layer by layer")
-    fig = fd.std_profile(record, step, prediction, input_std, color)
-    st.plotly_chart(
-        style.apply(fig),
-        width="stretch",
-        config={"displayModeBar": False},
+    charts.show(
+        fd.std_profile(record, step, prediction, input_std, color),
         key="depth_std",
         alt="Std of activations and gradients per layer, measured and predicted, on a log axis",
     )
     st.markdown(fd.theory_sentence(record, prediction, input_std))
     log_hist, depth = record.hists["act_log"], len(record.sizes) - 2
-    st.plotly_chart(
-        style.apply(fd.log_activation_heatmap(log_hist, depth, c, step)),
-        width="stretch",
-        config={"displayModeBar": False},
+    charts.show(
+        fd.log_activation_heatmap(log_hist, depth, c, step),
         key="depth_log_act",
         alt="Heatmap of log10 of the activations' size per layer",
     )
@@ -69,22 +64,16 @@ def charts(record: RunRecord, prediction: fd.Prediction | None, input_std: float
     left, right = st.columns(2)
     for where, kind in ((left, "act"), (right, "grad")):
         with where:
-            fig = fd.histogram_figure(record, kind, c, color)
-            st.plotly_chart(
-                style.apply(fig),
-                width="stretch",
-                config={"displayModeBar": False},
+            charts.show(
+                fd.histogram_figure(record, kind, c, color),
                 key=f"depth_hist_{kind}",
                 alt=f"Histogram of the {fd.HIST_TITLES[kind]} per layer",
             )
             st.markdown(fd.histogram_sentence(record, kind, c))
 
     st.subheader("Saturated or dead units")
-    fig = fd.saturation_figure(record, step, color)
-    st.plotly_chart(
-        style.apply(fig),
-        width="stretch",
-        config={"displayModeBar": False},
+    charts.show(
+        fd.saturation_figure(record, step, color),
         key="depth_health",
         alt="Share of saturated or dead units per layer",
     )
@@ -158,4 +147,4 @@ with right:
             st.markdown(fd.training_sentence(record))
     if record.diverged_at is not None:
         st.warning(fd.training_sentence(record), icon=":material/warning:")
-    charts(record, fd.predict(record, m2), input_std, color)
+    run_charts(record, fd.predict(record, m2), input_std, color)

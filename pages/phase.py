@@ -13,7 +13,7 @@ from streamlit.errors import StreamlitAPIException
 from core import phase
 from core.config import ExperimentConfig
 from figures import phase as fig
-from ui import controls, nav, runs, share
+from ui import charts, controls, nav, runs, share
 
 
 def phase_control(field: str, key: str, value: object, options: tuple) -> None:
@@ -169,13 +169,11 @@ with right:
         color_by=color_by,
         selected=(st.session_state["pick_sw"], st.session_state["pick_depth"]),
     )
-    st.plotly_chart(
+    charts.show(
         figure,
         key="phase_chart",
         on_select="rerun",
         selection_mode="points",
-        width="stretch",
-        config={"displayModeBar": False},
         alt="Final training loss of every weight scale and depth, the theory's trainable depth over it",
     )
     for sentence in fig.grid_sentences(grid, theory_cells, critical):
@@ -195,10 +193,8 @@ with right:
         open_link("depth", "See its signal on the Depth page", params, ":material/stacked_line_chart:")
 
     st.subheader("Why the band is widest at the critical scale")
-    st.plotly_chart(
+    charts.show(
         fig.theory_figure(theory_line, critical, sws),
-        width="stretch",
-        config={"displayModeBar": False},
         alt="χ₁ and the depth scale ξ against the weight scale; χ₁ = 1 where ξ is unbounded",
     )
     for sentence in fig.theory_sentences(theory_cells, critical, activation, pc.sigma_b):

@@ -9,7 +9,7 @@ import streamlit as st
 
 from core.config import BIAS_INITS, DATASETS
 from figures import symmetry as fs
-from ui import controls, nav, runs, share, style
+from ui import charts, controls, nav, runs, share, style
 
 PAGE = "symmetry"
 # The small random start every run is compared with: the usual, correct choice (random weights, zero biases).
@@ -59,12 +59,7 @@ def weight_matrix(panels: list[fs.Panel]) -> None:
             "Step", options=steps, key="sym_step", help="Copies of the weights are kept at these steps."
         )
     ck = steps.index(step)
-    st.plotly_chart(
-        style.apply(fs.weight_heatmap_figure(panels, ck, layer - 1)),
-        width="stretch",
-        config={"displayModeBar": False},
-        key="sym_heatmap",
-    )
+    charts.show(fs.weight_heatmap_figure(panels, ck, layer - 1), key="sym_heatmap")
     st.markdown(fs.heatmap_sentence(panels, ck, layer - 1))
 
 
@@ -138,18 +133,14 @@ with right:
 
     st.subheader("Does it learn?")
     baseline = fs.frequency_loss(split.y_train, k)
-    st.plotly_chart(
-        style.apply(fs.loss_figure(panels, baseline)), width="stretch", config={"displayModeBar": False}
-    )
+    charts.show(fs.loss_figure(panels, baseline))
     st.markdown(fs.loss_sentence(you, ref, baseline))
     dead = fs.dead_start_sentence(you.record, split)
     if dead:
         st.markdown(dead)
 
     st.subheader("Are the units still copies of each other?")
-    st.plotly_chart(
-        style.apply(fs.distinct_figure(panels)), width="stretch", config={"displayModeBar": False}
-    )
+    charts.show(fs.distinct_figure(panels))
     for sentence in (
         fs.symmetry_sentence(you),
         fs.moved_but_identical_sentence(you),
@@ -164,9 +155,7 @@ with right:
     weight_matrix(panels)
 
     st.subheader("What each network learned")
-    st.plotly_chart(
-        style.apply(fs.boundary_figure(panels, split)), width="stretch", config={"displayModeBar": False}
-    )
+    charts.show(fs.boundary_figure(panels, split))
     st.markdown(fs.accuracy_sentence(panels, split))
 
     share.link()

@@ -12,7 +12,7 @@ import streamlit as st
 from core.config import ExperimentConfig
 from core.records import RunRecord
 from figures import training as ft
-from ui import controls, nav, runs, share, style
+from ui import charts, controls, nav, runs, share, style
 
 PAGE = "training"
 # Four starts that tell the lesson's story: exactly zero (symmetric, never learns), near zero but too small
@@ -26,7 +26,6 @@ CAPTIONS = {
     "weight": "Each ridge is one layer's distribution of weights; at step 0 it is the initialization itself.",
     "act": "Each ridge is one layer's distribution of outputs h = φ(z) on the mini-batch (the last one: the logits).",
 }
-CHART = {"displayModeBar": False}
 
 
 def record_every(steps: int) -> int:
@@ -74,10 +73,6 @@ def draw_controls() -> None:
         controls.dtype()
 
 
-def plot(fig, key: str | None = None) -> None:
-    st.plotly_chart(style.apply(fig), width="stretch", config=CHART, key=key)
-
-
 def keep_valid(key: str, options: list, default) -> None:
     """A display choice left over from an earlier run that is not offered any more starts over."""
     value = st.session_state.get(key)
@@ -92,12 +87,12 @@ def keep_valid(key: str, options: list, default) -> None:
 def curves(records: list[RunRecord], colors: dict[str, str]) -> None:
     """Loss and accuracy curves; the log-scale toggle redraws them without retraining."""
     log_y = st.toggle("Log-scale loss axis", key="tr_log")
-    plot(ft.loss_figure(records, colors, log_y=log_y), key="tr_loss")
+    charts.show(ft.loss_figure(records, colors, log_y=log_y), key="tr_loss")
     st.markdown(ft.loss_sentence(records))
     cut = ft.loss_axis_note(records, log_y)
     if cut:
         st.caption(cut)
-    plot(ft.accuracy_figure(records, colors), key="tr_acc")
+    charts.show(ft.accuracy_figure(records, colors), key="tr_acc")
     st.markdown(ft.accuracy_sentence(records))
 
 
@@ -132,7 +127,7 @@ def histograms(records: list[RunRecord], colors: dict[str, str]) -> None:
             "Step", options=steps, key="tr_step", help="Histograms are recorded at these steps."
         )
     ck = steps.index(step)
-    plot(ft.ridgeline_figure(shown, ck, kind, colors), key="tr_ridge")
+    charts.show(ft.ridgeline_figure(shown, ck, kind, colors), key="tr_ridge")
     st.markdown(ft.hist_sentence(shown, ck, kind))
     gap = ft.scheme_gap_sentence(shown, ck, kind)
     if gap:
@@ -233,27 +228,27 @@ with right:
     histograms(records, colors)
 
     st.subheader("Gradient norm of every layer over training")
-    plot(ft.grad_norm_heatmap(records, colors), key="tr_heatmap")
+    charts.show(ft.grad_norm_heatmap(records, colors), key="tr_heatmap")
     sentence = ft.grad_norm_sentence(records)
     if sentence:
         st.markdown(sentence)
 
     st.subheader("How big is each step?")
-    plot(ft.update_ratio_figure(records, colors), key="tr_ratio")
+    charts.show(ft.update_ratio_figure(records, colors), key="tr_ratio")
     st.markdown(ft.update_ratio_sentence(records))
 
     if config.dataset == "digits":
         st.subheader("Digits: best and worst scheme")
         best, worst = ft.best_and_worst(records)
         pair = [best] if best is worst else [best, worst]
-        plot(ft.confusion_figure(pair, colors), key="tr_confusion")
+        charts.show(ft.confusion_figure(pair, colors), key="tr_confusion")
         st.markdown(ft.confusion_sentence(best, worst))
     else:
         st.subheader("What each network learned")
         split = runs.data_split(
             config.dataset, config.n_samples, config.noise, config.n_classes, config.data_seed
         )
-        plot(ft.boundary_figure(records, colors, split.X_test, split.y_test), key="tr_boundary")
+        charts.show(ft.boundary_figure(records, colors, split.X_test, split.y_test), key="tr_boundary")
         st.markdown(ft.boundary_sentence(records))
 
     st.subheader("Results")

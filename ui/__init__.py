@@ -33,6 +33,7 @@ ui.runs
         your own @st.cache_data function as an underscore argument (`_progress`), never draw on an
         outside element directly inside a cached function (that breaks the cache replay)
     CODE_VERSION, MAX_ENTRIES, MAX_SIZE, config_key(config)
+ui.charts     show(fig, *, key=None, alt=None, **plotly_chart_kwargs): template, full width, no mode bar
 ui.style      SCHEME_COLORS, scheme_color(id), scheme_dash(id), scheme_label(id), layer_colors(n),
               apply(fig, height=None) (shared Plotly template "initlab"), TEMPLATE_NAME
 ui.nav        PAGES / LESSONS (PageSpec: file, url_path, title, icon, help, you_will_see), run_app() (app.py),
@@ -42,8 +43,9 @@ ui.presets    PRESETS (Preset: page, label, params), for_page(url_path)
 Page skeleton
 -------------
     import streamlit as st
-    from ui import controls, runs, share, style
+    from ui import charts, controls, nav, runs, share, style
 
+    nav.through_app()
     share.begin("depth")
     st.title("Depth")
     with st.sidebar:
@@ -54,6 +56,6 @@ Page skeleton
         controls.weight_std()
     config = share.report(controls.config(steps=0, dataset="spiral"))
     records = runs.experiment(config)          # {scheme: RunRecord}
-    st.plotly_chart(style.apply(figures.depth.std_by_layer(records)))
+    charts.show(figures.depth.std_by_layer(records), key="depth_std", alt="...")
     share.link(st.sidebar)
 """
