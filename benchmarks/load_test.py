@@ -40,20 +40,9 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tests.browser_util import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 from ui import presets  # noqa: E402  (plain data: no streamlit import)
 
-CHROMIUM = os.environ.get("INITLAB_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-]
 HOME_TITLE = "h1:has-text('Why should weights start near zero')"
 CHART = ".js-plotly-plot"
 ERRORS = '[data-testid="stException"], [data-testid="stAlertContentError"]'

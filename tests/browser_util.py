@@ -5,7 +5,22 @@ Page helpers can reuse them in their own browser checks (see tests/test_browser.
 
 from __future__ import annotations
 
+import os
 from urllib.parse import parse_qsl, urlsplit
+
+# Debian's Chromium (never a downloaded browser), with the flags this closed network needs.
+CHROMIUM = os.environ.get("INITLAB_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
 
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 ERRORS = '[data-testid="stException"]'

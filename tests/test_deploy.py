@@ -20,11 +20,12 @@ from pathlib import Path
 import pytest
 from packaging.requirements import Requirement
 
+from tests.browser_util import CHROMIUM
+
 ROOT = Path(__file__).resolve().parent.parent
 APP_SOURCES = ["app.py", "pages", "ui", "figures", "core"]
 LOCAL = {"app", "pages", "ui", "figures", "core", "tests", "benchmarks"}
 DEV_ONLY = {"pytest", "pytest-timeout", "hypothesis", "ruff", "playwright"}
-CHROMIUM = os.environ.get("INITLAB_CHROMIUM", "/usr/bin/chromium")
 SLOW = pytest.mark.skipif(
     not os.environ.get("INITLAB_SLOW"), reason="minutes: set INITLAB_SLOW=1 to build a fresh venv and serve"
 )
@@ -180,7 +181,7 @@ def test_fresh_clone_with_only_requirements_serves_the_first_page(tmp_path):
         from playwright.sync_api import sync_playwright
 
         from tests.browser_util import error_texts, open_page
-        from tests.conftest import CHROMIUM_ARGS
+        from tests.browser_util import CHROMIUM_ARGS
 
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
