@@ -99,7 +99,8 @@ def med(xs) -> float:
 
 def speed_table(rounds: int, quick: bool) -> list[str]:
     head = (
-        "| layers, width, batch | act | dtype | train steps/s | + eval every 10 | + eval and diagnostics every 10 "
+        "| layers, width, batch | act | dtype | train steps/s | + eval every 10 "
+        "| + eval and diagnostics every 10 (histograms: 6 per 300 steps) "
         "| diagnostics overhead: CPU / wall |"
     )
     rows = [head]
@@ -125,8 +126,10 @@ def speed_table(rounds: int, quick: bool) -> list[str]:
                         b = tn.seconds()
                         t_torch.append(b)
                         ratios.append(b / a)
-                    ce, we = project_seconds([cfg.replace(record_every=10)], False, True, both=True)
-                    cd, wd = project_seconds([cfg.replace(record_every=10)], True, True, both=True)
+                    # statistics every 10 steps, histograms at the app's default rate (6 checkpoints in 300 steps)
+                    rec = cfg.replace(record_every=10, n_checkpoints=max(2, round(6 * steps / 300)))
+                    ce, we = project_seconds([rec], False, True, both=True)
+                    cd, wd = project_seconds([rec], True, True, both=True)
                     t_eval.append(ce)
                     t_diag.append(cd)
                     wall_ratio.append(wd / we)

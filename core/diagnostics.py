@@ -10,6 +10,9 @@ import math
 import numpy as np
 
 
+PROJECTIONS = 8  # directions distinct_units compares units on before it compares them whole
+
+
 def distinct_units(W_aug: np.ndarray, rel_tol: float | None = None) -> np.ndarray | int:
     """Number of distinct units of a layer: columns of `W_aug` (incoming weights with the bias as last row).
 
@@ -18,18 +21,57 @@ def distinct_units(W_aug: np.ndarray, rel_tol: float | None = None) -> np.ndarra
     unit norm of the layer (Euclidean). Default tolerance: 1e-6 in float64, 3.5e-4 (sqrt(eps)) in
     float32: far above the rounding noise of the Gram-matrix distance (~fan_in * eps), far below any
     real difference. Counted greedily: a unit is new unless it equals an earlier one.
+
+    Units whose projections on a direction r differ by more than 2 rel_tol * scale * |r| are farther
+    apart than rel_tol * scale (|r . (u - v)| <= |r| |u - v|), so only pairs with close projections on
+    PROJECTIONS directions are compared (every layer at once); a layer where most pairs are close on the
+    first direction (a symmetric one) is compared whole.
     """
+    W_aug = np.asarray(W_aug)
     if rel_tol is None:
         rel_tol = max(1e-6, math.sqrt(np.finfo(W_aug.dtype).eps))
-    U = np.asarray(W_aug, dtype=np.float64)
-    sq = np.einsum("...ij,...ij->...j", U, U)  # squared norm of each unit
-    gram = np.matmul(np.swapaxes(U, -1, -2), U)
-    d2 = sq[..., :, None] + sq[..., None, :] - 2.0 * gram
-    scale2 = sq.max(axis=-1, initial=0.0)[..., None, None]
-    same = d2 <= (rel_tol * rel_tol) * scale2
-    n = U.shape[-1]
-    dup = (same & np.triu(np.ones((n, n), dtype=bool), 1)).any(axis=-2)
-    out = n - dup.sum(axis=-1)
+    F, n = W_aug.shape[-2:]
+    U = W_aug.astype(np.float64).reshape(-1, F, n)
+    M = len(U)
+    with np.errstate(all="ignore"):
+        sq = np.einsum("mij,mij->mj", U, U)  # squared norm of each unit
+        scale2 = sq.max(axis=-1, initial=0.0)
+        tol2 = (rel_tol * rel_tol) * scale2
+        # PROJECTIONS fixed directions: pairs close on the first are kept only if close on every other
+        R = np.cos(np.outer(np.arange(1, PROJECTIONS + 1) * 1.234567, np.arange(F)) + 0.5)
+        P = np.matmul(R, U)  # (M, PROJECTIONS, n)
+        gaps = 2.0 * rel_tol * np.sqrt(scale2)[:, None] * np.sqrt((R * R).sum(axis=1))  # (M, PROJECTIONS)
+        order = np.argsort(P[:, 0], axis=-1, kind="stable")
+        ps = np.take_along_axis(P[:, 0], order, axis=-1)
+        gap = gaps[:, 0]
+        whole = np.zeros(M, dtype=bool)  # layers compared whole
+        n_close = np.zeros(M, dtype=np.int64)
+        pairs: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        for k in range(1, n):
+            close = ps[:, k:] - ps[:, :-k] <= gap[:, None]
+            close[whole] = False
+            m, c = np.nonzero(close)
+            if not len(m):
+                break
+            pairs.append((m, order[m, c], order[m, c + k]))
+            n_close += np.bincount(m, minlength=M)
+            whole |= n_close > 4 * n
+        dup = np.zeros((M, n), dtype=bool)
+        if pairs:
+            m, a, b = (np.concatenate(x) for x in zip(*pairs))
+            keep = ~whole[m]
+            m, i, j = m[keep], np.minimum(a, b)[keep], np.maximum(a, b)[keep]
+            near = (np.abs(P[m, 1:, i] - P[m, 1:, j]) <= gaps[m, 1:]).all(axis=-1)
+            m, i, j = m[near], i[near], j[near]
+            d2 = sq[m, i] + sq[m, j] - 2.0 * np.einsum("kf,kf->k", U[m, :, i], U[m, :, j])
+            same = d2 <= tol2[m]
+            dup[m[same], j[same]] = True
+        if whole.any():
+            W = U[whole]
+            d2 = sq[whole][:, :, None] + sq[whole][:, None, :] - 2.0 * np.matmul(np.swapaxes(W, -1, -2), W)
+            same = (d2 <= tol2[whole][:, None, None]) & np.triu(np.ones((n, n), dtype=bool), 1)
+            dup[whole] = same.any(axis=-2)
+    out = (n - dup.sum(axis=-1)).reshape(W_aug.shape[:-2])
     return int(out) if np.ndim(out) == 0 else out
 
 
@@ -60,24 +102,56 @@ def numerical_ranks(H: np.ndarray) -> np.ndarray:
     than an SVD of H: singular values s = sqrt(eigenvalue) count when s > s_max * tol with
     tol = max(sqrt(m * eps64), m * eps(dtype)), m = max(batch, units): the Gram route resolves
     singular values down to ~sqrt(eps64) s_max (1.5e-8), and a float32 matrix carries no more
-    than ~m * eps32 of relative information. Identical units give rank 1, all-zero activations 0.
+    than ~m * eps32 of relative information. Identical units give rank 1, all-zero activations 0;
+    a matrix with inf or NaN in it has no rank (NaN). The scale does not matter.
+
+    Fast path (the common case, a full-rank matrix): a Cholesky factorization of G - 2 tol^2 trace(G) I
+    succeeds only if every eigenvalue exceeds 2 tol^2 trace(G) >= 2 tol^2 lambda_max, which is the
+    full rank the eigenvalues would give (their rounding error, ~k eps64 lambda_max, is below the
+    margin); the same on the units that are not all zero (dead ReLUs) certifies their number. It costs a
+    tenth of the eigenvalues; the matrices it cannot certify get them.
     """
     m = max(H.shape[-2:])
     tol = max(math.sqrt(m * np.finfo(np.float64).eps), m * np.finfo(H.dtype).eps)
-    X = np.asarray(H, dtype=np.float64)
-    finite = np.isfinite(X).all(axis=(-2, -1))
-    # The rank does not change with the scale: dividing by the largest entry keeps the Gram matrix of
-    # huge activations from overflowing. A matrix with inf or NaN in it has no rank (NaN).
+    H = np.asarray(H)
     with np.errstate(all="ignore"):  # tiny entries underflow to 0 harmlessly
-        peak = np.where(finite, np.abs(X).max(axis=(-2, -1)), 1.0)
-        X = np.where(finite[..., None, None], X / np.where(peak > 0, peak, 1.0)[..., None, None], 0.0)
+        # Dividing by the largest entry keeps the Gram matrix of huge activations from overflowing.
+        peak = np.abs(H).max(axis=(-2, -1)).astype(np.float64)  # NaN or inf if any entry is
+        finite = np.isfinite(peak)
+        scale = np.where(finite & (peak > 0), 1.0 / np.where(peak > 0, peak, 1.0), 0.0)
+        X = np.multiply(H, scale[..., None, None], dtype=np.float64)
+        if not finite.all():
+            X[~finite] = 0.0
         Xt = np.swapaxes(X, -1, -2)
         gram = np.matmul(Xt, X) if X.shape[-1] <= X.shape[-2] else np.matmul(X, Xt)
-        lam = np.linalg.eigvalsh(gram)
-    s = np.sqrt(np.maximum(lam, 0.0))
-    s_max = s.max(axis=-1, keepdims=True)
-    ranks = ((s > s_max * tol) & (s > 0)).sum(axis=-1).astype(np.float64)
-    return np.where(finite, ranks, np.nan)
+    k = gram.shape[-1]
+    flat_gram = gram.reshape(-1, k, k)
+    trace = np.trace(flat_gram, axis1=-2, axis2=-1)
+    shifted = flat_gram - (2.0 * tol * tol) * trace[:, None, None] * np.eye(k)
+    # All-zero units (dead ReLUs) add zero rows and columns: the rank is that of the others. A positive
+    # diagonal entry in their place lets one Cholesky certify the others.
+    dead = np.diagonal(flat_gram, axis1=-2, axis2=-1) <= 0
+    m_idx, u_idx = np.nonzero(dead)
+    shifted[m_idx, u_idx, u_idx] = np.maximum(trace[m_idx], 1.0)
+    ranks = (k - dead.sum(axis=-1)).astype(np.float64)
+    # one call for a stack of small matrices (call overhead); one per matrix when they are big, so that
+    # one uncertified matrix does not cost a second factorization of the others
+    if k >= 128 or not _positive_definite(shifted):
+        todo = [i for i in range(len(flat_gram)) if not _positive_definite(shifted[i])]
+        lam = np.linalg.eigvalsh(flat_gram[todo])
+        s = np.sqrt(np.maximum(lam, 0.0))
+        s_max = s.max(axis=-1, keepdims=True)
+        ranks[todo] = ((s > s_max * tol) & (s > 0)).sum(axis=-1)
+    return np.where(finite, ranks.reshape(gram.shape[:-2]), np.nan)
+
+
+def _positive_definite(A: np.ndarray) -> bool:
+    """True if the Cholesky factorization of A (or of every matrix of a stack) succeeds."""
+    try:
+        np.linalg.cholesky(A)
+        return True
+    except np.linalg.LinAlgError:
+        return False
 
 
 def nice_ceil(x: float) -> float:
@@ -104,15 +178,24 @@ class Binner:
         self.edges = np.linspace(lo, hi, n_bins + 1)
 
     def count(self, values: np.ndarray) -> tuple[np.ndarray, int, int]:
-        """(counts (n_bins,), zeros, clipped) of the values (any shape)."""
-        v = np.asarray(values, dtype=np.float64).ravel()
-        zeros = int(np.count_nonzero(v == 0))
+        """(counts (n_bins,), zeros, clipped) of the values (any shape); non-finite values are left out.
+
+        Computed in the values' own float type (float32 runs need no float64 copy)."""
+        v = np.ravel(values)
+        if v.dtype not in (np.float32, np.float64):
+            v = v.astype(np.float64)
         if self.transform == "log10abs":
-            v = np.log10(np.abs(v[v != 0]))
-        finite = np.isfinite(v)
-        if not finite.all():
-            v = v[finite]
-        t = (v - self.lo) * (self.n_bins / (self.hi - self.lo))
-        clipped = int(np.count_nonzero((v < self.lo) | (v > self.hi)))
-        idx = np.clip(t, 0, self.n_bins - 1).astype(np.intp)
-        return np.bincount(idx, minlength=self.n_bins), zeros, clipped
+            nonzero = v != 0
+            zeros = v.size - int(np.count_nonzero(nonzero))
+            v = np.abs(v[nonzero])
+            np.log10(v, out=v)
+        else:
+            zeros = v.size - int(np.count_nonzero(v))  # NaN counts as nonzero, as v == 0 would
+        if not np.isfinite(v.sum()):  # one pass in the common case; the sum of finite values may overflow
+            v = v[np.isfinite(v)]
+        n = self.n_bins
+        t = v - self.lo
+        t *= n / (self.hi - self.lo)
+        clipped = int(np.count_nonzero(t < 0)) + int(np.count_nonzero(t > n))
+        np.clip(t, 0, n - 1, out=t)
+        return np.bincount(t.astype(np.intp), minlength=n), zeros, clipped

@@ -1,7 +1,8 @@
 """The initialization phase diagram: weight scale sigma_w x depth, each cell a short training run.
 
-A cell is a pure function of its ExperimentConfig (so a process pool can run it); the cells of one depth are
-trained stacked through core.train.run_many, and a bounded per-process cache lets a finer grid reuse its cells.
+A cell is a pure function of its ExperimentConfig (so a process pool can run it: core.phase_worker, light enough
+for the pool's processes); the cells of one depth are trained stacked through core.train.run_many, and a bounded
+per-process cache lets a finer grid reuse its cells. The pool is shut down after POOL_IDLE_SECONDS without a grid.
 """
 
 from __future__ import annotations
@@ -21,6 +22,16 @@ import numpy as np
 import pandas as pd
 
 from core.config import LIMITS, ExperimentConfig
+
+# What a pool worker runs lives in core.phase_worker, which does not import pandas; re-exported from here.
+from core.phase_worker import (  # noqa: F401 - cell_row, guess_loss and run_cell are re-exported
+    cell_row,
+    guess_loss,
+    init_worker,
+    run_cell,
+    run_cells,
+    worker_context,
+)
 
 
 def _code_version() -> str:
@@ -200,57 +211,6 @@ def cell_config(pc: PhaseConfig, sigma_w: float, depth: int) -> ExperimentConfig
     )
 
 
-def guess_loss(config: ExperimentConfig) -> float:
-    """Cross-entropy of predicting the train split's class frequencies: what a net that ignores its input gets."""
-    from core.data import load
-
-    y = load(config.dataset, config.n_samples, config.noise, config.n_classes, config.data_seed).y_train
-    p = np.bincount(y) / len(y)
-    p = p[p > 0]
-    return float(-(p * np.log(p)).sum())
-
-
-def cell_row(record, guess: float) -> dict:
-    """One row of the grid table from a cell's RunRecord."""
-    cfg = record.config
-    initial = float(record.train_loss[0])
-    final = float(record.train_loss[-1])
-    diverged = record.diverged_at is not None or not math.isfinite(final)
-    return {
-        "sigma_w": float(cfg.scale),
-        "depth": int(cfg.depth),
-        "initial_loss": initial,
-        "final_loss": final if not diverged else float("nan"),
-        "guess_loss": guess,
-        "loss_vs_guess": final / guess if not diverged else float("nan"),
-        "loss_vs_start": final / initial if not diverged and initial > 0 else float("nan"),
-        "final_acc": float(record.train_acc[-1]) if not diverged else float("nan"),
-        "diverged": bool(diverged),
-        "diverged_at": -1 if record.diverged_at is None else int(record.diverged_at),
-        "seconds": float(record.seconds),
-    }
-
-
-def run_cells(
-    configs: Sequence[ExperimentConfig], progress: Callable[[float, str], None] | None = None
-) -> list[dict]:
-    """Train cells that differ only in their init (one stacked run through core.train.run_many); one row each.
-
-    A pure function of its configs, importable at module level: a process pool can run it.
-    `progress(fraction, message)` is passed to run_many (in-process runs only).
-    """
-    from core.train import run_many
-
-    records = run_many(list(configs), progress=progress, diagnostics=False)
-    guess = guess_loss(configs[0])
-    return [cell_row(r, guess) for r in records]
-
-
-def run_cell(config: ExperimentConfig) -> dict:
-    """Train one cell on its own; the same row run_grid reports for it."""
-    return run_cells([config])[0]
-
-
 class CellCache:
     """A bounded, thread-safe LRU map from a cell's config to its row, shared by every session of the process."""
 
@@ -287,23 +247,50 @@ class CellCache:
 
 CELL_CACHE = CellCache()
 
-_POOL: ProcessPoolExecutor | None = None
-_POOL_LOCK = threading.Lock()
+# The cgroup files that may cap this process's CPUs (containers, Community Cloud): v2's "<quota> <period>" or
+# "max <period>", and v1's quota and period in microseconds (a quota of -1 means none).
+CGROUP_V2_CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
+CGROUP_V1_CPU_QUOTA = Path("/sys/fs/cgroup/cpu/cpu.cfs_quota_us")
+CGROUP_V1_CPU_PERIOD = Path("/sys/fs/cgroup/cpu/cpu.cfs_period_us")
+
+
+def _cgroup_v2_cpus(cpu_max: Path) -> float | None:
+    """CPUs of a cgroup v2 `cpu.max` ("100000 100000" is one CPU); None without a file or a quota."""
+    try:
+        quota, period = cpu_max.read_text().split()[:2]
+        return None if quota == "max" else _quota_cpus(int(quota), int(period))
+    except (OSError, ValueError):
+        return None
+
+
+def _cgroup_v1_cpus(quota_file: Path, period_file: Path) -> float | None:
+    """CPUs of a cgroup v1 `cpu.cfs_quota_us` / `cpu.cfs_period_us` pair; None without files or a quota (-1)."""
+    try:
+        return _quota_cpus(int(quota_file.read_text()), int(period_file.read_text()))
+    except (OSError, ValueError):
+        return None
+
+
+def _quota_cpus(quota: int, period: int) -> float | None:
+    return quota / period if quota > 0 and period > 0 else None
 
 
 def available_cpus() -> int:
-    """CPUs this process may use: the affinity mask, capped by a cgroup CPU quota (containers, Community Cloud)."""
+    """CPUs this process may use: the affinity mask, capped by a cgroup CPU quota (v2, else v1), at least 1.
+
+    The affinity mask of a container usually shows the host's CPUs; the quota is what it may use. A fractional
+    quota rounds down (1.5 CPUs count as 1, so such a container trains grids in-process).
+    """
     try:
         n = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         n = os.cpu_count() or 1
-    try:
-        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
-        if quota != "max":
-            n = min(n, max(1, int(int(quota) / int(period))))
-    except (OSError, ValueError):
-        pass
-    return n
+    quota = _cgroup_v2_cpus(CGROUP_V2_CPU_MAX)
+    if quota is None:
+        quota = _cgroup_v1_cpus(CGROUP_V1_CPU_QUOTA, CGROUP_V1_CPU_PERIOD)
+    if quota is not None:
+        n = min(n, int(quota))
+    return max(1, n)
 
 
 def default_workers() -> int:
@@ -311,38 +298,75 @@ def default_workers() -> int:
     return min(2, available_cpus())
 
 
-def _init_worker() -> None:
-    # One BLAS thread per process: two single-thread processes use two cores better than threads do here.
-    try:
-        from threadpoolctl import threadpool_limits
+# The pool is shut down when no grid has used it for this long, so its processes' memory goes back once a
+# class has drawn its grids; the next large grid starts a new one (0.2 s here, workers importing numpy included).
+POOL_IDLE_SECONDS = 120.0
 
-        threadpool_limits(1)
-    except ImportError:
-        pass
+_POOL: ProcessPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()  # guards _POOL, _POOL_USERS and _POOL_TIMER
+_POOL_USERS = 0  # grids using the pool right now
+_POOL_TIMER: threading.Timer | None = None  # shuts the pool down after POOL_IDLE_SECONDS without a grid
 
 
 def _pool(workers: int) -> Executor:
-    """A process pool kept alive between grids (starting one costs more than a small grid)."""
+    """The process pool, kept between grids (starting one costs more than a small grid) until it is idle.
+
+    Its workers (core.phase_worker.worker_context) import only what a cell needs, not this module or pandas.
+    """
     global _POOL
     with _POOL_LOCK:
         if _POOL is None or _POOL._max_workers != workers:  # noqa: SLF001 - the only way to read it
             if _POOL is not None:
                 _POOL.shutdown(wait=False, cancel_futures=True)
-            import multiprocessing as mp
-
-            # forkserver: no fork of a multi-threaded server process, and cheaper than spawn per worker.
-            _POOL = ProcessPoolExecutor(
-                workers, mp_context=mp.get_context("forkserver"), initializer=_init_worker
-            )
+            _POOL = ProcessPoolExecutor(workers, mp_context=worker_context(), initializer=init_worker)
         return _POOL
 
 
+def _pool_enter() -> None:
+    """A grid starts using the pool: the idle timer stops."""
+    global _POOL_USERS, _POOL_TIMER
+    with _POOL_LOCK:
+        _POOL_USERS += 1
+        if _POOL_TIMER is not None:
+            _POOL_TIMER.cancel()
+            _POOL_TIMER = None
+
+
+def _pool_exit() -> None:
+    """A grid is done with the pool: the last one out starts the idle timer."""
+    global _POOL_USERS, _POOL_TIMER
+    with _POOL_LOCK:
+        _POOL_USERS = max(0, _POOL_USERS - 1)
+        if _POOL_USERS == 0 and _POOL is not None:
+            if _POOL_TIMER is not None:
+                _POOL_TIMER.cancel()
+            timer = threading.Timer(POOL_IDLE_SECONDS, lambda: _shut_idle_pool(timer))
+            timer.daemon = True
+            timer.name = "phase-pool-idle"
+            _POOL_TIMER = timer
+            timer.start()
+
+
+def _shut_idle_pool(timer: threading.Timer) -> None:
+    """Shut the pool down if `timer` is still the current idle timer and no grid uses the pool."""
+    global _POOL, _POOL_TIMER
+    with _POOL_LOCK:
+        if _POOL_TIMER is not timer or _POOL_USERS:  # a grid started (and maybe ended) since: not idle
+            return
+        pool, _POOL, _POOL_TIMER = _POOL, None, None
+    if pool is not None:
+        pool.shutdown(wait=True)  # outside the lock: a new grid may start a new pool meanwhile
+
+
 def _drop_pool() -> None:
-    global _POOL
+    global _POOL, _POOL_TIMER
     with _POOL_LOCK:
         if _POOL is not None:
             _POOL.shutdown(wait=False, cancel_futures=True)
         _POOL = None
+        if _POOL_TIMER is not None:
+            _POOL_TIMER.cancel()
+            _POOL_TIMER = None
 
 
 def _batch_cost(configs: Sequence[ExperimentConfig]) -> float:
@@ -397,6 +421,7 @@ def run_grid(
             progress(done / total, f"trained {trained} of {n_new} cells")
 
     if batches and workers > 1 and total >= POOL_MIN_WORK:
+        _pool_enter()
         try:
             pool = _pool(workers)
             futures = {pool.submit(run_cells, [configs[c] for c in b]): b for b in batches}
@@ -407,6 +432,8 @@ def run_grid(
                 collect(futures[fut], fut.result())
         except (BrokenProcessPool, OSError):
             _drop_pool()  # a worker died (out of memory, killed): finish in this process
+        finally:
+            _pool_exit()
         batches = [b for b in batches if b[0] not in rows]
     for b in batches:
         cost = _batch_cost([configs[c] for c in b])

@@ -57,6 +57,9 @@ _BLAS: ThreadpoolController | None = None  # created on first use: scanning the 
 # thread, so on a 2-core machine they overlap with training (numpy releases the GIL in them). The
 # results are the same as computed inline: pure functions of the copies, taken in step order.
 ASYNC_DIAGNOSTICS = True
+# ... but only for networks whose step is big enough (batch x weights, multiply-adds): below it the worker's
+# Python overhead and the GIL hand-offs cost more than they hide (3 x 32 x 128: +79 % wall async, +56 % inline).
+ASYNC_MIN_WORK = 2e6
 MAX_PENDING = 4  # snapshots waiting per network before the training loop waits for the worker ...
 MAX_PENDING_BYTES = 64e6  # ... and fewer when they are big (memory of a small cloud instance)
 _EXECUTOR: ThreadPoolExecutor | None = None
@@ -64,9 +67,10 @@ _EXECUTOR_PID = 0  # a forked child must not use its parent's (thread-less) exec
 _EXECUTOR_LOCK = threading.Lock()
 
 
-def _submit(fn: Callable, *args) -> Future:
+def _submit(inline: bool, fn: Callable, *args) -> Future:
+    """fn(*args) on the diagnostics worker, or now if `inline` (or ASYNC_DIAGNOSTICS is off)."""
     global _EXECUTOR, _EXECUTOR_PID
-    if not ASYNC_DIAGNOSTICS:
+    if inline or not ASYNC_DIAGNOSTICS:
         fut: Future = Future()
         fut.set_result(fn(*args))
         return fut
@@ -75,6 +79,26 @@ def _submit(fn: Callable, *args) -> Future:
             _EXECUTOR = ThreadPoolExecutor(max_workers=1, thread_name_prefix="initlab-diagnostics")
             _EXECUTOR_PID = os.getpid()
     return _EXECUTOR.submit(fn, *args)
+
+
+def _keep_heap_pad(pad_bytes: int = 8 << 20) -> None:
+    """Ask glibc's malloc to keep `pad_bytes` at the top of each heap when it gives memory back.
+
+    Statistics, evaluations and their temporaries allocate and free arrays of 0.1-8 MB every few
+    steps. With the default pad (128 kB) glibc returns that memory to the system after each free and
+    the next allocation page-faults it back in: numerical_ranks at (10, 64, 128) took 1.4 ms instead of
+    0.5 ms (benchmarks/RESULTS.md). The cost is at most `pad_bytes` of freed memory kept per heap.
+    No effect where the C library is not glibc.
+    """
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").mallopt(-2, pad_bytes)  # M_TOP_PAD
+    except (OSError, AttributeError):
+        pass
+
+
+_keep_heap_pad()
 
 
 def _blas_limit(threads: int):
@@ -302,6 +326,7 @@ class _Stack:
         self.shapes = [(a + 1, b) for a, b in zip(sizes[:-1], sizes[1:])]
         offs = np.cumsum([0] + [a * b for a, b in self.shapes])
         self.offs, self.P = offs, int(offs[-1])
+        self.inline = c.batch_size * self.P * self.K < ASYNC_MIN_WORK  # statistics without the worker thread
         self.params = np.zeros((self.K, self.P), dtype=self.dtype)
         self.grads = np.zeros_like(self.params)
         self.Wa = self._views(self.params)
@@ -482,7 +507,9 @@ class _Stack:
                 if s < steps:
                     losses[s] = loss
                 if recording:  # on a copy of the weights, on the worker: it overlaps with training
-                    evals.append((s, np.flatnonzero(alive), _submit(self.evaluate, self.params.copy())))
+                    evals.append(
+                        (s, np.flatnonzero(alive), _submit(self.inline, self.evaluate, self.params.copy()))
+                    )
                     limit = max(1, min(MAX_PENDING, int(MAX_PENDING_BYTES // self.params.nbytes)))
                     while len(evals) - evals_done > limit:  # bound the copies waiting for the worker
                         evals[evals_done][2].result()
@@ -630,18 +657,19 @@ class _Recorder:
         self.eval_rows.append((s, [float(v) for v in values]))
 
     def stats(self, s: int, dz_out: np.ndarray, stat: bool, hist: bool) -> None:
-        """Copy what step s's statistics need and hand it to the diagnostics worker."""
+        """Copy what step s's statistics need and hand it to the diagnostics worker (or compute them now)."""
         st, i, L = self.st, self.i, self.st.L
+        take = (lambda a: a) if st.inline or not ASYNC_DIAGNOSTICS else np.copy
         snap = {
-            "H": st.Hall[:, i, :, :-1].copy(),  # (L, B, n) hidden activations
-            "Z": st.Zh[:, i].copy(),  # pre-activations
-            "DZ": st.DZ[:, i].copy(),  # dLoss/dz
-            "out": st.Z[L][i].copy(),  # logits (B, k)
-            "dout": dz_out[i].copy(),
-            "params": st.params[i].copy(),
-            "grads": st.grads[i].copy(),
+            "H": take(st.Hall[:, i, :, :-1]),  # (L, B, n) hidden activations
+            "Z": take(st.Zh[:, i]),  # pre-activations
+            "DZ": take(st.DZ[:, i]),  # dLoss/dz
+            "out": take(st.Z[L][i]),  # logits (B, k)
+            "dout": take(dz_out[i]),
+            "params": take(st.params[i]),
+            "grads": take(st.grads[i]),
         }
-        self.futures.append(_submit(self._compute, s, snap, stat, hist))
+        self.futures.append(_submit(st.inline, self._compute, s, snap, stat, hist))
         nbytes = sum(a.nbytes for a in snap.values())
         while len(self.futures) - self.n_done > max(1, min(MAX_PENDING, int(MAX_PENDING_BYTES // nbytes))):
             self.futures[self.n_done].result()

@@ -6,12 +6,16 @@ Small real grids are trained (tens of cells, a few seconds); the cache and batch
 from __future__ import annotations
 
 import math
+import sys
+import time
+import types
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from core import phase
+from core import phase, phase_worker
 from core.train import initial_network
 from figures import phase as fp
 
@@ -221,6 +225,132 @@ def test_two_process_pool_gives_the_same_table():
         phase.POOL_MIN_WORK = old
     cols = ["sigma_w", "depth", "initial_loss", "final_loss", "final_acc", "diverged"]
     pd.testing.assert_frame_equal(one[cols], two[cols])
+
+
+# ------------------------------------------------------------------ the process pool: CPUs, memory, idle shutdown
+
+
+@pytest.fixture
+def cgroup(monkeypatch, tmp_path):
+    """Fake cgroup files (none exist until written) and an affinity mask of 8 CPUs."""
+    monkeypatch.setattr(phase.os, "sched_getaffinity", lambda pid: set(range(8)), raising=False)
+    files = {
+        "CGROUP_V2_CPU_MAX": tmp_path / "cpu.max",
+        "CGROUP_V1_CPU_QUOTA": tmp_path / "cpu" / "cpu.cfs_quota_us",
+        "CGROUP_V1_CPU_PERIOD": tmp_path / "cpu" / "cpu.cfs_period_us",
+    }
+    (tmp_path / "cpu").mkdir()
+    for name, path in files.items():
+        monkeypatch.setattr(phase, name, path)
+
+    def write(v2: str | None = None, v1: tuple[str, str] | None = None) -> int:
+        if v2 is not None:
+            files["CGROUP_V2_CPU_MAX"].write_text(v2 + "\n")
+        if v1 is not None:
+            files["CGROUP_V1_CPU_QUOTA"].write_text(v1[0] + "\n")
+            files["CGROUP_V1_CPU_PERIOD"].write_text(v1[1] + "\n")
+        return phase.available_cpus()
+
+    return write
+
+
+def test_cgroup_v2_cpu_max_caps_the_cpus(cgroup):
+    assert cgroup() == 8  # no cgroup files: the affinity mask
+    assert cgroup(v2="max 100000") == 8
+    assert cgroup(v2="200000 100000") == 2
+    assert cgroup(v2="150000 100000") == 1  # a fractional quota rounds down
+    assert cgroup(v2="50000 100000") == 1  # half a CPU is still one worker
+    assert phase.default_workers() == 1
+    assert cgroup(v2="garbage") == 8
+
+
+def test_cgroup_v1_cfs_quota_caps_the_cpus(cgroup):
+    assert cgroup(v1=("-1", "100000")) == 8  # -1: no quota
+    assert cgroup(v1=("300000", "100000")) == 3
+    assert phase.default_workers() == 2
+    assert cgroup(v1=("100000", "100000")) == 1
+    assert phase.default_workers() == 1
+    assert cgroup(v1=("20000", "100000")) == 1
+    assert cgroup(v1=("100000", "0")) == 8  # a broken period: no quota read
+    assert cgroup(v2="max 100000", v1=("100000", "100000")) == 1  # v2 without a quota: v1's counts
+    assert cgroup(v2="400000 100000", v1=("100000", "100000")) == 4  # v2's quota wins where there is one
+
+
+def test_the_phase_cgroup_parsers_read_real_style_files(tmp_path):
+    (tmp_path / "cpu.max").write_text("250000 100000\n")
+    (tmp_path / "q").write_text("-1\n")
+    (tmp_path / "p").write_text("100000\n")
+    assert phase._cgroup_v2_cpus(tmp_path / "cpu.max") == pytest.approx(2.5)
+    assert phase._cgroup_v1_cpus(tmp_path / "q", tmp_path / "p") is None
+    (tmp_path / "q").write_text("150000\n")
+    assert phase._cgroup_v1_cpus(tmp_path / "q", tmp_path / "p") == pytest.approx(1.5)
+    assert phase._cgroup_v1_cpus(tmp_path / "missing", tmp_path / "p") is None
+
+
+HEAVY = {"pandas", "sklearn", "scipy", "streamlit", "plotly", "pyarrow", "core.phase"}
+
+
+def test_a_pool_worker_imports_only_what_a_cell_needs(monkeypatch, tmp_path):
+    """After training a cell a worker holds no pandas, scikit-learn, Streamlit or plotly, and it never ran the
+    server's main script (under `streamlit run`, Streamlit's console script, which imports all of those)."""
+    marker = tmp_path / "main-ran"
+    script = tmp_path / "fake_main.py"
+    script.write_text(f"open({str(marker)!r}, 'w').close()\nimport pandas\n")
+    fake_main = types.ModuleType("__main__")  # __spec__ None: run by path, like a console script
+    fake_main.__file__ = str(script)
+    monkeypatch.setitem(sys.modules, "__main__", fake_main)
+    pc = phase.PhaseConfig(steps=50, width=8)
+    phase._drop_pool()
+    try:
+        pool = phase._pool(1)  # one worker: the probe runs where the cell ran
+        row = pool.submit(phase.run_cells, [phase.cell_config(pc, 1.0, 2)]).result(timeout=120)[0]
+        loaded = set(pool.submit(eval, "sorted(__import__('sys').modules)").result(timeout=60))
+    finally:
+        phase._drop_pool()
+    assert row["depth"] == 2 and 0 < row["final_loss"] < row["initial_loss"]
+    assert {"numpy", "core.train", "core.phase_worker"} <= loaded
+    assert not HEAVY & loaded, HEAVY & loaded
+    if sys.version_info[:2] in phase_worker._LAUNCH_VERSIONS:
+        assert not marker.exists()
+    assert phase.run_cells is phase_worker.run_cells  # core.phase re-exports the worker's functions
+    assert phase.run_cells.__module__ == "core.phase_worker"  # what a pickled task makes the worker import
+
+
+def _alive(pid: int) -> bool:
+    return Path(f"/proc/{pid}").exists()
+
+
+def test_the_pool_shuts_down_after_it_was_idle_for_pool_idle_seconds(monkeypatch):
+    monkeypatch.setattr(phase, "POOL_IDLE_SECONDS", 0.5)
+    monkeypatch.setattr(phase, "POOL_MIN_WORK", 0.0)  # this small grid goes to the pool
+    phase._drop_pool()
+    pc = phase.PhaseConfig(steps=50, width=8, activation="relu")
+    phase.run_grid(pc, workers=2, cache=phase.CellCache())
+    pool = phase._POOL
+    assert pool is not None and phase._POOL_TIMER is not None
+    pids = list(pool._processes)
+    assert 1 <= len(pids) <= 2 and all(_alive(p) for p in pids)
+    # While a grid uses the pool the timer is stopped: it outlives the idle time.
+    phase._pool_enter()
+    try:
+        assert phase._POOL_TIMER is None
+        time.sleep(1.0)
+        assert phase._POOL is pool and all(_alive(p) for p in pids)
+    finally:
+        phase._pool_exit()  # the last grid out starts the timer again
+    assert phase._POOL_TIMER is not None
+    deadline = time.monotonic() + 20
+    while (phase._POOL is not None or any(_alive(p) for p in pids)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert phase._POOL is None and phase._POOL_TIMER is None
+    assert not any(_alive(p) for p in pids)
+    # The next grid starts a new pool, and its numbers are those of the in-process run.
+    two = phase.run_grid(pc, workers=2, cache=phase.CellCache())
+    assert phase._POOL is not None and phase._POOL is not pool
+    one = phase.run_grid(pc, workers=1, cache=phase.CellCache())
+    pd.testing.assert_frame_equal(one.drop(columns="seconds"), two.drop(columns="seconds"))
+    phase._drop_pool()
+    assert phase._POOL is None and phase._POOL_TIMER is None
 
 
 # ------------------------------------------------------------------ figures

@@ -1,0 +1,99 @@
+"""core.diagnostics: the fast paths (Cholesky certificate for ranks, projection certificate for distinct
+units) give exactly what the definitions give, on random, low-rank, dead-unit and duplicated matrices."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from core.diagnostics import distinct_units, numerical_ranks
+
+
+def rank_by_definition(H: np.ndarray) -> float:
+    """Singular values of H (SVD in float64) above s_max * tol, tol as documented in numerical_ranks."""
+    if not np.isfinite(H).all():
+        return math.nan
+    m = max(H.shape)
+    tol = max(math.sqrt(m * np.finfo(np.float64).eps), m * np.finfo(H.dtype).eps)
+    s = np.linalg.svd(H.astype(np.float64), compute_uv=False)
+    return float(((s > s.max(initial=0.0) * tol) & (s > 0)).sum())
+
+
+def distinct_by_definition(W: np.ndarray) -> int:
+    """Greedy count: a unit is new unless it is within rel_tol * (largest unit norm) of an earlier one."""
+    rel_tol = max(1e-6, math.sqrt(np.finfo(W.dtype).eps))
+    U = W.astype(np.float64).T
+    scale = np.sqrt((U * U).sum(axis=1)).max()
+    count = 0
+    for j in range(len(U)):
+        if not any(np.linalg.norm(U[j] - U[i]) <= rel_tol * scale for i in range(j)):
+            count += 1
+    return count
+
+
+def activation_cases(dtype) -> list[np.ndarray]:
+    rng = np.random.default_rng(7)
+    B, n = 48, 24
+    full = np.tanh(rng.standard_normal((B, n)))
+    low = rng.standard_normal((B, 5)) @ rng.standard_normal((5, n))  # rank 5
+    dead = np.maximum(rng.standard_normal((B, n)), 0)
+    dead[:, [1, 4, 9]] = 0.0  # three dead units: rank n - 3
+    dead_low = dead.copy()
+    dead_low[:, 10] = dead_low[:, 11]  # and one duplicate: n - 4
+    same = np.repeat(rng.standard_normal((B, 1)), n, axis=1)  # identical units: rank 1
+    near = full.copy()
+    near[:, 0] = near[:, 1] + 1e-12  # a singular value far below the tolerance
+    wide = np.tanh(rng.standard_normal((10, n)))  # fewer samples than units
+    tiny, huge = (1e-30, 1e30) if dtype == np.float32 else (1e-200, 1e150)  # the scale does not matter
+    cases = (full, low, dead, dead_low, same, near, wide, np.zeros((B, n)), full * tiny, full * huge)
+    return [a.astype(dtype) for a in cases]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_numerical_ranks_match_the_singular_values(dtype):
+    cases = activation_cases(dtype)
+    got = [float(numerical_ranks(H)[()]) for H in cases]
+    want = [rank_by_definition(H / np.abs(H).max() if np.abs(H).max() > 0 else H) for H in cases]
+    assert got == want
+    assert got[:7] == [24, 5, 21, 20, 1, 23, 10]
+    # a stack mixing certified and uncertified matrices gives the same, matrix by matrix
+    same_shape = np.stack([c for c in cases if c.shape == cases[0].shape])
+    assert list(numerical_ranks(same_shape)) == [g for g, c in zip(got, cases) if c.shape == cases[0].shape]
+
+
+def test_numerical_ranks_of_non_finite_matrices_are_nan():
+    H = np.random.default_rng(1).standard_normal((3, 20, 8))
+    H[1, 2, 3] = np.nan
+    r = numerical_ranks(H)
+    assert r[0] == 8 and np.isnan(r[1]) and r[2] == 8
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_distinct_units_match_the_definition(dtype):
+    rng = np.random.default_rng(3)
+    fan_in, n = 17, 12
+    random = rng.standard_normal((fan_in + 1, n))
+    const = np.full((fan_in + 1, n), 0.3)
+    pairs = random.copy()
+    pairs[:, 5] = pairs[:, 2]
+    pairs[:, 7] = pairs[:, 2] * (1 + 1e-9)  # within the tolerance of unit 2
+    close = random.copy()
+    close[:, 3] = close[:, 4] + 1e-3 * np.abs(close).max()  # near, but a real difference
+    zeros = np.zeros((fan_in + 1, n))
+    cases = [c.astype(dtype) for c in (random, const, pairs, close, zeros)]
+    got = [distinct_units(W) for W in cases]
+    assert got == [distinct_by_definition(W) for W in cases] == [12, 1, 10, 12, 1]
+    assert list(distinct_units(np.stack(cases))) == got
+
+
+def test_distinct_units_of_a_wide_layer_with_copies():
+    """256 units: too many for the one-direction shortcut in float32, so close pairs are checked one by one."""
+    rng = np.random.default_rng(5)
+    W = rng.standard_normal((257, 256)).astype(np.float32)
+    W[:, 100] = W[:, 3]
+    W[:, 200] = W[:, 3]
+    W[:, 17] = W[:, 250] * np.float32(1 + 1e-5)
+    assert distinct_units(W) == distinct_by_definition(W) == 253
+    assert distinct_units(W.astype(np.float64)) == 254  # 1e-5 apart is a real difference in float64
