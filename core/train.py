@@ -28,6 +28,7 @@ import numpy as np
 from threadpoolctl import ThreadpoolController
 
 from core.config import BOUNDARY_GRID, ExperimentConfig, validate
+from core.cpus import idle_core
 from core.diagnostics import Binner, distinct_units, mean_cosine, nice_ceil, numerical_ranks
 from core.mlp import MLP, norm_cdf, norm_pdf
 from core.records import HISTOGRAMS, LAYER_STATS, SYMMETRY_STATS, DataSplit, Histogram, RunRecord
@@ -58,7 +59,8 @@ _BLAS: ThreadpoolController | None = None  # created on first use: scanning the 
 # results are the same as computed inline: pure functions of the copies, taken in step order.
 ASYNC_DIAGNOSTICS = True
 # ... but only for networks whose step is big enough (batch x weights, multiply-adds): below it the worker's
-# Python overhead and the GIL hand-offs cost more than they hide (3 x 32 x 128: +79 % wall async, +56 % inline).
+# Python overhead and the GIL hand-offs cost more than they hide (3 x 32 x 128: +79 % wall async, +56 % inline);
+# and only where a second core is idle (core.cpus.idle_core): on one CPU it overlaps nothing and costs ~15 %.
 ASYNC_MIN_WORK = 2e6
 MAX_PENDING = 4  # snapshots waiting per network before the training loop waits for the worker ...
 MAX_PENDING_BYTES = 64e6  # ... and fewer when they are big (memory of a small cloud instance)
@@ -326,7 +328,8 @@ class _Stack:
         self.shapes = [(a + 1, b) for a, b in zip(sizes[:-1], sizes[1:])]
         offs = np.cumsum([0] + [a * b for a, b in self.shapes])
         self.offs, self.P = offs, int(offs[-1])
-        self.inline = c.batch_size * self.P * self.K < ASYNC_MIN_WORK  # statistics without the worker thread
+        # statistics without the worker thread: small nets, or no idle core for it to run on
+        self.inline = c.batch_size * self.P * self.K < ASYNC_MIN_WORK or not idle_core()
         self.params = np.zeros((self.K, self.P), dtype=self.dtype)
         self.grads = np.zeros_like(self.params)
         self.Wa = self._views(self.params)

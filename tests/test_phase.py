@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import phase, phase_worker
+from core import cpus, phase, phase_worker
 from core.train import initial_network
 from figures import phase as fp
 
@@ -232,8 +232,9 @@ def test_two_process_pool_gives_the_same_table():
 
 @pytest.fixture
 def cgroup(monkeypatch, tmp_path):
-    """Fake cgroup files (none exist until written) and an affinity mask of 8 CPUs."""
-    monkeypatch.setattr(phase.os, "sched_getaffinity", lambda pid: set(range(8)), raising=False)
+    """Fake cgroup files (none exist until written), an affinity mask of 8 CPUs and an idle machine."""
+    monkeypatch.setattr(cpus.os, "sched_getaffinity", lambda pid: set(range(8)), raising=False)
+    monkeypatch.setattr(cpus.os, "getloadavg", lambda: (0.0, 0.0, 0.0), raising=False)
     files = {
         "CGROUP_V2_CPU_MAX": tmp_path / "cpu.max",
         "CGROUP_V1_CPU_QUOTA": tmp_path / "cpu" / "cpu.cfs_quota_us",
@@ -241,7 +242,7 @@ def cgroup(monkeypatch, tmp_path):
     }
     (tmp_path / "cpu").mkdir()
     for name, path in files.items():
-        monkeypatch.setattr(phase, name, path)
+        monkeypatch.setattr(cpus, name, path)
 
     def write(v2: str | None = None, v1: tuple[str, str] | None = None) -> int:
         if v2 is not None:
@@ -249,7 +250,7 @@ def cgroup(monkeypatch, tmp_path):
         if v1 is not None:
             files["CGROUP_V1_CPU_QUOTA"].write_text(v1[0] + "\n")
             files["CGROUP_V1_CPU_PERIOD"].write_text(v1[1] + "\n")
-        return phase.available_cpus()
+        return cpus.available_cpus()
 
     return write
 
@@ -280,11 +281,22 @@ def test_the_phase_cgroup_parsers_read_real_style_files(tmp_path):
     (tmp_path / "cpu.max").write_text("250000 100000\n")
     (tmp_path / "q").write_text("-1\n")
     (tmp_path / "p").write_text("100000\n")
-    assert phase._cgroup_v2_cpus(tmp_path / "cpu.max") == pytest.approx(2.5)
-    assert phase._cgroup_v1_cpus(tmp_path / "q", tmp_path / "p") is None
+    assert cpus._cgroup_v2_cpus(tmp_path / "cpu.max") == pytest.approx(2.5)
+    assert cpus._cgroup_v1_cpus(tmp_path / "q", tmp_path / "p") is None
     (tmp_path / "q").write_text("150000\n")
-    assert phase._cgroup_v1_cpus(tmp_path / "q", tmp_path / "p") == pytest.approx(1.5)
-    assert phase._cgroup_v1_cpus(tmp_path / "missing", tmp_path / "p") is None
+    assert cpus._cgroup_v1_cpus(tmp_path / "q", tmp_path / "p") == pytest.approx(1.5)
+    assert cpus._cgroup_v1_cpus(tmp_path / "missing", tmp_path / "p") is None
+
+
+def test_a_busy_server_trains_grids_in_process(cgroup, monkeypatch):
+    """The pool pays only with an idle core; on a busy server it only adds its processes' memory."""
+    assert cgroup(v2="200000 100000") == 2
+    assert phase.default_workers() == 2
+    monkeypatch.setattr(cpus.os, "getloadavg", lambda: (1.6, 0.5, 0.2))
+    assert phase.default_workers() == 1
+    monkeypatch.setattr(cpus.os, "getloadavg", lambda: (3.0, 0.5, 0.2))
+    assert cgroup(v2="400000 100000") == 4
+    assert phase.default_workers() == 2  # one core is still idle
 
 
 HEAVY = {"pandas", "sklearn", "scipy", "streamlit", "plotly", "pyarrow", "core.phase"}

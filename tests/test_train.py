@@ -237,8 +237,18 @@ def test_stacked_and_sequential_training_give_identical_records(optimizer, monke
     assert [_digest(r) for r in stacked] == [_digest(r) for r in alone]
 
 
+real_submit = train._submit
+
+
 def test_diagnostics_worker_thread_gives_the_inline_records(monkeypatch):
+    monkeypatch.setattr(train, "ASYNC_MIN_WORK", 0)  # the worker thread even for this small net ...
+    monkeypatch.setattr(train, "idle_core", lambda: True)  # ... and on a busy machine
+    submitted = []
+    monkeypatch.setattr(
+        train, "_submit", lambda inline, *a: submitted.append(inline) or real_submit(inline, *a)
+    )
     threaded = run_experiment(CFG)
+    assert submitted and not any(submitted)
     monkeypatch.setattr(train, "ASYNC_DIAGNOSTICS", False)
     inline = run_experiment(CFG)
     assert [_digest(r) for r in threaded.values()] == [_digest(r) for r in inline.values()]
