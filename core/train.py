@@ -58,10 +58,13 @@ _BLAS: ThreadpoolController | None = None  # created on first use: scanning the 
 # thread, so on a 2-core machine they overlap with training (numpy releases the GIL in them). The
 # results are the same as computed inline: pure functions of the copies, taken in step order.
 ASYNC_DIAGNOSTICS = True
-# ... but only for networks whose step is big enough (batch x weights, multiply-adds): below it the worker's
-# Python overhead and the GIL hand-offs cost more than they hide (3 x 32 x 128: +79 % wall async, +56 % inline);
-# and only where a second core is idle (core.cpus.idle_core): on one CPU it overlaps nothing and costs ~15 %.
+# ... but only where a second core is idle (core.cpus.idle_core): on one CPU it overlaps nothing and costs CPU,
+# and only for networks whose step is big enough (batch x weights, multiply-adds): evaluations (a few big
+# matrix products, the GIL released) from ASYNC_MIN_WORK; statistics (many small numpy calls, which contend
+# for the GIL with the training loop) from ASYNC_STATS_MIN_WORK. Below these the worker costs more than it
+# hides (benchmarks/RESULTS.md).
 ASYNC_MIN_WORK = 2e6
+ASYNC_STATS_MIN_WORK = 5e7
 MAX_PENDING = 4  # snapshots waiting per network before the training loop waits for the worker ...
 MAX_PENDING_BYTES = 64e6  # ... and fewer when they are big (memory of a small cloud instance)
 _EXECUTOR: ThreadPoolExecutor | None = None
@@ -328,8 +331,10 @@ class _Stack:
         self.shapes = [(a + 1, b) for a, b in zip(sizes[:-1], sizes[1:])]
         offs = np.cumsum([0] + [a * b for a, b in self.shapes])
         self.offs, self.P = offs, int(offs[-1])
-        # statistics without the worker thread: small nets, or no idle core for it to run on
-        self.inline = c.batch_size * self.P * self.K < ASYNC_MIN_WORK or not idle_core()
+        # evaluations and statistics on the worker thread, or inline (see ASYNC_MIN_WORK)
+        work, idle = c.batch_size * self.P * self.K, idle_core()
+        self.eval_inline = work < ASYNC_MIN_WORK or not idle
+        self.stats_inline = work < ASYNC_STATS_MIN_WORK or not idle
         self.params = np.zeros((self.K, self.P), dtype=self.dtype)
         self.grads = np.zeros_like(self.params)
         self.Wa = self._views(self.params)
@@ -511,7 +516,11 @@ class _Stack:
                     losses[s] = loss
                 if recording:  # on a copy of the weights, on the worker: it overlaps with training
                     evals.append(
-                        (s, np.flatnonzero(alive), _submit(self.inline, self.evaluate, self.params.copy()))
+                        (
+                            s,
+                            np.flatnonzero(alive),
+                            _submit(self.eval_inline, self.evaluate, self.params.copy()),
+                        )
                     )
                     limit = max(1, min(MAX_PENDING, int(MAX_PENDING_BYTES // self.params.nbytes)))
                     while len(evals) - evals_done > limit:  # bound the copies waiting for the worker
@@ -662,7 +671,7 @@ class _Recorder:
     def stats(self, s: int, dz_out: np.ndarray, stat: bool, hist: bool) -> None:
         """Copy what step s's statistics need and hand it to the diagnostics worker (or compute them now)."""
         st, i, L = self.st, self.i, self.st.L
-        take = (lambda a: a) if st.inline or not ASYNC_DIAGNOSTICS else np.copy
+        take = (lambda a: a) if st.stats_inline or not ASYNC_DIAGNOSTICS else np.copy
         snap = {
             "H": take(st.Hall[:, i, :, :-1]),  # (L, B, n) hidden activations
             "Z": take(st.Zh[:, i]),  # pre-activations
@@ -672,7 +681,7 @@ class _Recorder:
             "params": take(st.params[i]),
             "grads": take(st.grads[i]),
         }
-        self.futures.append(_submit(st.inline, self._compute, s, snap, stat, hist))
+        self.futures.append(_submit(st.stats_inline, self._compute, s, snap, stat, hist))
         nbytes = sum(a.nbytes for a in snap.values())
         while len(self.futures) - self.n_done > max(1, min(MAX_PENDING, int(MAX_PENDING_BYTES // nbytes))):
             self.futures[self.n_done].result()

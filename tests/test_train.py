@@ -242,6 +242,7 @@ real_submit = train._submit
 
 def test_diagnostics_worker_thread_gives_the_inline_records(monkeypatch):
     monkeypatch.setattr(train, "ASYNC_MIN_WORK", 0)  # the worker thread even for this small net ...
+    monkeypatch.setattr(train, "ASYNC_STATS_MIN_WORK", 0)
     monkeypatch.setattr(train, "idle_core", lambda: True)  # ... and on a busy machine
     submitted = []
     monkeypatch.setattr(
