@@ -3,6 +3,10 @@
 Run with `streamlit run app.py`; each lesson has a stable url_path that share links contain.
 """
 
+import ui.boot  # noqa: F401 - first: loads the app's libraries once under a lock (ui/boot.py)
+
+# isort: split
+
 import streamlit as st
 
 from ui import nav

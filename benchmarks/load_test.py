@@ -11,6 +11,10 @@ Scenarios (each on a freshly started server, so the cache starts empty; default:
             configs, then runs the mix for --seconds: peak memory with a full cache.
   big-link  (opt-in) every session opens the same new Depth link at 50 layers x 256 units: the largest
             record one link can ask for, copied out of the cache once per session.
+  cold-start (opt-in) a plain `streamlit run app.py` (no counters, nothing imported yet), and every session
+            opens a different link (Home, then the presets) at the same moment: the first views after a
+            start or a wake-up.
+The sessions are browser tabs here; benchmarks/ws_load.py runs the same scenarios with websocket clients.
 Measured per navigation: time to the page title (frontend loaded, script started), time to first chart
 (navigation start -> a `.js-plotly-plot` visible, or the home title), time until the script finished, errors
 (stException, error alerts, failed navigations); per scenario: peak resident memory and CPU seconds of the
@@ -130,9 +134,14 @@ def tree_rss(pid: int) -> tuple[int, int, int]:
 
 
 class Server:
-    """`streamlit run app.py` (with training counters) on a free loopback port; samples its memory."""
+    """`streamlit run app.py` (with training counters) on a free loopback port; samples its memory.
 
-    def __init__(self, log_dir: Path, name: str) -> None:
+    counting=False: plain `streamlit run app.py`, exactly as deployed (no counts). The counting wrapper
+    imports core (numpy, pandas) before the first session, so only a plain server starts cold.
+    """
+
+    def __init__(self, log_dir: Path, name: str, counting: bool = True) -> None:
+        self.counting = counting
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.count_file = log_dir / f"{name}-counts.json"
@@ -142,9 +151,11 @@ class Server:
 
     def __enter__(self) -> Server:
         env = {**os.environ, "INITLAB_COUNT_FILE": str(self.count_file)}
+        counting = [str(ROOT / "benchmarks" / "_serve_counting.py")]
+        plain = ["-m", "streamlit", "run", str(ROOT / "app.py")]
         cmd = [
             sys.executable,
-            str(ROOT / "benchmarks" / "_serve_counting.py"),
+            *(counting if self.counting else plain),
             "--server.headless=true",
             f"--server.port={self.port}",
             "--server.address=127.0.0.1",
@@ -308,30 +319,49 @@ async def visit(page, base: str, link: Link, session: int, timeout_s: float) -> 
     return v
 
 
+async def run_sessions(n_sessions: int, plan, seconds: float, open_link, start: float | None = None) -> list:
+    """Run n sessions concurrently; session i opens plan(i, 0), plan(i, 1), ... one after another.
+
+    `open_link(i, link)` opens one link and returns its Visit. A session stops when `plan` returns None or,
+    with `seconds`, once that much time has passed since `start` (every session opens at least one link).
+    Shared by the browser driver here and the websocket driver (benchmarks/ws_load.py).
+    """
+    visits: list = []
+    start = time.perf_counter() if start is None else start
+
+    async def session(i: int) -> None:
+        k = 0
+        while True:
+            link = plan(i, k)
+            if link is None or (seconds and time.perf_counter() - start >= seconds and k > 0):
+                break
+            visits.append(await open_link(i, link))
+            k += 1
+
+    await asyncio.gather(*(session(i) for i in range(n_sessions)))
+    return visits
+
+
 async def drive(base: str, n_sessions: int, plan, seconds: float, timeout_s: float) -> list[Visit]:
     """`plan(session, k)` -> the k-th Link of a session, or None when it is done. Sessions run concurrently."""
     from playwright.async_api import async_playwright
 
-    visits: list[Visit] = []
     start = time.perf_counter()
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         contexts = [
             await browser.new_context(viewport={"width": 1280, "height": 900}) for _ in range(n_sessions)
         ]
+        pages: dict = {}
 
-        async def session(i: int) -> None:
-            page = await contexts[i].new_page()
-            k = 0
-            while True:
-                link = plan(i, k)
-                if link is None or (seconds and time.perf_counter() - start >= seconds and k > 0):
-                    break
-                visits.append(await visit(page, base, link, i, timeout_s))
-                k += 1
+        async def open_link(i: int, link: Link) -> Visit:
+            if i not in pages:
+                pages[i] = await contexts[i].new_page()
+            return await visit(pages[i], base, link, i, timeout_s)
+
+        visits = await run_sessions(n_sessions, plan, seconds, open_link, start)
+        for page in pages.values():
             await page.close()
-
-        await asyncio.gather(*(session(i) for i in range(n_sessions)))
         for ctx in contexts:
             await ctx.close()
         await browser.close()
@@ -390,14 +420,16 @@ def summarize(name: str, n: int, visits: list[Visit], server: Server, wall: floa
     }
 
 
-def scenario_one_link(n: int, log_dir: Path, timeout_s: float, big: bool = False) -> dict:
+def scenario_one_link(n: int, log_dir: Path, timeout_s: float, big: bool = False, driver=None) -> dict:
+    """`driver`: the coroutine function that runs the sessions (default: `drive`, real browsers)."""
+    driver = driver or drive
     seed = random.SystemRandom().randrange(10**6, 10**9)  # a config no cache has seen
     link = big_link(seed) if big else one_link(seed)
     name = "big-link" if big else "one-link"
     load = os.getloadavg()
     with Server(log_dir, f"{name}-{n}") as server:
         t0 = time.perf_counter()
-        visits = asyncio.run(drive(server.url, n, lambda i, k: link if k == 0 else None, 0, timeout_s))
+        visits = asyncio.run(driver(server.url, n, lambda i, k: link if k == 0 else None, 0, timeout_s))
         out = summarize(
             name,
             n,
@@ -407,6 +439,22 @@ def scenario_one_link(n: int, log_dir: Path, timeout_s: float, big: bool = False
             {"loadavg_before": load, "link": link.url("")},
         )
     out["one_computation"] = out["run_experiment"] == 1 and out["distinct_configs"] == 1
+    return out
+
+
+def scenario_cold_start(n: int, log_dir: Path, timeout_s: float, driver=None) -> dict:
+    """A server just started (or woken from sleep) as deployed, nothing imported yet: n sessions open
+    different links (Home and the presets, in turn) at the same moment."""
+    driver = driver or drive
+    links = preset_links()
+    load = os.getloadavg()
+    with Server(log_dir, f"cold-start-{n}", counting=False) as server:
+        t0 = time.perf_counter()
+        visits = asyncio.run(
+            driver(server.url, n, lambda i, k: links[i % len(links)] if k == 0 else None, 0, timeout_s)
+        )
+        wall = time.perf_counter() - t0
+        out = summarize("cold-start", n, visits, server, wall, {"loadavg_before": load})
     return out
 
 
@@ -423,7 +471,8 @@ def mix_plan():
     return plan
 
 
-def scenario_mix(n: int, seconds: float, log_dir: Path, timeout_s: float, fill: int = 0) -> dict:
+def scenario_mix(n: int, seconds: float, log_dir: Path, timeout_s: float, fill: int = 0, driver=None) -> dict:
+    driver = driver or drive
     load = os.getloadavg()
     name = "fill" if fill else "mix"
     with Server(log_dir, f"{name}-{n}") as server:
@@ -434,7 +483,7 @@ def scenario_mix(n: int, seconds: float, log_dir: Path, timeout_s: float, fill: 
             workers = min(n, 4)  # fill with a few sessions: the point is a full cache, not a rush
             chunks = [links[w::workers] for w in range(workers)]
             fill_visits = asyncio.run(
-                drive(
+                driver(
                     server.url,
                     workers,
                     lambda i, k: chunks[i][k] if k < len(chunks[i]) else None,
@@ -446,7 +495,7 @@ def scenario_mix(n: int, seconds: float, log_dir: Path, timeout_s: float, fill: 
             fill_errors = [e for v in fill_visits for e in v.errors]
             server.cpu_start = tree_cpu_seconds(server.proc.pid)  # count the mix's CPU, not the fill's
         t0 = time.perf_counter()
-        visits = asyncio.run(drive(server.url, n, mix_plan(), seconds, timeout_s))
+        visits = asyncio.run(driver(server.url, n, mix_plan(), seconds, timeout_s))
         extra = {"loadavg_before": load}
         if fill:
             extra.update(
@@ -459,12 +508,12 @@ def scenario_mix(n: int, seconds: float, log_dir: Path, timeout_s: float, fill: 
     return out
 
 
-def fmt(x) -> str:
-    return "-" if x is None else f"{x:.1f}" if isinstance(x, float) else str(x)
+def fmt(x, digits: int = 1) -> str:
+    return "-" if x is None else f"{x:.{digits}f}" if isinstance(x, float) else str(x)
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def add_arguments(ap: argparse.ArgumentParser) -> None:
+    """The options this browser driver and the websocket driver (benchmarks/ws_load.py) share."""
     ap.add_argument(
         "--sessions", type=int, nargs="+", default=[30], help="N concurrent sessions (several: one run each)"
     )
@@ -473,12 +522,86 @@ def main(argv: list[str] | None = None) -> int:
         "--scenario",
         nargs="+",
         default=["one-link", "mix", "fill"],
-        choices=["one-link", "mix", "fill", "big-link"],
+        choices=["one-link", "mix", "fill", "big-link", "cold-start"],
+        help="default: one-link mix fill; opt-in: big-link, cold-start (a plain server, no training counts)",
     )
     ap.add_argument("--fill-entries", type=int, default=64, help="distinct configs the fill scenario caches")
     ap.add_argument("--timeout", type=float, default=240, help="seconds one navigation may take")
     ap.add_argument("--max-rss-mb", type=float, default=700, help="fail above this peak server-tree RSS")
     ap.add_argument("--json", type=Path, default=None, help="write the summaries here")
+
+
+def run_scenarios(args: argparse.Namespace, driver=None, annotate=None) -> tuple[list[dict], Path]:
+    """Every scenario of `args.scenario` for every N of `args.sessions`, each on a fresh server.
+
+    `driver` runs the sessions (default: `drive`, real browsers); `annotate(result)` may add to a result
+    before it is printed. Returns the results and the directory of the server logs.
+    """
+    log_dir = Path(tempfile.mkdtemp(prefix="initlab-load-"))
+    results = []
+    for n in args.sessions:
+        for sc in args.scenario:
+            print(
+                f"[{datetime.now():%H:%M:%S}] {sc}, {n} sessions (load average {os.getloadavg()[0]:.1f}) ...",
+                flush=True,
+            )
+            if sc in ("one-link", "big-link"):
+                r = scenario_one_link(n, log_dir, args.timeout, big=sc == "big-link", driver=driver)
+            elif sc == "cold-start":
+                r = scenario_cold_start(n, log_dir, args.timeout, driver=driver)
+            else:
+                fill = args.fill_entries if sc == "fill" else 0
+                r = scenario_mix(n, args.seconds, log_dir, args.timeout, fill=fill, driver=driver)
+            if annotate:
+                annotate(r)
+            results.append(r)
+            print(json.dumps(r, indent=1, default=str), flush=True)
+    return results, log_dir
+
+
+def report(results: list[dict], args: argparse.Namespace, log_dir: Path, **about) -> int:
+    """Print the table and the failures, write --json (with `about`); 1 if anything failed, else 0."""
+    failures = []
+    for r in results:
+        tag = f"{r['scenario']} N={r['sessions']}"
+        if r["errors"] or r.get("fill_errors"):
+            failures.append(f"{tag}: {r['errors']} errors {r['error_samples'][:3]}")
+        if r["scenario"] in ("one-link", "big-link") and not r["one_computation"]:
+            failures.append(f"{tag}: {r['run_experiment']} trainings for 1 distinct config")
+        if r["peak_rss_mb_tree"] > args.max_rss_mb:
+            failures.append(f"{tag}: peak RSS {r['peak_rss_mb_tree']} MB > {args.max_rss_mb} MB")
+    print(
+        "\nscenario    N  navs  title p50  ttc p50  ttc p95  idle p50  idle p95  errors  trainings/distinct  "
+        "RSS tree MB  PSS tree MB  CPU s/nav  load"
+    )
+    for r in results:
+        print(
+            f"{r['scenario']:10} {r['sessions']:2} {r['navigations']:5} {fmt(r['title_p50'], 2):>9} "
+            f"{fmt(r['ttc_p50'], 2):>8} {fmt(r['ttc_p95'], 2):>8} {fmt(r['idle_p50'], 2):>9} "
+            f"{fmt(r['idle_p95'], 2):>9} {r['errors']:7} "
+            f"{fmt(r['trainings']):>9}/{fmt(r['distinct_configs']):<9} {fmt(r['peak_rss_mb_tree']):>11}  "
+            f"{fmt(r['peak_pss_mb_tree']):>11}  {fmt(r['server_cpu_per_navigation'], 2):>9}  "
+            f"{r['loadavg_before'][0]:.1f}->{r['loadavg_after'][0]:.1f}"
+        )
+    summary = {
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "cpus": os.cpu_count(),
+        **about,
+        "results": results,
+        "failures": failures,
+        "logs": str(log_dir),
+    }
+    if args.json:
+        args.json.write_text(json.dumps(summary, indent=1, default=str))
+    for f in failures:
+        print("FAIL", f)
+    print(f"server logs: {log_dir}")
+    return 1 if failures else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add_arguments(ap)
     ap.add_argument(
         "--pin",
         action="store_true",
@@ -491,57 +614,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.pin and len(cpus) >= 2:
         SERVER_CPUS = {cpus[-1]}
         os.sched_setaffinity(0, set(cpus[:-1]))  # this process, Playwright's driver and Chromium
-    log_dir = Path(tempfile.mkdtemp(prefix="initlab-load-"))
-    results = []
-    for n in args.sessions:
-        for sc in args.scenario:
-            print(
-                f"[{datetime.now():%H:%M:%S}] {sc}, {n} sessions (load average {os.getloadavg()[0]:.1f}) ...",
-                flush=True,
-            )
-            if sc in ("one-link", "big-link"):
-                r = scenario_one_link(n, log_dir, args.timeout, big=sc == "big-link")
-            else:
-                r = scenario_mix(
-                    n, args.seconds, log_dir, args.timeout, fill=args.fill_entries if sc == "fill" else 0
-                )
-            results.append(r)
-            print(json.dumps(r, indent=1, default=str), flush=True)
-    failures = []
-    for r in results:
-        tag = f"{r['scenario']} N={r['sessions']}"
-        if r["errors"] or r.get("fill_errors"):
-            failures.append(f"{tag}: {r['errors']} errors {r['error_samples'][:3]}")
-        if r["scenario"] in ("one-link", "big-link") and not r["one_computation"]:
-            failures.append(f"{tag}: {r['run_experiment']} trainings for 1 distinct config")
-        if r["peak_rss_mb_tree"] > args.max_rss_mb:
-            failures.append(f"{tag}: peak RSS {r['peak_rss_mb_tree']} MB > {args.max_rss_mb} MB")
-    print(
-        "\nscenario   N  navs  title p50  ttc p50  ttc p95  idle p95  errors  trainings/distinct  "
-        "RSS tree MB  PSS tree MB  CPU s/nav  load"
-    )
-    for r in results:
-        print(
-            f"{r['scenario']:9} {r['sessions']:2} {r['navigations']:5} {fmt(r['title_p50']):>9} "
-            f"{fmt(r['ttc_p50']):>8} {fmt(r['ttc_p95']):>8} {fmt(r['idle_p95']):>9} {r['errors']:7} "
-            f"{fmt(r['trainings']):>9}/{fmt(r['distinct_configs']):<9} {fmt(r['peak_rss_mb_tree']):>11}  "
-            f"{fmt(r['peak_pss_mb_tree']):>11}  {fmt(r['server_cpu_per_navigation']):>9}  "
-            f"{r['loadavg_before'][0]:.1f}->{r['loadavg_after'][0]:.1f}"
-        )
-    summary = {
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "cpus": os.cpu_count(),
-        "server_cpus": sorted(SERVER_CPUS) if SERVER_CPUS else "shared with the browsers",
-        "results": results,
-        "failures": failures,
-        "logs": str(log_dir),
-    }
-    if args.json:
-        args.json.write_text(json.dumps(summary, indent=1, default=str))
-    for f in failures:
-        print("FAIL", f)
-    print(f"server logs: {log_dir}")
-    return 1 if failures else 0
+    results, log_dir = run_scenarios(args)
+    server_cpus = sorted(SERVER_CPUS) if SERVER_CPUS else "shared with the browsers"
+    return report(results, args, log_dir, server_cpus=server_cpus)
 
 
 if __name__ == "__main__":

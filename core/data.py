@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import math
+import threading
 from functools import lru_cache
 
 import numpy as np
@@ -151,12 +152,19 @@ def _blobs(n: int, noise: float, k: int, rng: np.random.Generator) -> tuple[np.n
 _GENERATORS = {"spiral": _spiral, "moons": _moons, "circles": _circles, "xor": _xor, "blobs": _blobs}
 
 
+_DIGITS_LOCK = threading.Lock()
+
+
 @lru_cache(maxsize=1)
 def _digits_raw() -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
-    """scikit-learn's bundled 8x8 digits (1797 images, pixel values 0..16): no download."""
-    from sklearn.datasets import load_digits
+    """scikit-learn's bundled 8x8 digits (1797 images, pixel values 0..16): no download.
 
-    d = load_digits()
+    Imported here, under a lock: the Phase pool's workers need it only for digits, and two threads importing
+    scikit-learn at once can get a partially initialized module (see ui/boot.py)."""
+    with _DIGITS_LOCK:
+        from sklearn.datasets import load_digits
+
+        d = load_digits()
     X = np.asarray(d.data, dtype=np.float64)
     X.setflags(write=False)  # cached: callers must not change it
     y = np.asarray(d.target, dtype=np.int64)

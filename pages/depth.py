@@ -5,6 +5,9 @@ Widgets -> one-scheme config -> cached run (step 0 plus a short training run) ->
 
 from __future__ import annotations
 
+import ui.boot  # noqa: F401 - first: loads the app's libraries once under a lock (ui/boot.py)
+
+# isort: split
 
 import streamlit as st
 

@@ -3,6 +3,10 @@
 Text only (no computation), so it opens instantly for a class.
 """
 
+import ui.boot  # noqa: F401 - first: loads the app's libraries once under a lock (ui/boot.py)
+
+# isort: split
+
 import streamlit as st
 
 from ui import nav, presets, share

@@ -5,6 +5,10 @@ Widgets -> PhaseConfig -> cached grid of short training runs -> figures.phase; a
 
 from __future__ import annotations
 
+import ui.boot  # noqa: F401 - first: loads the app's libraries once under a lock (ui/boot.py)
+
+# isort: split
+
 from urllib.parse import urlencode
 
 import streamlit as st

@@ -5,6 +5,10 @@ Widgets -> two one-scheme configs (yours, the reference) -> one cached stacked r
 
 from __future__ import annotations
 
+import ui.boot  # noqa: F401 - first: loads the app's libraries once under a lock (ui/boot.py)
+
+# isort: split
+
 import streamlit as st
 
 from core.config import BIAS_INITS, DATASETS

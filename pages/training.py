@@ -5,6 +5,10 @@ Widgets -> one ExperimentConfig -> one cached run of every scheme -> figures.tra
 
 from __future__ import annotations
 
+import ui.boot  # noqa: F401 - first: loads the app's libraries once under a lock (ui/boot.py)
+
+# isort: split
+
 import math
 
 import streamlit as st
