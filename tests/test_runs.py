@@ -101,3 +101,40 @@ def test_config_key_distinguishes_every_field():
             changed = value + 1
         keys.add(runs.config_key(base.replace(**{f.name: changed})))
     assert len(keys) == 1 + len(fields(ExperimentConfig))
+
+
+def test_trainings_beyond_the_slots_wait_their_turn_and_say_so(monkeypatch):
+    """With one slot, a second training waits (its progress bar says why) and starts when the first ends;
+    a nested cached call of the holder does not wait for itself."""
+    import threading
+
+    from ui import runs
+
+    monkeypatch.setattr(runs, "TRAINING_SLOTS", 1)
+    monkeypatch.setattr(runs, "_SLOTS", threading.Semaphore(1))
+    inside, release, order, messages = threading.Event(), threading.Event(), [], []
+
+    def first() -> None:
+        with runs.training_slot():
+            with runs.training_slot():  # nested: no second slot needed
+                order.append("first in")
+                inside.set()
+                release.wait(5)
+            order.append("first out")
+
+    def second() -> None:
+        with runs.training_slot(lambda f, m: messages.append(m), poll=0.02):
+            order.append("second in")
+
+    a = threading.Thread(target=first)
+    a.start()
+    assert inside.wait(5)
+    b = threading.Thread(target=second)
+    b.start()
+    b.join(0.2)
+    assert b.is_alive() and order == ["first in"]  # waiting for the slot
+    release.set()
+    a.join(5)
+    b.join(5)
+    assert order == ["first in", "first out", "second in"]
+    assert messages and messages[0] == "Waiting for the server: 1 ahead of this experiment or running…"

@@ -32,6 +32,8 @@ ui.runs
     progress_bar(container=None) -> context manager yielding progress(fraction, message); pass it to
         your own @st.cache_data function as an underscore argument (`_progress`), never draw on an
         outside element directly inside a cached function (that breaks the cache replay)
+    training_slot(progress=None): context manager, at most TRAINING_SLOTS (the CPUs) trainings at once;
+        every cached training function computes inside one (the others wait, and their bar says so)
     CODE_VERSION, MAX_ENTRIES, MAX_SIZE, config_key(config)
 ui.charts     show(fig, *, key=None, alt=None, **plotly_chart_kwargs): template, full width, no mode bar
 ui.style      SCHEME_COLORS, scheme_color(id), scheme_dash(id), scheme_label(id), layer_colors(n),

@@ -11,6 +11,7 @@ import dataclasses
 import hashlib
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import Any
 import streamlit as st
 
 from core.config import ExperimentConfig, validate
+from core.cpus import available_cpus
 from core.records import RunRecord
 
 _LOG = logging.getLogger(__name__)
@@ -40,6 +42,40 @@ MAX_SIZE = "256MB"  # pickled bytes per cached function; records are compact (bi
 PROGRESS_AFTER = 0.5  # seconds before a progress bar appears (fast runs never flash one)
 
 Progress = Callable[[float, str], None]
+
+# At most this many trainings run at once in the server; the others wait their turn (a class's edited links
+# used to start together, ~12 at a time on 2 cores, each slowing all: first-chart p95 ~50 s, docs/classroom.md).
+TRAINING_SLOTS = available_cpus()
+_SLOTS = threading.Semaphore(TRAINING_SLOTS)
+_QUEUE_LOCK = threading.Lock()
+_queued = 0  # trainings waiting for a slot
+_holding = threading.local()  # a thread that holds a slot (nested cached calls do not take a second)
+
+
+@contextlib.contextmanager
+def training_slot(progress: Progress | None = None, poll: float = 0.5) -> Iterator[None]:
+    """Wait for one of TRAINING_SLOTS, saying so through `progress` while waiting; hold it inside."""
+    global _queued
+    if getattr(_holding, "slot", False):
+        yield
+        return
+    if not _SLOTS.acquire(blocking=False):
+        with _QUEUE_LOCK:
+            _queued += 1
+        try:
+            while not _SLOTS.acquire(timeout=poll):
+                if progress is not None:
+                    others = max(_queued - 1, 0) + TRAINING_SLOTS
+                    progress(0.0, f"Waiting for the server: {others} ahead of this experiment or running…")
+        finally:
+            with _QUEUE_LOCK:
+                _queued -= 1
+    _holding.slot = True
+    try:
+        yield
+    finally:
+        _holding.slot = False
+        _SLOTS.release()
 
 
 def config_key(config: ExperimentConfig) -> str:
@@ -77,7 +113,8 @@ def _experiment(
     # Only `key` and `code_version` are hashed; `_config` is the same config as `key`.
     from core.train import run_experiment
 
-    return run_experiment(_config, progress=_progress)
+    with training_slot(_progress):
+        return run_experiment(_config, progress=_progress)
 
 
 def plain_error(err: Exception) -> str:
@@ -119,7 +156,8 @@ def _phase_grid(key: str, code_version: str, _pc: Any, _progress: Progress | Non
     # finer grid reuses the coarse grid's cells there, and this cache makes a repeated grid instant.
     from core.phase import run_grid
 
-    return run_grid(_pc, progress=_progress)
+    with training_slot(_progress):
+        return run_grid(_pc, progress=_progress)
 
 
 def phase_grid(pc: Any) -> Any:
@@ -157,7 +195,8 @@ def _run_pair(
     # their initialization), so both see the same data, batches and seed.
     from core.train import run_many
 
-    return run_many(list(_configs), progress=_progress)
+    with training_slot(_progress):
+        return run_many(list(_configs), progress=_progress)
 
 
 def run_pair(student: ExperimentConfig, reference: ExperimentConfig) -> tuple[RunRecord, RunRecord] | None:
