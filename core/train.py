@@ -92,8 +92,9 @@ def _keep_heap_pad(pad_bytes: int = 8 << 20) -> None:
     Statistics, evaluations and their temporaries allocate and free arrays of 0.1-8 MB every few
     steps. With the default pad (128 kB) glibc returns that memory to the system after each free and
     the next allocation page-faults it back in: numerical_ranks at (10, 64, 128) took 1.4 ms instead of
-    0.5 ms (benchmarks/RESULTS.md). The cost is at most `pad_bytes` of freed memory kept per heap.
-    No effect where the C library is not glibc.
+    0.5 ms. The cost is at most `pad_bytes` of freed memory kept per heap. No effect where the C library is
+    not glibc. (Raising M_MMAP_THRESHOLD to 32 MB as well made a float64 evaluation at (10, 64, 128) 2x
+    faster, but the server of the 30-session load test then peaked ~130 MB higher: not done.)
     """
     try:
         import ctypes
