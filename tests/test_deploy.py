@@ -203,3 +203,17 @@ def test_fresh_clone_with_only_requirements_serves_the_first_page(tmp_path):
             server.wait(timeout=10)
         except subprocess.TimeoutExpired:
             server.kill()
+
+
+def test_every_script_imports_ui_boot_first():
+    """app.py and every page import ui.boot before anything else (ui/boot.py: the cold-start import race)."""
+    root = Path(__file__).resolve().parent.parent
+    for path in [root / "app.py", *sorted((root / "pages").glob("*.py"))]:
+        imports = [
+            node
+            for node in ast.parse(path.read_text()).body
+            if isinstance(node, ast.Import | ast.ImportFrom)
+            and not (isinstance(node, ast.ImportFrom) and node.module == "__future__")
+        ]
+        first = imports[0]
+        assert isinstance(first, ast.Import) and first.names[0].name == "ui.boot", path.name
