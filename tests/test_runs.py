@@ -104,15 +104,16 @@ def test_config_key_distinguishes_every_field():
 
 
 def test_trainings_beyond_the_slots_wait_their_turn_and_say_so(monkeypatch):
-    """With one slot, a second training waits (its progress bar says why) and starts when the first ends;
-    a nested cached call of the holder does not wait for itself."""
+    """With one slot, later trainings wait (their progress bar says for how many) and start when the first
+    ends; a nested cached call of the holder does not wait for itself."""
     import threading
 
     from ui import runs
 
     monkeypatch.setattr(runs, "TRAINING_SLOTS", 1)
     monkeypatch.setattr(runs, "_SLOTS", threading.Semaphore(1))
-    inside, release, order, messages = threading.Event(), threading.Event(), [], []
+    inside, release, order = threading.Event(), threading.Event(), []
+    messages: dict[str, list[str]] = {"second": [], "third": []}
 
     def first() -> None:
         with runs.training_slot():
@@ -122,19 +123,29 @@ def test_trainings_beyond_the_slots_wait_their_turn_and_say_so(monkeypatch):
                 release.wait(5)
             order.append("first out")
 
-    def second() -> None:
-        with runs.training_slot(lambda f, m: messages.append(m), poll=0.02):
-            order.append("second in")
+    def later(name: str) -> None:
+        with runs.training_slot(lambda f, m: messages[name].append(m), poll=0.02):
+            order.append(f"{name} in")
 
     a = threading.Thread(target=first)
     a.start()
     assert inside.wait(5)
-    b = threading.Thread(target=second)
+    b = threading.Thread(target=later, args=("second",))
     b.start()
     b.join(0.2)
-    assert b.is_alive() and order == ["first in"]  # waiting for the slot
+    c = threading.Thread(target=later, args=("third",))
+    c.start()
+    c.join(0.2)
+    assert b.is_alive() and c.is_alive() and order == ["first in"]  # both wait for the slot
     release.set()
-    a.join(5)
-    b.join(5)
-    assert order == ["first in", "first out", "second in"]
-    assert messages and messages[0] == "Waiting for the server: 1 ahead of this experiment or running…"
+    for t in (a, b, c):
+        t.join(5)
+    assert order[:2] == ["first in", "first out"] and sorted(order[2:]) == ["second in", "third in"]
+    assert (
+        messages["second"][0]
+        == "Waiting for the server: 1 experiment running, 0 others waiting since before this one…"
+    )
+    assert (
+        messages["third"][0]
+        == "Waiting for the server: 1 experiment running, 1 other waiting since before this one…"
+    )

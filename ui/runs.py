@@ -9,6 +9,7 @@ import contextlib
 import contextvars
 import dataclasses
 import hashlib
+import itertools
 import json
 import logging
 import threading
@@ -48,28 +49,38 @@ Progress = Callable[[float, str], None]
 TRAINING_SLOTS = available_cpus()
 _SLOTS = threading.Semaphore(TRAINING_SLOTS)
 _QUEUE_LOCK = threading.Lock()
-_queued = 0  # trainings waiting for a slot
+_waiting: list[int] = []  # tickets of the trainings waiting for a slot, in order of arrival
+_tickets = itertools.count()
 _holding = threading.local()  # a thread that holds a slot (nested cached calls do not take a second)
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
 
 
 @contextlib.contextmanager
 def training_slot(progress: Progress | None = None, poll: float = 0.5) -> Iterator[None]:
     """Wait for one of TRAINING_SLOTS, saying so through `progress` while waiting; hold it inside."""
-    global _queued
     if getattr(_holding, "slot", False):
         yield
         return
     if not _SLOTS.acquire(blocking=False):
         with _QUEUE_LOCK:
-            _queued += 1
+            ticket = next(_tickets)
+            _waiting.append(ticket)
         try:
-            while not _SLOTS.acquire(timeout=poll):
+            while not _SLOTS.acquire(timeout=poll):  # every slot is taken
                 if progress is not None:
-                    others = max(_queued - 1, 0) + TRAINING_SLOTS
-                    progress(0.0, f"Waiting for the server: {others} ahead of this experiment or running…")
+                    with _QUEUE_LOCK:
+                        before = sum(t < ticket for t in _waiting)
+                    progress(
+                        0.0,
+                        f"Waiting for the server: {_n(TRAINING_SLOTS, 'experiment')} running, "
+                        f"{_n(before, 'other')} waiting since before this one…",
+                    )
         finally:
             with _QUEUE_LOCK:
-                _queued -= 1
+                _waiting.remove(ticket)
     _holding.slot = True
     try:
         yield
