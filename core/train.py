@@ -73,9 +73,9 @@ _EXECUTOR_LOCK = threading.Lock()
 
 
 def _submit(inline: bool, fn: Callable, *args) -> Future:
-    """fn(*args) on the diagnostics worker, or now if `inline` (or ASYNC_DIAGNOSTICS is off)."""
+    """fn(*args) on the diagnostics worker, or now if `inline`."""
     global _EXECUTOR, _EXECUTOR_PID
-    if inline or not ASYNC_DIAGNOSTICS:
+    if inline:
         fut: Future = Future()
         fut.set_result(fn(*args))
         return fut
@@ -333,9 +333,9 @@ class _Stack:
         offs = np.cumsum([0] + [a * b for a, b in self.shapes])
         self.offs, self.P = offs, int(offs[-1])
         # evaluations and statistics on the worker thread, or inline (see ASYNC_MIN_WORK)
-        work, idle = c.batch_size * self.P * self.K, idle_core()
-        self.eval_inline = work < ASYNC_MIN_WORK or not idle
-        self.stats_inline = work < ASYNC_STATS_MIN_WORK or not idle
+        work, threaded = c.batch_size * self.P * self.K, ASYNC_DIAGNOSTICS and idle_core()
+        self.eval_inline = not threaded or work < ASYNC_MIN_WORK
+        self.stats_inline = not threaded or work < ASYNC_STATS_MIN_WORK
         self.params = np.zeros((self.K, self.P), dtype=self.dtype)
         self.grads = np.zeros_like(self.params)
         self.Wa = self._views(self.params)
@@ -516,13 +516,8 @@ class _Stack:
                 if s < steps:
                     losses[s] = loss
                 if recording:  # on a copy of the weights, on the worker: it overlaps with training
-                    evals.append(
-                        (
-                            s,
-                            np.flatnonzero(alive),
-                            _submit(self.eval_inline, self.evaluate, self.params.copy()),
-                        )
-                    )
+                    params = self.params if self.eval_inline else self.params.copy()
+                    evals.append((s, np.flatnonzero(alive), _submit(self.eval_inline, self.evaluate, params)))
                     limit = max(1, min(MAX_PENDING, int(MAX_PENDING_BYTES // self.params.nbytes)))
                     while len(evals) - evals_done > limit:  # bound the copies waiting for the worker
                         evals[evals_done][2].result()
@@ -672,7 +667,7 @@ class _Recorder:
     def stats(self, s: int, dz_out: np.ndarray, stat: bool, hist: bool) -> None:
         """Copy what step s's statistics need and hand it to the diagnostics worker (or compute them now)."""
         st, i, L = self.st, self.i, self.st.L
-        take = (lambda a: a) if st.stats_inline or not ASYNC_DIAGNOSTICS else np.copy
+        take = (lambda a: a) if st.stats_inline else np.copy
         snap = {
             "H": take(st.Hall[:, i, :, :-1]),  # (L, B, n) hidden activations
             "Z": take(st.Zh[:, i]),  # pre-activations
