@@ -5,9 +5,15 @@ Pure functions on numpy arrays; `core.train` calls them at the recorded steps.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
+
+try:  # the gufunc behind np.linalg.cholesky: it marks the matrices it cannot factor instead of raising
+    from numpy.linalg import _umath_linalg
+except ImportError:  # pragma: no cover - a numpy without it: one public call per matrix
+    _umath_linalg = None
 
 
 PROJECTIONS = 8  # directions distinct_units compares units on before it compares them whole
@@ -31,16 +37,16 @@ def distinct_units(W_aug: np.ndarray, rel_tol: float | None = None) -> np.ndarra
     if rel_tol is None:
         rel_tol = max(1e-6, math.sqrt(np.finfo(W_aug.dtype).eps))
     F, n = W_aug.shape[-2:]
-    U = W_aug.astype(np.float64).reshape(-1, F, n)
+    U = np.asarray(W_aug, dtype=np.float64).reshape(-1, F, n)
     M = len(U)
     with np.errstate(all="ignore"):
         sq = np.einsum("mij,mij->mj", U, U)  # squared norm of each unit
         scale2 = sq.max(axis=-1, initial=0.0)
         tol2 = (rel_tol * rel_tol) * scale2
         # PROJECTIONS fixed directions: pairs close on the first are kept only if close on every other
-        R = np.cos(np.outer(np.arange(1, PROJECTIONS + 1) * 1.234567, np.arange(F)) + 0.5)
+        R, r_norm = _directions(F)
         P = np.matmul(R, U)  # (M, PROJECTIONS, n)
-        gaps = 2.0 * rel_tol * np.sqrt(scale2)[:, None] * np.sqrt((R * R).sum(axis=1))  # (M, PROJECTIONS)
+        gaps = 2.0 * rel_tol * np.sqrt(scale2)[:, None] * r_norm  # (M, PROJECTIONS)
         order = np.argsort(P[:, 0], axis=-1, kind="stable")
         ps = np.take_along_axis(P[:, 0], order, axis=-1)
         gap = gaps[:, 0]
@@ -75,6 +81,14 @@ def distinct_units(W_aug: np.ndarray, rel_tol: float | None = None) -> np.ndarra
     return int(out) if np.ndim(out) == 0 else out
 
 
+@functools.lru_cache(maxsize=64)
+def _directions(F: int) -> tuple[np.ndarray, np.ndarray]:
+    """PROJECTIONS fixed directions in R^F (rows) and their norms, for distinct_units."""
+    R = np.cos(np.outer(np.arange(1, PROJECTIONS + 1) * 1.234567, np.arange(F)) + 0.5)
+    R.flags.writeable = False
+    return R, np.sqrt((R * R).sum(axis=1))
+
+
 def mean_cosine(W: np.ndarray) -> np.ndarray | float:
     """Mean pairwise cosine similarity of a layer's incoming weight vectors (columns of W).
 
@@ -85,14 +99,48 @@ def mean_cosine(W: np.ndarray) -> np.ndarray | float:
     U = np.asarray(W, dtype=np.float64)
     norms = np.sqrt(np.einsum("...ij,...ij->...j", U, U))
     nonzero = norms > 0
-    unit = U / np.where(nonzero, norms, 1.0)[..., None, :]  # zero columns stay zero
+    inv = np.where(nonzero, 1.0 / np.where(nonzero, norms, 1.0), 0.0)  # zero columns count for nothing
     m = nonzero.sum(axis=-1)
-    s = unit.sum(axis=-1)
+    s = np.matmul(U, inv[..., None])[..., 0]  # the sum of the unit vectors
     # sum over ordered pairs i != j of cos_ij = |sum of unit vectors|^2 - (number of unit vectors)
     pair_sum = np.einsum("...i,...i->...", s, s) - m
     with np.errstate(invalid="ignore", divide="ignore"):
         out = np.where(m >= 2, pair_sum / (m * (m - 1.0)), np.nan)
     return float(out) if np.ndim(out) == 0 else out
+
+
+def layer_moments(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(mean, std, sum of squares) of each matrix of a stack X (L, a, b), as float64 arrays (L,).
+
+    Sums in X's own float type, in one pass for both where the mean is not much larger than the spread:
+    there var = E[x^2] - mean^2 with mean^2 <= E[x^2] / 2 keeps all but a factor 2 of the sums' relative
+    precision. Elsewhere (a mean far from zero, e.g. sigmoid outputs; values so small that their squares
+    underflow) the layer's statistics are computed in float64 by the two-pass formula.
+    """
+    # Blocks of at most 512 contiguous values (a copy only for a strided view): summed in X's type, then
+    # the block sums in float64, so float32 sums keep ~1e-7 of relative precision. The order of the
+    # summation, hence the rounding, is the same whatever the memory layout of X.
+    N = X.shape[-2] * X.shape[-1]
+    X = X.reshape(len(X), -1, _block(N))
+    with np.errstate(all="ignore"):
+        s1 = np.einsum("ibj->ib", X).sum(axis=1, dtype=np.float64)
+        s2 = np.einsum("ibj,ibj->ib", X, X).sum(axis=1, dtype=np.float64)
+        mean, ex2 = s1 / N, s2 / N
+        var = ex2 - mean * mean
+        # float64 and two passes where the mean is large, where squares underflowed (float32 values below
+        # ~1e-16: the vanishing signal of a deep net), and where there is a NaN
+        tiny = np.finfo(X.dtype).tiny / np.finfo(X.dtype).eps
+        for j in np.flatnonzero(~((mean * mean <= 0.5 * ex2) & (ex2 >= tiny))):
+            x = X[j].astype(np.float64)
+            d = x - x.flat[0]  # deviations from one of the values: exactly 0 for a constant layer
+            mean[j], var[j], s2[j] = x.flat[0] + d.mean(), d.var(), np.vdot(x, x)
+        return mean, np.sqrt(np.maximum(var, 0.0)), s2
+
+
+@functools.lru_cache(maxsize=256)
+def _block(n: int) -> int:
+    """The largest divisor of n that is at most 512."""
+    return max(d for d in range(1, min(n, 512) + 1) if n % d == 0)
 
 
 def numerical_ranks(H: np.ndarray) -> np.ndarray:
@@ -111,47 +159,81 @@ def numerical_ranks(H: np.ndarray) -> np.ndarray:
     margin); the same on the units that are not all zero (dead ReLUs) certifies their number. It costs a
     tenth of the eigenvalues; the matrices it cannot certify get them.
     """
+    H = np.asarray(H)
     m = max(H.shape[-2:])
     tol = max(math.sqrt(m * np.finfo(np.float64).eps), m * np.finfo(H.dtype).eps)
-    H = np.asarray(H)
-    with np.errstate(all="ignore"):  # tiny entries underflow to 0 harmlessly
-        # Dividing by the largest entry keeps the Gram matrix of huge activations from overflowing.
-        peak = np.abs(H).max(axis=(-2, -1)).astype(np.float64)  # NaN or inf if any entry is
-        finite = np.isfinite(peak)
-        scale = np.where(finite & (peak > 0), 1.0 / np.where(peak > 0, peak, 1.0), 0.0)
-        X = np.multiply(H, scale[..., None, None], dtype=np.float64)
-        if not finite.all():
-            X[~finite] = 0.0
-        Xt = np.swapaxes(X, -1, -2)
-        gram = np.matmul(Xt, X) if X.shape[-1] <= X.shape[-2] else np.matmul(X, Xt)
-    k = gram.shape[-1]
-    flat_gram = gram.reshape(-1, k, k)
-    trace = np.trace(flat_gram, axis1=-2, axis2=-1)
-    shifted = flat_gram - (2.0 * tol * tol) * trace[:, None, None] * np.eye(k)
+    with np.errstate(all="ignore"):
+        gram = _gram(H)
+        k = gram.shape[-1]
+        flat_gram = gram.reshape(-1, k, k)
+        trace = np.trace(flat_gram, axis1=-2, axis2=-1)
+        finite = np.isfinite(trace)  # False if H has an inf or NaN
+        # The Gram matrix of H itself, in float64: that of a float32 matrix can neither overflow nor lose
+        # anything to underflow. A float64 one may (entries beyond 1e125, or all below 1e-125, or all zero
+        # as far as the squares can tell): then the Gram matrix of H divided by its largest entry.
+        if H.dtype == np.float64 and not ((trace > 1e-250) & (trace < 1e250)).all():
+            peak = np.abs(H).max(axis=(-2, -1))
+            finite = np.isfinite(peak).reshape(-1)
+            scale = np.where(
+                finite & (peak > 0).reshape(-1), 1.0 / np.where(peak > 0, peak, 1.0).reshape(-1), 0.0
+            )
+            gram = _gram(H * scale.reshape(peak.shape + (1, 1)))
+            flat_gram = gram.reshape(-1, k, k)
+            trace = np.trace(flat_gram, axis1=-2, axis2=-1)
+    flat_gram[~finite] = 0.0
+    trace = np.where(finite, trace, 0.0)
+    shifted = flat_gram.copy()
+    diag = np.arange(k)
+    shifted[:, diag, diag] -= (2.0 * tol * tol) * trace[:, None]
     # All-zero units (dead ReLUs) add zero rows and columns: the rank is that of the others. A positive
     # diagonal entry in their place lets one Cholesky certify the others.
     dead = np.diagonal(flat_gram, axis1=-2, axis2=-1) <= 0
     m_idx, u_idx = np.nonzero(dead)
     shifted[m_idx, u_idx, u_idx] = np.maximum(trace[m_idx], 1.0)
     ranks = (k - dead.sum(axis=-1)).astype(np.float64)
-    # one call for a stack of small matrices (call overhead); one per matrix when they are big, so that
-    # one uncertified matrix does not cost a second factorization of the others
-    if k >= 128 or not _positive_definite(shifted):
-        todo = [i for i in range(len(flat_gram)) if not _positive_definite(shifted[i])]
+    todo = np.flatnonzero(~positive_definite(shifted))
+    if len(todo):
         lam = np.linalg.eigvalsh(flat_gram[todo])
         s = np.sqrt(np.maximum(lam, 0.0))
         s_max = s.max(axis=-1, keepdims=True)
         ranks[todo] = ((s > s_max * tol) & (s > 0)).sum(axis=-1)
-    return np.where(finite, ranks.reshape(gram.shape[:-2]), np.nan)
+    return np.where(finite, ranks, np.nan).reshape(gram.shape[:-2])
 
 
-def _positive_definite(A: np.ndarray) -> bool:
-    """True if the Cholesky factorization of A (or of every matrix of a stack) succeeds."""
-    try:
-        np.linalg.cholesky(A)
-        return True
-    except np.linalg.LinAlgError:
-        return False
+def _gram(H: np.ndarray) -> np.ndarray:
+    """H^T H or H H^T (the smaller) of each matrix of a stack, in float64."""
+    X = H if H.dtype == np.float64 else H.astype(np.float64)
+    Xt = np.swapaxes(X, -1, -2)
+    return np.matmul(Xt, X) if X.shape[-1] <= X.shape[-2] else np.matmul(X, Xt)
+
+
+def positive_definite(A: np.ndarray) -> np.ndarray:
+    """For each matrix of a stack A (..., k, k): True if its Cholesky factorization succeeds."""
+    if _umath_linalg is not None:
+        with np.errstate(invalid="ignore", over="ignore", divide="ignore", under="ignore"):
+            L = _umath_linalg.cholesky_lo(A, signature="d->d")  # NaN where it fails, in one call
+        return ~np.isnan(L[..., 0, 0])
+    ok = np.ones(A.shape[:-2], dtype=bool)
+    for i in np.ndindex(ok.shape):
+        try:
+            np.linalg.cholesky(A[i])
+        except np.linalg.LinAlgError:
+            ok[i] = False
+    return ok
+
+
+def percentiles(values: np.ndarray, qs: list[float]) -> list[float]:
+    """np.percentile(values, qs) (its default "linear" method) from one np.partition: 5x cheaper."""
+    a = np.ravel(values)
+    n = a.size
+    pos = [q / 100.0 * (n - 1) for q in qs]
+    below = [int(math.floor(p)) for p in pos]
+    part = np.partition(a, sorted(set(below) | {min(i + 1, n - 1) for i in below}))
+    out = []
+    for p, i in zip(pos, below):
+        x, y, t = float(part[i]), float(part[min(i + 1, n - 1)]), p - i
+        out.append(y - (y - x) * (1.0 - t) if t >= 0.5 else x + (y - x) * t)  # numpy's interpolation
+    return out
 
 
 def nice_ceil(x: float) -> float:
@@ -191,11 +273,14 @@ class Binner:
             np.log10(v, out=v)
         else:
             zeros = v.size - int(np.count_nonzero(v))  # NaN counts as nonzero, as v == 0 would
-        if not np.isfinite(v.sum()):  # one pass in the common case; the sum of finite values may overflow
-            v = v[np.isfinite(v)]
         n = self.n_bins
         t = v - self.lo
         t *= n / (self.hi - self.lo)
-        clipped = int(np.count_nonzero(t < 0)) + int(np.count_nonzero(t > n))
-        np.clip(t, 0, n - 1, out=t)
+        clipped = 0
+        if not (t.min(initial=0.0) >= 0 and t.max(initial=0.0) < n):  # the common case in two reductions
+            finite = np.isfinite(v)
+            if not finite.all():
+                t = t[finite]
+            clipped = int(np.count_nonzero(t < 0)) + int(np.count_nonzero(t > n))
+            np.clip(t, 0, n - 1, out=t)
         return np.bincount(t.astype(np.intp), minlength=n), zeros, clipped

@@ -29,7 +29,15 @@ from threadpoolctl import ThreadpoolController
 
 from core.config import BOUNDARY_GRID, ExperimentConfig, validate
 from core.cpus import idle_core
-from core.diagnostics import Binner, distinct_units, mean_cosine, nice_ceil, numerical_ranks
+from core.diagnostics import (
+    Binner,
+    layer_moments,
+    percentiles,
+    distinct_units,
+    mean_cosine,
+    nice_ceil,
+    numerical_ranks,
+)
 from core.mlp import MLP, norm_cdf, norm_pdf
 from core.records import HISTOGRAMS, LAYER_STATS, SYMMETRY_STATS, DataSplit, Histogram, RunRecord
 
@@ -345,8 +353,8 @@ class _Stack:
         d, k = sizes[0], sizes[-1]
         self.Xa_train = np.ones((n_train, d + 1), dtype=self.dtype)
         self.Xa_train[:, :d] = data.X_train
-        self.onehot = np.zeros((n_train, k), dtype=self.dtype)
-        self.onehot[np.arange(n_train), data.y_train] = 1.0
+        self.onehot = np.zeros((n_train, k), dtype=self.dtype)  # divided by the batch size (see the loss)
+        self.onehot[np.arange(n_train), data.y_train] = 1.0 / c.batch_size
         self.Xa_eval = np.ones((n_train + len(data.y_test), d + 1), dtype=self.dtype)
         self.Xa_eval[:, :d] = np.concatenate([data.X_train, data.X_test])
         self.y_eval = np.concatenate([data.y_train, data.y_test])
@@ -363,6 +371,10 @@ class _Stack:
         B = self.B
         self.Xb = np.empty((B, d + 1), dtype=self.dtype)
         self.Yb = np.empty((B, k), dtype=self.dtype)
+        self.ones_k = np.ones((k, 1), dtype=self.dtype)
+        # a sum of exponentials at least this large lost only terms below eps of it to underflow
+        self.tiny_sum = np.finfo(self.dtype).tiny / np.finfo(self.dtype).eps
+        self.ones_P = np.ones(self.P, dtype=self.dtype)  # x @ ones: a finiteness check 2x cheaper than sum
         # hidden layers in one array each (layer axis first), so statistics take one call for all layers
         n, L = c.width, self.L
         self.Zh = np.empty((L, self.K, B, n), dtype=self.dtype)  # pre-activations
@@ -376,6 +388,7 @@ class _Stack:
         self.WT = [None] + [w[:, :-1, :].transpose(0, 2, 1) for w in self.Wa[1:]]
         # up to width 64, copying W^T to a contiguous buffer makes dh's GEMM faster (not at 256)
         self.WT_buf = [None] + [np.empty(w.shape, dtype=self.dtype) for w in self.WT[1:]] if n <= 64 else None
+        self.eval_buffers: tuple[np.ndarray, ...] | None = None  # see logits
         # optimizer state
         self.opt = c.optimizer
         self.lr = float(c.lr)
@@ -404,15 +417,20 @@ class _Stack:
     def loss_and_backward(self) -> tuple[np.ndarray, np.ndarray]:
         """Mini-batch loss per network (K,) and dLoss/dlogits; gradients into self.grads, dz into self.DZ."""
         logits = self.Z[self.L]
-        shifted = logits - logits.max(axis=2, keepdims=True)
+        # log-sum-exp shifted by each network's largest logit: one reduction, not one per example
+        shifted = logits - logits.max(axis=(1, 2), keepdims=True)
         e = np.exp(shifted)
-        s = e.sum(axis=2, keepdims=True)
-        # mean over the batch of log-sum-exp minus the true class's logit
-        loss = (np.log(s[..., 0]) - (shifted * self.Yb).sum(axis=2)).mean(axis=1)
+        s = np.matmul(e, self.ones_k)  # (K, B, 1): the sum over the classes
+        if not s.min() >= self.tiny_sum:  # an example far below the largest logit (or NaN): its own shift
+            np.subtract(logits, logits.max(axis=2, keepdims=True), out=shifted)
+            np.exp(shifted, out=e)
+            np.matmul(e, self.ones_k, out=s)
+        # Yb is one-hot / B: the loss is the batch mean of log-sum-exp minus the true class's logit
+        loss = np.log(s).sum(axis=(1, 2)) * (1.0 / self.B) - np.einsum("kbc,bc->k", shifted, self.Yb)
+        s *= self.B
         dz = e
         dz /= s
         dz -= self.Yb
-        dz *= 1.0 / self.B
         dz_out = dz
         for j in range(self.L, 0, -1):
             np.matmul(self.HaT[j - 1], dz, out=self.Ga[j])
@@ -454,19 +472,29 @@ class _Stack:
         return g
 
     def load_batch(self, s: int) -> None:
-        np.take(self.Xa_train, self.idx[s], axis=0, out=self.Xb)
-        np.take(self.onehot, self.idx[s], axis=0, out=self.Yb)
+        # mode="clip": the indices are valid, and "raise" would copy through a temporary
+        np.take(self.Xa_train, self.idx[s], axis=0, out=self.Xb, mode="clip")
+        np.take(self.onehot, self.idx[s], axis=0, out=self.Yb, mode="clip")
 
     # ----------------------------------------------------------------------- evaluation
     def logits(self, Xa: np.ndarray, params: np.ndarray | None = None) -> np.ndarray:
         """Logits (K, N, k) of every network on inputs [X, 1]; `params` (K, P) defaults to the current ones."""
         Wa = self.Wa if params is None else self._views(params)
+        N = len(Xa)
+        if self.eval_buffers is None or self.eval_buffers[0].shape[1] < N:
+            # kept for the run: fresh arrays of this size would be page-faulted in at every evaluation
+            n = self.c.width
+            self.eval_buffers = (
+                np.empty((self.K, N, n), dtype=self.dtype),
+                np.ones((self.K, N, n + 1), dtype=self.dtype),
+                np.ones((self.K, N, n + 1), dtype=self.dtype),
+            )
+        z, *ha = (b[:, :N] for b in self.eval_buffers)
         h = Xa
         for j in range(self.L):
-            z = np.matmul(h, Wa[j])
-            ha = np.ones(z.shape[:-1] + (z.shape[-1] + 1,), dtype=self.dtype)
-            _act_forward(self.act, z, ha[..., :-1], self.slope)
-            h = ha
+            np.matmul(h, Wa[j], out=z)
+            _act_forward(self.act, z, ha[j % 2][..., :-1], self.slope)
+            h = ha[j % 2]
         return np.matmul(h, Wa[self.L])
 
     def evaluate(self, params: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
@@ -475,7 +503,7 @@ class _Stack:
             return self._evaluate(params)
 
     def _evaluate(self, params: np.ndarray | None) -> tuple[np.ndarray, ...]:
-        z = self.logits(self.Xa_eval, params)
+        z = self.logits(self.Xa_eval, params).astype(np.float64)  # a float32 loss beyond 3e38 is finite here
         shifted = z - z.max(axis=2, keepdims=True)
         lse = np.log(np.exp(shifted).sum(axis=2))
         rows = np.arange(len(self.y_eval))
@@ -528,7 +556,7 @@ class _Stack:
                 if s == steps or not alive.any():
                     break
                 delta = self.delta()  # written over self.grads
-                if not np.isfinite(delta.sum()):
+                if not np.isfinite(delta @ self.ones_P).all():
                     # some update is NaN or infinite (or only its sum overflowed): find whose
                     ok = np.isfinite(delta).all(axis=1)
                     for i in np.flatnonzero(~ok & alive):
@@ -541,7 +569,7 @@ class _Stack:
                 if not alive.all():
                     delta[~alive] = 0.0
                 self.params += delta
-                if not np.isfinite(self.params.sum()):
+                if not np.isfinite(self.params @ self.ones_P).all():
                     over = ~np.isfinite(self.params).all(axis=1) & alive
                     for i in np.flatnonzero(over):  # W + delta overflowed although both were finite
                         self.params[i] -= delta[i]
@@ -561,18 +589,20 @@ class _Stack:
         self.cpu_seconds = time.process_time() - cpu0  # benchmarks: robust to other load on the machine
         with _blas_limit(threads), np.errstate(all="ignore"):
             final = self._final(rec)
+        self.eval_buffers = None
         return [r.record(losses[:, i], seconds, final[i]) for i, r in enumerate(rec)]
 
     def groups(self, flat: np.ndarray, i: int | None = None) -> list[np.ndarray]:
         """Network i's layers of `flat` (params, grads or an update; or one row if i is None) as stacks of
-        equal shape: [layer 1 (1, d + 1, n)], [layers 2..L (L - 1, n + 1, n)] if L > 1, [output (1, n + 1, k)]."""
+        equal shape (views): the hidden layers [1..L (L, n + 1, n)] if the input is as wide as they are,
+        else [layer 1 (1, d + 1, n)] and [layers 2..L (L - 1, n + 1, n)] if L > 1; then [output (1, n + 1, k)]."""
         row = flat if i is None else flat[i]
-        L, (a0, b0), (aL, bL) = self.L, self.shapes[0], self.shapes[-1]
-        out = [row[: self.offs[1]].reshape(1, a0, b0)]
-        if L > 1:
-            a, b = self.shapes[1]
-            out.append(row[self.offs[1] : self.offs[L]].reshape(L - 1, a, b))
-        out.append(row[self.offs[L] :].reshape(1, aL, bL))
+        L, offs, (a0, b0), (aL, bL) = self.L, self.offs, self.shapes[0], self.shapes[-1]
+        if self.shapes[1:L] == [(a0, b0)] * (L - 1):
+            out = [row[: offs[L]].reshape(L, a0, b0)]
+        else:
+            out = [row[: offs[1]].reshape(1, a0, b0), row[offs[1] : offs[L]].reshape(L - 1, *self.shapes[1])]
+        out.append(row[offs[L] :].reshape(1, aL, bL))
         return out
 
     def _layer(self, flat: np.ndarray, i: int, j: int) -> np.ndarray:
@@ -712,13 +742,12 @@ class _Recorder:
         """Per-layer statistics of network i, each computed for all hidden layers in one call."""
         st, L = self.st, self.st.L
         act = st.act
-        H, Z, DZ, out, dout = snap["H"], snap["Z"], snap["DZ"], snap["out"], snap["dout"]
-        row = {name: np.full(L + 1, np.nan) for name in LAYER_STATS}
-        row["act_mean"][:L] = H.mean(axis=(1, 2))
-        row["act_mean"][L] = out.mean()
-        row["act_std"][:L] = H.std(axis=(1, 2))
-        row["act_std"][L] = out.std()
-        row["pre_std"][:L] = Z.std(axis=(1, 2))
+        Z, DZ, out, dout = snap["Z"], snap["DZ"], snap["out"], snap["dout"]
+        H = np.ascontiguousarray(snap["H"])  # [h, 1] without the 1s: one copy, shared by the statistics
+        row = dict(zip(LAYER_STATS, np.full((len(LAYER_STATS), L + 1), np.nan)))
+        row["act_mean"][:L], row["act_std"][:L], _ = layer_moments(H)
+        (row["act_mean"][L],), (row["act_std"][L],), _ = layer_moments(out[None])
+        row["pre_std"][:L] = layer_moments(Z)[1]
         row["pre_std"][L] = row["act_std"][L]
         size = H.shape[1] * H.shape[2]
         if act == "tanh":
@@ -727,20 +756,20 @@ class _Recorder:
             row["saturation"][:L] = np.count_nonzero((H < 0.01) | (H > 0.99), axis=(1, 2)) / size
         elif act == "relu":
             row["dead"][:L] = 1.0 - np.count_nonzero((H > 0).any(axis=1), axis=1) / H.shape[2]
-        row["backprop_std"][:L] = DZ.std(axis=(1, 2))
-        row["backprop_std"][L] = dout.std()
-        Wg = [g[:, :-1] for g in st.groups(snap["params"])]
-        Gg = [g[:, :-1] for g in st.groups(snap["grads"])]
-        row["weight_std"][:] = np.concatenate([w.std(axis=(1, 2)) for w in Wg])
-        row["grad_std"][:] = np.concatenate([g.std(axis=(1, 2)) for g in Gg])
-        row["grad_norm"][:] = np.sqrt(np.concatenate([np.einsum("lij,lij->l", g, g) for g in Gg]))
-        sym = {}
-        hidden = st.groups(snap["params"])[:-1]  # W_aug of the hidden layers (bias as last row)
-        sym["distinct"] = np.concatenate([np.atleast_1d(distinct_units(w)) for w in hidden]).astype(
-            np.float64
-        )
-        sym["cosine"] = np.concatenate([np.atleast_1d(mean_cosine(w[:, :-1])) for w in hidden])
-        sym["rank"] = numerical_ranks(H).astype(np.float64)
+        row["backprop_std"][:L] = layer_moments(DZ)[1]
+        row["backprop_std"][L] = layer_moments(dout[None])[1][0]
+        w_mom = [layer_moments(g[:, :-1]) for g in st.groups(snap["params"])]
+        g_mom = [layer_moments(g[:, :-1]) for g in st.groups(snap["grads"])]
+        row["weight_std"][:] = np.concatenate([m[1] for m in w_mom])
+        row["grad_std"][:] = np.concatenate([m[1] for m in g_mom])
+        row["grad_norm"][:] = np.sqrt(np.concatenate([m[2] for m in g_mom]))
+        # W_aug of the hidden layers (bias as last row), in float64 once for both measures
+        hidden = [g.astype(np.float64) for g in st.groups(snap["params"])[:-1]]
+        sym = {
+            "distinct": np.concatenate([np.atleast_1d(distinct_units(w)) for w in hidden]).astype(np.float64),
+            "cosine": np.concatenate([np.atleast_1d(mean_cosine(w[:, :-1])) for w in hidden]),
+            "rank": numerical_ranks(H).astype(np.float64),
+        }
         return (s, row, sym)
 
     def update_ratio(self, s: int, delta: np.ndarray) -> None:
@@ -844,7 +873,7 @@ def _make_binners(act: str, hs, zs, Ws, Gs) -> dict[str, Binner]:
     """
 
     def robust(arrays, q=99.9) -> float:
-        m = max(float(np.percentile(np.abs(a), q)) if a.size else 0.0 for a in arrays)
+        m = max(percentiles(np.abs(a), [q])[0] if a.size else 0.0 for a in arrays)
         return nice_ceil(m) if m > 0 and math.isfinite(m) else 1.0
 
     if act == "tanh":
@@ -858,11 +887,10 @@ def _make_binners(act: str, hs, zs, Ws, Gs) -> dict[str, Binner]:
     w_max = max(float(np.abs(W).max()) for W in Ws)
     r_w = nice_ceil(1.5 * w_max) if w_max > 0 else 1.0
     lo, hi = -12.0, 2.0
-    logs = [np.log10(np.abs(g[g != 0])) for g in Gs]
-    logs = [lg[np.isfinite(lg)] for lg in logs if lg.size]
-    if logs:
-        lo = min(lo, math.floor(min(float(np.percentile(lg, 0.1)) for lg in logs if lg.size) - 0.5))
-        hi = max(hi, math.ceil(max(float(np.percentile(lg, 99.9)) for lg in logs if lg.size) + 0.5))
+    ends = _log_ends(Gs)
+    if ends:
+        lo = min(lo, math.floor(min(e[0] for e in ends) - 0.5))
+        hi = max(hi, math.ceil(max(e[1] for e in ends) + 0.5))
     lo = max(lo, -320.0)
     return {
         "act": act_b,
@@ -875,11 +903,20 @@ def _make_binners(act: str, hs, zs, Ws, Gs) -> dict[str, Binner]:
 
 def _log_binner(arrays) -> Binner:
     """log10|value| bins over every layer's 0.1 - 99.9th percentile (whole decades, at least two)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        logs = [np.log10(np.abs(a[(a != 0) & np.isfinite(a)]).astype(np.float64)) for a in arrays]
-    lo = min((float(np.percentile(g, 0.1)) for g in logs if g.size), default=-1.0)
-    hi = max((float(np.percentile(g, 99.9)) for g in logs if g.size), default=1.0)
+    ends = _log_ends(arrays)
+    lo = min((e[0] for e in ends), default=-1.0)
+    hi = max((e[1] for e in ends), default=1.0)
     lo, hi = max(math.floor(lo - 0.5), -320), math.ceil(hi + 0.5)
     if hi - lo < 2:
         lo, hi = lo - 1, hi + 1
     return Binner(lo, hi, int(min(4 * (hi - lo), 96)), "log10abs")
+
+
+def _log_ends(arrays) -> list[list[float]]:
+    """log10 of the 0.1th and 99.9th percentiles of |value| over the nonzero finite values of each array."""
+    ends = []
+    for a in arrays:
+        v = np.abs(a[(a != 0) & np.isfinite(a)])
+        if v.size:
+            ends.append([math.log10(x) for x in percentiles(v, [0.1, 99.9])])
+    return ends

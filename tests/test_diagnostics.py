@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from core.diagnostics import distinct_units, numerical_ranks
+from core.diagnostics import Binner, distinct_units, layer_moments, numerical_ranks, percentiles
 
 
 def rank_by_definition(H: np.ndarray) -> float:
@@ -63,6 +63,17 @@ def test_numerical_ranks_match_the_singular_values(dtype):
     assert list(numerical_ranks(same_shape)) == [g for g, c in zip(got, cases) if c.shape == cases[0].shape]
 
 
+def test_numerical_ranks_without_the_batched_cholesky_give_the_same(monkeypatch):
+    """The fallback for a numpy without its linalg gufunc module: one public Cholesky per matrix."""
+    import core.diagnostics as diagnostics
+
+    cases = activation_cases(np.float64)
+    stack = np.stack([c for c in cases if c.shape == cases[0].shape])
+    want = list(numerical_ranks(stack))
+    monkeypatch.setattr(diagnostics, "_umath_linalg", None)
+    assert list(numerical_ranks(stack)) == want
+
+
 def test_numerical_ranks_of_non_finite_matrices_are_nan():
     H = np.random.default_rng(1).standard_normal((3, 20, 8))
     H[1, 2, 3] = np.nan
@@ -97,3 +108,76 @@ def test_distinct_units_of_a_wide_layer_with_copies():
     W[:, 17] = W[:, 250] * np.float32(1 + 1e-5)
     assert distinct_units(W) == distinct_by_definition(W) == 253
     assert distinct_units(W.astype(np.float64)) == 254  # 1e-5 apart is a real difference in float64
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_layer_moments_match_the_two_pass_statistics(dtype):
+    """One pass where the mean is small against the spread; two passes where it is not (no cancellation)."""
+    rng = np.random.default_rng(11)
+    noise = rng.standard_normal((128, 65))
+    layers = [
+        noise,  # mean ~ 0
+        np.maximum(noise, 0),  # ReLU: mean ~ 0.4 std
+        0.5 + 1e-4 * noise,  # a collapsed sigmoid layer: mean 5000 x the spread
+        np.full((128, 65), 0.3),  # constant: std exactly 0
+        np.zeros((128, 65)),
+        1e-30 * noise,  # squares below the smallest float32: computed in float64
+    ]
+    big = np.stack(layers).astype(dtype)
+    X = big[:, :, :-1]  # a strided view, as the activations [h, 1] are
+    mean, std, sumsq = layer_moments(X)
+    X64 = X.astype(np.float64)
+    rtol = 1e-12 if dtype == np.float64 else 2e-6
+    np.testing.assert_allclose(mean, X64.mean(axis=(1, 2)), rtol=rtol, atol=1e-300)
+    varied = [0, 1, 2, 5]
+    np.testing.assert_allclose(std[varied], X64.std(axis=(1, 2))[varied], rtol=rtol * 10)
+    np.testing.assert_allclose(sumsq, (X64 * X64).sum(axis=(1, 2)), rtol=rtol, atol=1e-300)
+    assert std[3] == 0.0 and std[4] == 0.0  # exactly (numpy's std gives 5e-17 for the constant)
+    assert all(
+        np.array_equal(a, b) for a, b in zip(layer_moments(np.ascontiguousarray(X)), (mean, std, sumsq))
+    )
+    X = X.copy()
+    X[1, 3, 3] = np.nan
+    assert np.isnan(layer_moments(X)[1][1]) and not np.isnan(layer_moments(X)[1][[0, 2]]).any()
+
+
+def histogram_by_definition(b: Binner, v: np.ndarray) -> tuple[list[int], int, int]:
+    """Bins of [lo, hi] (the last one closed), values outside counted apart then put in the end bins."""
+    v = v.astype(np.float64).ravel()
+    zeros = int((v == 0).sum())
+    if b.transform == "log10abs":
+        v = np.log10(np.abs(v[v != 0]))
+    v = v[np.isfinite(v)]
+    clipped = int(((v < b.lo) | (v > b.hi)).sum())
+    counts, _ = np.histogram(np.clip(v, b.lo, b.hi), bins=b.edges)
+    return counts.tolist(), zeros, clipped
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("transform", ["linear", "log10abs"])
+def test_binner_counts_match_np_histogram(dtype, transform):
+    rng = np.random.default_rng(2)
+    b = Binner(-2.0, 3.0, 20) if transform == "linear" else Binner(-6.0, 1.0, 28, "log10abs")
+    inside = rng.uniform(-1.9, 2.9, 500) if transform == "linear" else 10 ** rng.uniform(-5.9, 0.9, 500)
+    cases = {
+        "inside": inside,
+        "the edges": np.array([-2.0, 3.0, 1e-6, 10.0, 0.5]),
+        "outside": np.concatenate([inside, [-50.0, 50.0, 1e-9, 1e9, 0.0, 0.0]]),
+        "non-finite": np.concatenate([inside, [np.nan, np.inf, -np.inf, 0.0]]),
+        "zeros": np.zeros(7),
+    }
+    for name, v in cases.items():
+        counts, zeros, clipped = b.count(v.astype(dtype))
+        assert (counts.tolist(), zeros, clipped) == histogram_by_definition(b, v.astype(dtype)), name
+
+
+def test_percentiles_match_numpy():
+    rng = np.random.default_rng(4)
+    for v in (
+        rng.standard_normal(8192),
+        rng.standard_normal(7).astype(np.float32),
+        np.arange(10.0),
+        np.ones(1),
+    ):
+        for qs in ([99.9], [0.1, 99.9], [0.0, 50.0, 100.0]):
+            np.testing.assert_allclose(percentiles(v, qs), np.percentile(v, qs), rtol=1e-6)

@@ -188,6 +188,30 @@ def test_records_follow_the_network_at_init():
     assert np.isnan(r.layer_stats["update_ratio"][-1]).all()  # no update is taken after the last step
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("far", [0.0, 30.0, 1000.0])
+def test_stacked_loss_and_logit_gradient_match_the_reference(dtype, far):
+    """The training loop shifts the log-sum-exp by the batch's largest logit; an example whose logits are
+    all far below it (exp underflows) is shifted by its own. Both must give the reference loss and dz."""
+    from core.mlp import softmax_cross_entropy
+
+    cfg = ExperimentConfig(dataset="digits", n_samples=400, depth=2, width=8, dtype=dtype, steps=1)
+    data = _data(cfg)
+    st = train._Stack([cfg], data, diagnostics=False)
+    st.load_batch(0)
+    st.forward()
+    rng = np.random.default_rng(1)
+    logits = rng.normal(0, 3, st.Z[-1][0].shape)
+    logits[5] -= far
+    st.Z[-1][0] = logits
+    loss, dz = st.loss_and_backward()
+    y = data.y_train[batch_indices(cfg, len(data.y_train))[0]]
+    ref_loss, ref_dz = softmax_cross_entropy(logits, y)
+    tol = 1e-12 if dtype == "float64" else 2e-6
+    assert loss[0] == pytest.approx(ref_loss, rel=tol)
+    np.testing.assert_allclose(dz[0], ref_dz, rtol=tol * 10, atol=tol * np.abs(ref_dz).max())
+
+
 # ------------------------------------------------------------------------------------ determinism
 CFG = ExperimentConfig(
     schemes=("xavier_uniform", "normal", "lsuv"),
