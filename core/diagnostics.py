@@ -129,12 +129,19 @@ def layer_moments(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         var = ex2 - mean * mean
         # float64 and two passes where the mean is large, where squares underflowed (float32 values below
         # ~1e-16: the vanishing signal of a deep net), and where there is a NaN
-        tiny = np.finfo(X.dtype).tiny / np.finfo(X.dtype).eps
-        for j in np.flatnonzero(~((mean * mean <= 0.5 * ex2) & (ex2 >= tiny))):
-            x = X[j].astype(np.float64)
-            d = x - x.flat[0]  # deviations from one of the values: exactly 0 for a constant layer
-            mean[j], var[j], s2[j] = x.flat[0] + d.mean(), d.var(), np.vdot(x, x)
+        redo = np.flatnonzero(~((mean * mean <= 0.5 * ex2) & (ex2 >= _TINY_SQUARE[X.dtype])))
+        if len(redo):
+            x = X[redo].astype(np.float64)
+            first = x[:, :1, :1]
+            d = x - first  # deviations from one of the values: exactly 0 for a constant layer
+            mean[redo] = first[:, 0, 0] + d.mean(axis=(1, 2))
+            var[redo] = d.var(axis=(1, 2))
+            s2[redo] = np.einsum("ibj,ibj->i", x, x)
         return mean, np.sqrt(np.maximum(var, 0.0)), s2
+
+
+# a sum of squares at least this large lost less than eps of itself to underflow
+_TINY_SQUARE = {np.dtype(t): np.finfo(t).tiny / np.finfo(t).eps for t in (np.float16, np.float32, np.float64)}
 
 
 @functools.lru_cache(maxsize=256)

@@ -94,25 +94,30 @@ def _submit(inline: bool, fn: Callable, *args) -> Future:
     return _EXECUTOR.submit(fn, *args)
 
 
-def _keep_heap_pad(pad_bytes: int = 8 << 20) -> None:
-    """Ask glibc's malloc to keep `pad_bytes` at the top of each heap when it gives memory back.
+def _tune_malloc(pad_bytes: int = 8 << 20, mmap_threshold: int = 16 << 20, arenas: int = 2) -> None:
+    """Let glibc's malloc reuse the memory of numpy's temporaries instead of page-faulting it in anew.
 
-    Statistics, evaluations and their temporaries allocate and free arrays of 0.1-8 MB every few
-    steps. With the default pad (128 kB) glibc returns that memory to the system after each free and
-    the next allocation page-faults it back in: numerical_ranks at (10, 64, 128) took 1.4 ms instead of
-    0.5 ms. The cost is at most `pad_bytes` of freed memory kept per heap. No effect where the C library is
-    not glibc. (Raising M_MMAP_THRESHOLD to 32 MB as well made a float64 evaluation at (10, 64, 128) 2x
-    faster, but the server of the 30-session load test then peaked ~130 MB higher: not done.)
+    Statistics, evaluations and their temporaries allocate and free arrays of 0.1-8 MB every few steps.
+    By default glibc serves every array above 128 kB with a fresh mmap, which the next use page-faults
+    in (zeroed) again: at (10, 64, 128) in float64 the statistics of a recorded step took 3.0 ms instead
+    of 1.6 ms. Arrays up to `mmap_threshold` now come from the heap, and `pad_bytes` of freed memory is
+    kept at its top. Every thread of a Streamlit server would get a heap (an arena) of its own, up to
+    8 per CPU, each keeping such memory: `arenas` caps their number (the GIL serializes most allocations
+    anyway), which keeps the 30-session server's memory where it was (docs/classroom.md).
+    No effect where the C library is not glibc.
     """
     try:
         import ctypes
 
-        ctypes.CDLL("libc.so.6").mallopt(-2, pad_bytes)  # M_TOP_PAD
+        mallopt = ctypes.CDLL("libc.so.6").mallopt
+        mallopt(-8, arenas)  # M_ARENA_MAX
+        mallopt(-3, mmap_threshold)  # M_MMAP_THRESHOLD
+        mallopt(-2, pad_bytes)  # M_TOP_PAD
     except (OSError, AttributeError):
         pass
 
 
-_keep_heap_pad()
+_tune_malloc()
 
 
 def _blas_limit(threads: int):
@@ -699,9 +704,8 @@ class _Recorder:
         st, i, L = self.st, self.i, self.st.L
         take = (lambda a: a) if st.stats_inline else np.copy
         snap = {
-            "H": take(st.Hall[:, i, :, :-1]),  # (L, B, n) hidden activations
-            "Z": take(st.Zh[:, i]),  # pre-activations
-            "DZ": take(st.DZ[:, i]),  # dLoss/dz
+            # (3L, B, n), a copy in both cases: hidden activations h, pre-activations z, dLoss/dz
+            "HZD": np.concatenate([st.Hall[:, i, :, :-1], st.Zh[:, i], st.DZ[:, i]]),
             "out": take(st.Z[L][i]),  # logits (B, k)
             "dout": take(dz_out[i]),
             "params": take(st.params[i]),
@@ -731,8 +735,9 @@ class _Recorder:
             h = None
             if hist:
                 st = self.st
-                hs = list(snap["H"]) + [snap["out"]]
-                zs = list(snap["Z"]) + [snap["out"]]
+                L = st.L
+                hs = list(snap["HZD"][:L]) + [snap["out"]]
+                zs = list(snap["HZD"][L : 2 * L]) + [snap["out"]]
                 Ws = [w[:-1] for g in st.groups(snap["params"]) for w in g]
                 Gs = [w[:-1] for g in st.groups(snap["grads"]) for w in g]
                 h = self._hist(s, hs, zs, Ws, Gs)
@@ -742,13 +747,22 @@ class _Recorder:
         """Per-layer statistics of network i, each computed for all hidden layers in one call."""
         st, L = self.st, self.st.L
         act = st.act
-        Z, DZ, out, dout = snap["Z"], snap["DZ"], snap["out"], snap["dout"]
-        H = np.ascontiguousarray(snap["H"])  # [h, 1] without the 1s: one copy, shared by the statistics
+        out, dout = snap["out"], snap["dout"]
+        HZD = snap["HZD"]
+        H = HZD[:L]
         row = dict(zip(LAYER_STATS, np.full((len(LAYER_STATS), L + 1), np.nan)))
-        row["act_mean"][:L], row["act_std"][:L], _ = layer_moments(H)
-        (row["act_mean"][L],), (row["act_std"][L],), _ = layer_moments(out[None])
-        row["pre_std"][:L] = layer_moments(Z)[1]
-        row["pre_std"][L] = row["act_std"][L]
+        # one call for each set of equal shapes: [h, z, dz] of the hidden layers, [logits, dlogits], and
+        # [W, dW] of each group of equal-shaped layers
+        mean, std, _ = layer_moments(HZD)
+        row["act_mean"][:L], row["act_std"][:L] = mean[:L], std[:L]
+        row["pre_std"][:L], row["backprop_std"][:L] = std[L : 2 * L], std[2 * L :]
+        mean, std, _ = layer_moments(np.stack([out, dout]))
+        row["act_mean"][L], row["act_std"][L], row["pre_std"][L], row["backprop_std"][L] = (
+            mean[0],
+            std[0],
+            std[0],
+            std[1],
+        )
         size = H.shape[1] * H.shape[2]
         if act == "tanh":
             row["saturation"][:L] = np.count_nonzero(np.abs(H) > 0.99, axis=(1, 2)) / size
@@ -756,21 +770,38 @@ class _Recorder:
             row["saturation"][:L] = np.count_nonzero((H < 0.01) | (H > 0.99), axis=(1, 2)) / size
         elif act == "relu":
             row["dead"][:L] = 1.0 - np.count_nonzero((H > 0).any(axis=1), axis=1) / H.shape[2]
-        row["backprop_std"][:L] = layer_moments(DZ)[1]
-        row["backprop_std"][L] = layer_moments(dout[None])[1][0]
-        w_mom = [layer_moments(g[:, :-1]) for g in st.groups(snap["params"])]
-        g_mom = [layer_moments(g[:, :-1]) for g in st.groups(snap["grads"])]
-        row["weight_std"][:] = np.concatenate([m[1] for m in w_mom])
-        row["grad_std"][:] = np.concatenate([m[1] for m in g_mom])
-        row["grad_norm"][:] = np.sqrt(np.concatenate([m[2] for m in g_mom]))
-        # W_aug of the hidden layers (bias as last row), in float64 once for both measures
-        hidden = [g.astype(np.float64) for g in st.groups(snap["params"])[:-1]]
+        wg = [
+            layer_moments(np.concatenate([w[:, :-1], g[:, :-1]]))
+            for w, g in zip(st.groups(snap["params"]), st.groups(snap["grads"]))
+        ]
+        n_l = [len(m[0]) // 2 for m in wg]
+        row["weight_std"][:] = np.concatenate([m[1][:n] for m, n in zip(wg, n_l)])
+        row["grad_std"][:] = np.concatenate([m[1][n:] for m, n in zip(wg, n_l)])
+        row["grad_norm"][:] = np.sqrt(np.concatenate([m[2][n:] for m, n in zip(wg, n_l)]))
+        hidden = self._hidden_weights(snap["params"])
         sym = {
-            "distinct": np.concatenate([np.atleast_1d(distinct_units(w)) for w in hidden]).astype(np.float64),
-            "cosine": np.concatenate([np.atleast_1d(mean_cosine(w[:, :-1])) for w in hidden]),
+            "distinct": np.asarray(distinct_units(hidden), dtype=np.float64).reshape(L),
+            "cosine": np.asarray(mean_cosine(hidden[:, :-1]), dtype=np.float64).reshape(L),
             "rank": numerical_ranks(H).astype(np.float64),
         }
         return (s, row, sym)
+
+    def _hidden_weights(self, params: np.ndarray) -> np.ndarray:
+        """W_aug of every hidden layer (L, F, n), float64, bias as the last row: one stack for the symmetry
+        measures. A first layer narrower than the others is padded with zero rows before its bias row;
+        zeros change neither a unit's distance to another, nor its norm, nor a cosine."""
+        st, L = self.st, self.st.L
+        groups = st.groups(params)[:-1]
+        F = max(g.shape[1] for g in groups)
+        if len(groups) == 1:
+            return groups[0].astype(np.float64)
+        out = np.zeros((L, F, st.c.width), dtype=np.float64)
+        j = 0
+        for g in groups:
+            out[j : j + len(g), : g.shape[1] - 1] = g[:, :-1]
+            out[j : j + len(g), -1] = g[:, -1]
+            j += len(g)
+        return out
 
     def update_ratio(self, s: int, delta: np.ndarray) -> None:
         """||delta W|| / ||W|| per layer for the update about to be taken (W still the old weights)."""

@@ -212,6 +212,22 @@ def test_stacked_loss_and_logit_gradient_match_the_reference(dtype, far):
     np.testing.assert_allclose(dz[0], ref_dz, rtol=tol * 10, atol=tol * np.abs(ref_dz).max())
 
 
+@pytest.mark.parametrize("scheme", ["he_normal", "constant"])
+def test_symmetry_records_match_the_measures_of_each_layer(scheme):
+    """The recorder measures all hidden layers in one stack (a narrower first layer padded with zeros):
+    the same numbers as measuring each layer's weights on its own."""
+    from core.diagnostics import distinct_units, mean_cosine
+
+    cfg = ExperimentConfig(dataset="spiral", depth=3, width=12, schemes=(scheme,), steps=20, record_every=10)
+    r = run_experiment(cfg)[scheme]
+    L = cfg.depth
+    Ws = [np.vstack([W, b]) for W, b in zip(r.final_weights[:L], r.final_biases[:L])]
+    assert r.symmetry["distinct"][-1].tolist() == [distinct_units(W) for W in Ws]
+    np.testing.assert_allclose(r.symmetry["cosine"][-1], [mean_cosine(W[:-1]) for W in Ws], rtol=1e-12)
+    if scheme == "constant":
+        assert r.symmetry["distinct"][-1].tolist() == [1, 1, 1]
+
+
 # ------------------------------------------------------------------------------------ determinism
 CFG = ExperimentConfig(
     schemes=("xavier_uniform", "normal", "lsuv"),
