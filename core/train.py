@@ -806,8 +806,13 @@ class _Recorder:
     def update_ratio(self, s: int, delta: np.ndarray) -> None:
         """||delta W|| / ||W|| per layer for the update about to be taken (W still the old weights)."""
         st, i = self.st, self.i
-        w2 = np.concatenate([np.einsum("lij,lij->l", g[:, :-1], g[:, :-1]) for g in st.groups(st.params, i)])
-        d2 = np.concatenate([np.einsum("lij,lij->l", g[:, :-1], g[:, :-1]) for g in st.groups(delta, i)])
+        # sums of squares from layer_moments: float32 updates of ~1e-20 do not underflow to a ratio of 0
+        sums = [
+            layer_moments(np.concatenate([w[:, :-1], d[:, :-1]]))[2]
+            for w, d in zip(st.groups(st.params, i), st.groups(delta, i))
+        ]
+        w2 = np.concatenate([x[: len(x) // 2] for x in sums])
+        d2 = np.concatenate([x[len(x) // 2 :] for x in sums])
         with np.errstate(divide="ignore", invalid="ignore"):
             # from all-zero weights: 0 if nothing moved, inf if anything did
             self.ratios[s] = np.where(w2 > 0, np.sqrt(d2) / np.sqrt(w2), np.where(d2 > 0, np.inf, 0.0))

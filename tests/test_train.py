@@ -228,6 +228,28 @@ def test_symmetry_records_match_the_measures_of_each_layer(scheme):
         assert r.symmetry["distinct"][-1].tolist() == [1, 1, 1]
 
 
+def test_float32_vanishing_gradients_are_measured_not_rounded_to_zero():
+    """Tiny initial weights in float32: gradients of ~1e-37, whose squares underflow float32. Their std and
+    norm are the true ones (computed in float64), not 0, which would tell a student the gradient is gone."""
+    cfg = ExperimentConfig(
+        dataset="circles", depth=6, width=8, activation="gelu", schemes=("normal",), weight_std=1e-6,
+        dtype="float32", steps=2, record_every=1,
+    )  # fmt: skip
+    r = run_experiment(cfg)["normal"]
+    data = _data(cfg)
+    net = initial_network(cfg, "normal")
+    batch = batch_indices(cfg, len(data.y_train))[0]
+    _, dW, _ = net.loss_and_grads(data.X_train[batch], data.y_train[batch])
+    want = [g.astype(np.float64).std() for g in dW]
+    assert min(want) < 1e-30  # the regime this test is about
+    np.testing.assert_allclose(r.layer_stats["grad_std"][0], want, rtol=1e-3)
+    norms = [np.linalg.norm(g.astype(np.float64)) for g in dW]
+    np.testing.assert_allclose(r.layer_stats["grad_norm"][0], norms, rtol=1e-3)
+    # the first update: lr * dW, against weights of ~1e-6
+    ratio = [cfg.lr * n / np.linalg.norm(W.astype(np.float64)) for n, W in zip(norms, net.weights)]
+    np.testing.assert_allclose(r.layer_stats["update_ratio"][0], ratio, rtol=1e-3)
+
+
 # ------------------------------------------------------------------------------------ determinism
 CFG = ExperimentConfig(
     schemes=("xavier_uniform", "normal", "lsuv"),
