@@ -129,7 +129,7 @@ def layer_moments(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         var = ex2 - mean * mean
         # float64 and two passes where the mean is large, where squares underflowed (float32 values below
         # ~1e-16: the vanishing signal of a deep net), and where there is a NaN
-        redo = np.flatnonzero(~((mean * mean <= 0.5 * ex2) & (ex2 >= _TINY_SQUARE[X.dtype])))
+        redo = np.flatnonzero(~((mean * mean <= 0.5 * ex2) & (ex2 >= TINY_SUM[X.dtype])))
         if len(redo):
             x = X[redo].astype(np.float64)
             first = x[:, :1, :1]
@@ -140,8 +140,8 @@ def layer_moments(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return mean, np.sqrt(np.maximum(var, 0.0)), s2
 
 
-# a sum of squares at least this large lost less than eps of itself to underflow
-_TINY_SQUARE = {np.dtype(t): np.finfo(t).tiny / np.finfo(t).eps for t in (np.float16, np.float32, np.float64)}
+# per float type: a sum of nonnegative terms at least this large lost less than eps of itself to underflow
+TINY_SUM = {np.dtype(t): np.finfo(t).tiny / np.finfo(t).eps for t in (np.float16, np.float32, np.float64)}
 
 
 @functools.lru_cache(maxsize=256)

@@ -30,6 +30,7 @@ from threadpoolctl import ThreadpoolController
 from core.config import BOUNDARY_GRID, ExperimentConfig, validate
 from core.cpus import idle_core
 from core.diagnostics import (
+    TINY_SUM,
     Binner,
     layer_moments,
     percentiles,
@@ -377,8 +378,6 @@ class _Stack:
         self.Xb = np.empty((B, d + 1), dtype=self.dtype)
         self.Yb = np.empty((B, k), dtype=self.dtype)
         self.ones_k = np.ones((k, 1), dtype=self.dtype)
-        # a sum of exponentials at least this large lost only terms below eps of it to underflow
-        self.tiny_sum = np.finfo(self.dtype).tiny / np.finfo(self.dtype).eps
         self.ones_P = np.ones(self.P, dtype=self.dtype)  # x @ ones: a finiteness check 2x cheaper than sum
         # hidden layers in one array each (layer axis first), so statistics take one call for all layers
         n, L = c.width, self.L
@@ -426,7 +425,9 @@ class _Stack:
         shifted = logits - logits.max(axis=(1, 2), keepdims=True)
         e = np.exp(shifted)
         s = np.matmul(e, self.ones_k)  # (K, B, 1): the sum over the classes
-        if not s.min() >= self.tiny_sum:  # an example far below the largest logit (or NaN): its own shift
+        # an example whose exponentials all underflow (far below the largest logit), or a NaN: shift each
+        # example by its own largest logit
+        if not s.min() >= TINY_SUM[self.dtype]:
             np.subtract(logits, logits.max(axis=2, keepdims=True), out=shifted)
             np.exp(shifted, out=e)
             np.matmul(e, self.ones_k, out=s)
