@@ -771,14 +771,10 @@ class _Recorder:
             row["saturation"][:L] = np.count_nonzero((H < 0.01) | (H > 0.99), axis=(1, 2)) / size
         elif act == "relu":
             row["dead"][:L] = 1.0 - np.count_nonzero((H > 0).any(axis=1), axis=1) / H.shape[2]
-        wg = [
-            layer_moments(np.concatenate([w[:, :-1], g[:, :-1]]))
-            for w, g in zip(st.groups(snap["params"]), st.groups(snap["grads"]))
-        ]
-        n_l = [len(m[0]) // 2 for m in wg]
-        row["weight_std"][:] = np.concatenate([m[1][:n] for m, n in zip(wg, n_l)])
-        row["grad_std"][:] = np.concatenate([m[1][n:] for m, n in zip(wg, n_l)])
-        row["grad_norm"][:] = np.sqrt(np.concatenate([m[2][n:] for m, n in zip(wg, n_l)]))
+        (_, row["weight_std"][:], _), (_, row["grad_std"][:], g2) = _weight_moments(
+            st, snap["params"], snap["grads"]
+        )
+        row["grad_norm"][:] = np.sqrt(g2)
         hidden = self._hidden_weights(snap["params"])
         sym = {
             "distinct": np.asarray(distinct_units(hidden), dtype=np.float64).reshape(L),
@@ -793,10 +789,9 @@ class _Recorder:
         zeros change neither a unit's distance to another, nor its norm, nor a cosine."""
         st, L = self.st, self.st.L
         groups = st.groups(params)[:-1]
-        F = max(g.shape[1] for g in groups)
         if len(groups) == 1:
             return groups[0].astype(np.float64)
-        out = np.zeros((L, F, st.c.width), dtype=np.float64)
+        out = np.zeros((L, max(g.shape[1] for g in groups), st.c.width), dtype=np.float64)
         j = 0
         for g in groups:
             out[j : j + len(g), : g.shape[1] - 1] = g[:, :-1]
@@ -808,12 +803,7 @@ class _Recorder:
         """||delta W|| / ||W|| per layer for the update about to be taken (W still the old weights)."""
         st, i = self.st, self.i
         # sums of squares from layer_moments: float32 updates of ~1e-20 do not underflow to a ratio of 0
-        sums = [
-            layer_moments(np.concatenate([w[:, :-1], d[:, :-1]]))[2]
-            for w, d in zip(st.groups(st.params, i), st.groups(delta, i))
-        ]
-        w2 = np.concatenate([x[: len(x) // 2] for x in sums])
-        d2 = np.concatenate([x[len(x) // 2 :] for x in sums])
+        (_, _, w2), (_, _, d2) = _weight_moments(st, st.params[i], delta[i])
         with np.errstate(divide="ignore", invalid="ignore"):
             # from all-zero weights: 0 if nothing moved, inf if anything did
             self.ratios[s] = np.where(w2 > 0, np.sqrt(d2) / np.sqrt(w2), np.where(d2 > 0, np.inf, 0.0))
@@ -897,6 +887,21 @@ class _Recorder:
             seconds=seconds,
             extra={"stacked_with": st.K, "blas_threads": blas_threads(c)},
         )
+
+
+def _weight_moments(
+    st: _Stack, a: np.ndarray, b: np.ndarray
+) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
+    """layer_moments (mean, std, sum of squares; one value per layer) of the weights, without the bias row,
+    of two flat rows of one network (weights and gradients, or weights and an update): one call per group
+    of equal-shaped layers for both."""
+    moments = [
+        layer_moments(np.concatenate([x[:, :-1], y[:, :-1]])) for x, y in zip(st.groups(a), st.groups(b))
+    ]
+    halves = [len(m[0]) // 2 for m in moments]
+    first = tuple(np.concatenate([m[k][:h] for m, h in zip(moments, halves)]) for k in range(3))
+    second = tuple(np.concatenate([m[k][h:] for m, h in zip(moments, halves)]) for k in range(3))
+    return first, second
 
 
 def _make_binners(act: str, hs, zs, Ws, Gs) -> dict[str, Binner]:
