@@ -287,11 +287,14 @@ _PHI_PLAIN = {
 }
 
 
-def _act_forward(name: str, z: np.ndarray, out: np.ndarray, slope: float) -> None:
+def _act_forward(name: str, z: np.ndarray, out: np.ndarray, slope: float, zeros: np.ndarray) -> None:
+    """out = phi(z) on arrays [z, 1] -> [h, 1] whose last column is the bias input: one pass over the
+    whole contiguous buffer (a strided view costs ~2x here), then the column is set back to 1 where
+    phi(1) != 1. `zeros`: an array of zeros of z's shape (np.maximum against a scalar is 3x slower)."""
     if name == "tanh":
         np.tanh(z, out=out)
     elif name == "relu":
-        np.maximum(z, 0, out=out)
+        np.maximum(z, zeros, out=out)
     elif name == "linear":
         np.copyto(out, z)
     elif name == "sigmoid":
@@ -304,6 +307,8 @@ def _act_forward(name: str, z: np.ndarray, out: np.ndarray, slope: float) -> Non
         np.maximum(z, out, out=out)  # max(z, slope z) = leaky_relu(z) for 0 <= slope <= 1
     else:  # gelu
         np.multiply(z, norm_cdf(z), out=out)
+    if name not in ("relu", "linear", "leaky_relu"):  # these keep 1 at 1
+        out[..., -1] = 1.0
 
 
 def _act_backward(name: str, g: np.ndarray, z: np.ndarray, h: np.ndarray, slope: float) -> None:
@@ -381,11 +386,16 @@ class _Stack:
         self.ones_P = np.ones(self.P, dtype=self.dtype)  # x @ ones: a finiteness check 2x cheaper than sum
         # hidden layers in one array each (layer axis first), so statistics take one call for all layers
         n, L = c.width, self.L
-        self.Zh = np.empty((L, self.K, B, n), dtype=self.dtype)  # pre-activations
+        # pre-activations carry the column of ones too, so the activation runs over whole buffers
+        self.Zall = np.ones((L, self.K, B, n + 1), dtype=self.dtype)  # [z, 1]
+        self.Zh = self.Zall[..., :-1]
         self.Hall = np.ones((L, self.K, B, n + 1), dtype=self.dtype)  # [h, 1]
-        self.DZ = np.empty((L, self.K, B, n), dtype=self.dtype)  # dLoss/dz
+        self.DZall = np.zeros((L, self.K, B, n + 1), dtype=self.dtype)  # [dLoss/dz, 0]
+        self.DZ = self.DZall[..., :-1]
         self.Z = [self.Zh[j] for j in range(L)] + [np.empty((self.K, B, k), dtype=self.dtype)]
+        self.Za = [self.Zall[j] for j in range(L)]
         self.Ha = [self.Hall[j] for j in range(L)]
+        self.zeros = np.zeros(self.Za[0].shape, dtype=self.dtype) if self.act == "relu" else None
         self.H = [h[..., :-1] for h in self.Ha]
         # views made once (they follow the buffers): [h, 1]^T for dW, W^T (without the bias row) for dh
         self.HaT = [h.transpose(0, 2, 1) for h in self.Ha]
@@ -414,7 +424,7 @@ class _Stack:
         h = self.Xb
         for j in range(self.L):
             np.matmul(h, self.Wa[j], out=self.Z[j])
-            _act_forward(self.act, self.Z[j], self.H[j], self.slope)
+            _act_forward(self.act, self.Za[j], self.Ha[j], self.slope, self.zeros)
             h = self.Ha[j]
         np.matmul(h, self.Wa[self.L], out=self.Z[self.L])
 
@@ -442,11 +452,12 @@ class _Stack:
             np.matmul(self.HaT[j - 1], dz, out=self.Ga[j])
             if self.WT_buf is not None:
                 np.copyto(self.WT_buf[j], self.WT[j])
-                dh = np.matmul(dz, self.WT_buf[j], out=self.DZ[j - 1])
+                np.matmul(dz, self.WT_buf[j], out=self.DZ[j - 1])
             else:
-                dh = np.matmul(dz, self.WT[j], out=self.DZ[j - 1])
-            _act_backward(self.act, dh, self.Z[j - 1], self.H[j - 1], self.slope)
-            dz = dh
+                np.matmul(dz, self.WT[j], out=self.DZ[j - 1])
+            # on the whole buffers: phi'(1) of the bias column multiplies its zeros
+            _act_backward(self.act, self.DZall[j - 1], self.Za[j - 1], self.Ha[j - 1], self.slope)
+            dz = self.DZ[j - 1]
         np.matmul(self.Xb.T, dz, out=self.Ga[0])
         return loss, dz_out
 
@@ -489,17 +500,18 @@ class _Stack:
         N = len(Xa)
         if self.eval_buffers is None or self.eval_buffers[0].shape[1] < N:
             # kept for the run: fresh arrays of this size would be page-faulted in at every evaluation
-            n = self.c.width
+            shape = (self.K, N, self.c.width + 1)
             self.eval_buffers = (
-                np.empty((self.K, N, n), dtype=self.dtype),
-                np.ones((self.K, N, n + 1), dtype=self.dtype),
-                np.ones((self.K, N, n + 1), dtype=self.dtype),
+                np.ones(shape, dtype=self.dtype),  # [z, 1]
+                np.ones(shape, dtype=self.dtype),  # [h, 1], two: one layer's input, the next's output
+                np.ones(shape, dtype=self.dtype),
+                np.zeros(shape, dtype=self.dtype) if self.act == "relu" else None,
             )
-        z, *ha = (b[:, :N] for b in self.eval_buffers)
+        za, *ha, zeros = (None if b is None else b[:, :N] for b in self.eval_buffers)
         h = Xa
         for j in range(self.L):
-            np.matmul(h, Wa[j], out=z)
-            _act_forward(self.act, z, ha[j % 2][..., :-1], self.slope)
+            np.matmul(h, Wa[j], out=za[..., :-1])
+            _act_forward(self.act, za, ha[j % 2], self.slope, zeros)
             h = ha[j % 2]
         return np.matmul(h, Wa[self.L])
 
