@@ -689,13 +689,13 @@ class _Recorder:
         self.st, self.i = st, i
         self.stat_steps, self.hist_steps = stat_steps, hist_steps
         self.eval_rows: list[tuple[int, list[float]]] = []
-        self.stat_rows: list[tuple[int, dict, dict]] = []
+        self.stat_rows: list[tuple[int, dict, dict, np.ndarray]] = []  # (step, row, symmetry, |W|^2)
         self.hist_rows: list[tuple[int, dict]] = []
         self.snapshots: list[tuple[np.ndarray, ...]] = []
         self.binners: dict[str, Binner] | None = None
         self.futures: list[Future] = []
         self.n_done = 0
-        self.ratios: dict[int, np.ndarray] = {}
+        self.update_sq: dict[int, np.ndarray] = {}  # |delta W|^2 per layer of the update at a recorded step
         self.diverged_at: int | None = None
         self.divergence = ""
         n_w = sum(a * b for a, b in zip(st.sizes[:-1], st.sizes[1:]))
@@ -777,13 +777,14 @@ class _Recorder:
             std[1],
         )
         size = H.shape[1] * H.shape[2]
+        # counts layer by layer: count_nonzero with an axis is 3x slower than without
         if act == "tanh":
-            row["saturation"][:L] = np.count_nonzero(np.abs(H) > 0.99, axis=(1, 2)) / size
+            row["saturation"][:L] = [np.count_nonzero(m) / size for m in np.abs(H) > 0.99]
         elif act == "sigmoid":
-            row["saturation"][:L] = np.count_nonzero((H < 0.01) | (H > 0.99), axis=(1, 2)) / size
+            row["saturation"][:L] = [np.count_nonzero(m) / size for m in (H < 0.01) | (H > 0.99)]
         elif act == "relu":
-            row["dead"][:L] = 1.0 - np.count_nonzero((H > 0).any(axis=1), axis=1) / H.shape[2]
-        (_, row["weight_std"][:], _), (_, row["grad_std"][:], g2) = _weight_moments(
+            row["dead"][:L] = [1.0 - np.count_nonzero(m) / H.shape[2] for m in (H > 0).any(axis=1)]
+        (_, row["weight_std"][:], w2), (_, row["grad_std"][:], g2) = _weight_moments(
             st, snap["params"], snap["grads"]
         )
         row["grad_norm"][:] = np.sqrt(g2)
@@ -793,7 +794,7 @@ class _Recorder:
             "cosine": np.asarray(mean_cosine(hidden[:, :-1]), dtype=np.float64).reshape(L),
             "rank": numerical_ranks(H).astype(np.float64),
         }
-        return (s, row, sym)
+        return (s, row, sym, w2)
 
     def _hidden_weights(self, params: np.ndarray) -> np.ndarray:
         """W_aug of every hidden layer (L, F, n), float64, bias as the last row: one stack for the symmetry
@@ -812,13 +813,12 @@ class _Recorder:
         return out
 
     def update_ratio(self, s: int, delta: np.ndarray) -> None:
-        """||delta W|| / ||W|| per layer for the update about to be taken (W still the old weights)."""
-        st, i = self.st, self.i
+        """|delta W|^2 per layer for the update about to be taken; record() divides by |W|^2 of step s's
+        statistics (the same weights: the update is not taken yet)."""
         # sums of squares from layer_moments: float32 updates of ~1e-20 do not underflow to a ratio of 0
-        (_, _, w2), (_, _, d2) = _weight_moments(st, st.params[i], delta[i])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            # from all-zero weights: 0 if nothing moved, inf if anything did
-            self.ratios[s] = np.where(w2 > 0, np.sqrt(d2) / np.sqrt(w2), np.where(d2 > 0, np.inf, 0.0))
+        self.update_sq[s] = np.concatenate(
+            [layer_moments(d[:, :-1])[2] for d in self.st.groups(delta, self.i)]
+        )
 
     def _hist(self, s, hs, zs, Ws, Gs) -> tuple:
         if self.binners is None:  # edges from the first checkpoint (the worker runs tasks in step order)
@@ -837,9 +837,14 @@ class _Recorder:
         eval_steps = np.array([r[0] for r in keep], dtype=np.int64)
         ev = np.array([r[1] for r in keep], dtype=np.float64).reshape(len(keep), 4)
         stats = [r for r in self.stat_rows if end is None or r[0] < end]
-        for step, row, _ in stats:
-            if step in self.ratios:
-                row["update_ratio"][:] = self.ratios[step]
+        for step, row, _, w2 in stats:
+            if step in self.update_sq:
+                d2 = self.update_sq[step]
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    # from all-zero weights: 0 if nothing moved, inf if anything did
+                    row["update_ratio"][:] = np.where(
+                        w2 > 0, np.sqrt(d2) / np.sqrt(w2), np.where(d2 > 0, np.inf, 0.0)
+                    )
         if st.diag:
             layer_stats = {
                 n: np.array([r[1][n] for r in stats]).reshape(len(stats), L + 1) for n in LAYER_STATS
