@@ -334,6 +334,8 @@ def _act_backward(name: str, g: np.ndarray, z: np.ndarray, h: np.ndarray, slope:
 # ---------------------------------------------------------------------------------------------
 # K networks of one shape in flat buffers: params (K, P); layer j is the view Wa[j] (K, n_in + 1, n_out)
 # whose last row is the bias, so z = [h, 1] @ Wa is one matmul and so is its gradient [h, 1]^T dz.
+# The hidden layers' buffers [z, 1], [h, 1] and [dz, 0] all carry that extra column, so activations and
+# their derivatives run over whole contiguous arrays (the matmuls write the strided views z and dz).
 # ---------------------------------------------------------------------------------------------
 
 

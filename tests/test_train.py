@@ -160,14 +160,19 @@ def test_tanh_small_normal_collapses():
     assert s[-1] < 1e-9
 
 
-def test_records_follow_the_network_at_init():
+@pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid", "gelu", "leaky_relu", "linear"])
+def test_records_follow_the_network_at_init(activation):
+    """The training loop's buffers (the bias column of [h, 1] and [z, 1] that every activation runs over,
+    the evaluation's) give the reference network's activations, loss and gradients."""
     cfg = ExperimentConfig(
         dataset="digits",
         n_samples=500,
         depth=4,
         width=32,
-        activation="relu",
+        activation=activation,
         schemes=("he_normal",),
+        bias_init="normal",  # nonzero biases: the bias column's value matters
+        bias_value=0.5,
         steps=10,
     )
     r = run_experiment(cfg)["he_normal"]
@@ -177,8 +182,9 @@ def test_records_follow_the_network_at_init():
     hs = net.activations(Xb)
     np.testing.assert_allclose(r.layer_stats["act_std"][0], [h.std() for h in hs], rtol=1e-12)
     np.testing.assert_allclose(r.layer_stats["act_mean"][0], [h.mean() for h in hs], rtol=1e-10, atol=1e-15)
-    dead = [1 - (h > 0).any(axis=0).mean() for h in hs[:-1]]
-    np.testing.assert_allclose(r.layer_stats["dead"][0, :-1], dead)
+    if activation == "relu":
+        dead = [1 - (h > 0).any(axis=0).mean() for h in hs[:-1]]
+        np.testing.assert_allclose(r.layer_stats["dead"][0, :-1], dead)
     loss, dW, _ = net.loss_and_grads(Xb, data.y_train[batch_indices(cfg, len(data.y_train))[0]])
     assert r.loss[0] == pytest.approx(loss, rel=1e-12)
     np.testing.assert_allclose(r.layer_stats["grad_norm"][0], [np.linalg.norm(g) for g in dW], rtol=1e-10)
@@ -186,6 +192,9 @@ def test_records_follow_the_network_at_init():
     ratio = [np.linalg.norm(a - W) / np.linalg.norm(W) for a, W in zip(sgd, net.weights)]
     np.testing.assert_allclose(r.layer_stats["update_ratio"][0], ratio, rtol=1e-10)
     assert np.isnan(r.layer_stats["update_ratio"][-1]).all()  # no update is taken after the last step
+    # the evaluation's forward pass over the whole training split
+    full_loss = net.loss_and_grads(data.X_train, data.y_train)[0]
+    assert r.train_loss[0] == pytest.approx(full_loss, rel=1e-12)
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
