@@ -667,7 +667,9 @@ class _Stack:
             gx, gy = np.meshgrid(np.linspace(x0, x1, G), np.linspace(y0, y1, G))
             Xa = np.ones((G * G, 3), dtype=self.dtype)
             Xa[:, 0], Xa[:, 1] = gx.ravel(), gy.ravel()
-            z = self.logits(Xa)
+            # in chunks the size of the evaluation's buffers: a G x G grid would need buffers 5x as big
+            n = len(self.Xa_eval)
+            z = np.concatenate([self.logits(Xa[a : a + n]) for a in range(0, len(Xa), n)], axis=1)
             p = np.exp(z - z.max(axis=2, keepdims=True))
             p /= p.sum(axis=2, keepdims=True)
             for i in range(self.K):

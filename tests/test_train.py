@@ -415,6 +415,26 @@ def test_record_shapes_follow_records_py():
     assert np.isnan(r.layer_stats["dead"]).all() and not np.isnan(r.layer_stats["saturation"][:, :2]).any()
 
 
+def test_decision_boundary_is_the_final_networks_prediction_on_the_grid():
+    """The 100 x 100 grid, evaluated in chunks the size of the evaluation's buffers, against the reference
+    network with the run's final weights."""
+    cfg = ExperimentConfig(
+        dataset="spiral", depth=3, width=16, activation="tanh", bias_init="normal", bias_value=0.3, steps=40
+    )
+    r = run_experiment(cfg)[cfg.schemes[0]]
+    net = initial_network(cfg, cfg.schemes[0])
+    net.weights, net.biases = list(r.final_weights), list(r.final_biases)
+    x0, x1, y0, y1 = r.boundary_extent
+    G = r.boundary.shape[0]
+    gx, gy = np.meshgrid(np.linspace(x0, x1, G), np.linspace(y0, y1, G))
+    logits = net.activations(np.column_stack([gx.ravel(), gy.ravel()]))[-1]
+    p = np.exp(logits - logits.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(r.boundary_prob.ravel(), p.max(axis=1), rtol=1e-10)
+    assert np.count_nonzero(r.boundary.ravel() != logits.argmax(axis=1)) <= 2  # exact ties aside
+    assert G * G > 3 * cfg.n_samples  # the grid takes several chunks
+
+
 def test_diagnostics_off_records_losses_only():
     cfg = ExperimentConfig(depth=2, width=8, steps=20, schemes=("xavier_normal",))
     full = run_many([cfg])[0]
