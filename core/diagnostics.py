@@ -125,19 +125,45 @@ def layer_moments(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     with np.errstate(all="ignore"):
         s1 = np.einsum("ibj->ib", X).sum(axis=1, dtype=np.float64)
         s2 = np.einsum("ibj,ibj->ib", X, X).sum(axis=1, dtype=np.float64)
-        mean, ex2 = s1 / N, s2 / N
-        var = ex2 - mean * mean
-        # float64 and two passes where the mean is large, where squares underflowed (float32 values below
-        # ~1e-16: the vanishing signal of a deep net), and where there is a NaN
-        redo = np.flatnonzero(~((mean * mean <= 0.5 * ex2) & (ex2 >= TINY_SUM[X.dtype])))
+        mean, var, redo = _one_pass(s1, s2, N, X.dtype)
         if len(redo):
-            x = X[redo].astype(np.float64)
-            first = x[:, :1, :1]
-            d = x - first  # deviations from one of the values: exactly 0 for a constant layer
-            mean[redo] = first[:, 0, 0] + d.mean(axis=(1, 2))
-            var[redo] = d.var(axis=(1, 2))
-            s2[redo] = np.einsum("ibj,ibj->i", x, x)
+            mean[redo], var[redo], s2[redo] = _two_pass(X[redo].reshape(len(redo), -1))
         return mean, np.sqrt(np.maximum(var, 0.0)), s2
+
+
+def segment_moments(x: np.ndarray, starts, stops) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(mean, std, sum of squares) of the segments x[starts[i]:stops[i]] (non-empty) of a flat array, as
+    float64 arrays: layer_moments' rules for segments of different lengths (the weights of each layer in
+    a row of parameters), with numpy's pairwise sums per segment (np.add.reduceat) in x's type."""
+    starts, stops = np.asarray(starts, dtype=np.intp), np.asarray(stops, dtype=np.intp)
+    idx = np.empty(2 * len(starts), dtype=np.intp)
+    idx[0::2], idx[1::2] = starts, stops  # the odd sums (between the segments) are not used
+    if idx[-1] == x.size:
+        idx = idx[:-1]  # the last segment runs to the end
+    with np.errstate(all="ignore"):
+        s1 = np.add.reduceat(x, idx)[0::2].astype(np.float64)
+        s2 = np.add.reduceat(x * x, idx)[0::2].astype(np.float64)
+        mean, var, redo = _one_pass(s1, s2, (stops - starts).astype(np.float64), x.dtype)
+        for i in redo:
+            mean[i], var[i], s2[i] = (v[0] for v in _two_pass(x[None, starts[i] : stops[i]]))
+        return mean, np.sqrt(np.maximum(var, 0.0)), s2
+
+
+def _one_pass(s1: np.ndarray, s2: np.ndarray, n, dtype) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean and variance from the float64 sums, and the indices where they are not accurate: where the mean
+    is large, where squares underflowed (float32 values below ~1e-16: the vanishing signal of a deep net),
+    and where there is a NaN. Those get _two_pass."""
+    mean, ex2 = s1 / n, s2 / n
+    redo = np.flatnonzero(~((mean * mean <= 0.5 * ex2) & (ex2 >= TINY_SUM[np.dtype(dtype)])))
+    return mean, ex2 - mean * mean, redo
+
+
+def _two_pass(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean, variance and sum of squares of each row of x (R, M), in float64 by two passes."""
+    x = x.astype(np.float64)
+    first = x[:, :1]
+    d = x - first  # deviations from one of the values: exactly 0 for a constant layer
+    return first[:, 0] + d.mean(axis=1), d.var(axis=1), np.einsum("ij,ij->i", x, x)
 
 
 # per float type: a sum of nonnegative terms at least this large lost less than eps of itself to underflow

@@ -34,6 +34,7 @@ from core.diagnostics import (
     Binner,
     layer_moments,
     percentiles,
+    segment_moments,
     distinct_units,
     mean_cosine,
     nice_ceil,
@@ -353,6 +354,8 @@ class _Stack:
         self.shapes = [(a + 1, b) for a, b in zip(sizes[:-1], sizes[1:])]
         offs = np.cumsum([0] + [a * b for a, b in self.shapes])
         self.offs, self.P = offs, int(offs[-1])
+        # each layer's weights without the bias row: (starts, stops) in a row of params
+        self.weight_segments = (offs[:-1], offs[:-1] + [(a - 1) * b for a, b in self.shapes])
         # evaluations and statistics on the worker thread, or inline (see ASYNC_MIN_WORK)
         work, threaded = c.batch_size * self.P * self.K, ASYNC_DIAGNOSTICS and idle_core()
         self.eval_inline = not threaded or work < ASYNC_MIN_WORK
@@ -788,9 +791,8 @@ class _Recorder:
             row["saturation"][:L] = [np.count_nonzero(m) / size for m in (H < 0.01) | (H > 0.99)]
         elif act == "relu":
             row["dead"][:L] = [1.0 - np.count_nonzero(m) / H.shape[2] for m in (H > 0).any(axis=1)]
-        (_, row["weight_std"][:], w2), (_, row["grad_std"][:], g2) = _weight_moments(
-            st, snap["params"], snap["grads"]
-        )
+        _, row["weight_std"][:], w2 = segment_moments(snap["params"], *st.weight_segments)
+        _, row["grad_std"][:], g2 = segment_moments(snap["grads"], *st.weight_segments)
         row["grad_norm"][:] = np.sqrt(g2)
         hidden = self._hidden_weights(snap["params"])
         sym = {
@@ -819,10 +821,8 @@ class _Recorder:
     def update_ratio(self, s: int, delta: np.ndarray) -> None:
         """|delta W|^2 per layer for the update about to be taken; record() divides by |W|^2 of step s's
         statistics (the same weights: the update is not taken yet)."""
-        # sums of squares from layer_moments: float32 updates of ~1e-20 do not underflow to a ratio of 0
-        self.update_sq[s] = np.concatenate(
-            [layer_moments(d[:, :-1])[2] for d in self.st.groups(delta, self.i)]
-        )
+        # segment_moments: float32 updates of ~1e-20 do not underflow to a ratio of 0
+        self.update_sq[s] = segment_moments(delta[self.i], *self.st.weight_segments)[2]
 
     def _hist(self, s, hs, zs, Ws, Gs) -> tuple:
         if self.binners is None:  # edges from the first checkpoint (the worker runs tasks in step order)
@@ -908,21 +908,6 @@ class _Recorder:
             seconds=seconds,
             extra={"stacked_with": st.K, "blas_threads": blas_threads(c)},
         )
-
-
-def _weight_moments(
-    st: _Stack, a: np.ndarray, b: np.ndarray
-) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
-    """layer_moments (mean, std, sum of squares; one value per layer) of the weights, without the bias row,
-    of two flat rows of one network (weights and gradients, or weights and an update): one call per group
-    of equal-shaped layers for both."""
-    moments = [
-        layer_moments(np.concatenate([x[:, :-1], y[:, :-1]])) for x, y in zip(st.groups(a), st.groups(b))
-    ]
-    halves = [len(m[0]) // 2 for m in moments]
-    first = tuple(np.concatenate([m[k][:h] for m, h in zip(moments, halves)]) for k in range(3))
-    second = tuple(np.concatenate([m[k][h:] for m, h in zip(moments, halves)]) for k in range(3))
-    return first, second
 
 
 def _make_binners(act: str, hs, zs, Ws, Gs) -> dict[str, Binner]:

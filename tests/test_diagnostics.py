@@ -8,7 +8,14 @@ import math
 import numpy as np
 import pytest
 
-from core.diagnostics import Binner, distinct_units, layer_moments, numerical_ranks, percentiles
+from core.diagnostics import (
+    Binner,
+    distinct_units,
+    layer_moments,
+    numerical_ranks,
+    percentiles,
+    segment_moments,
+)
 
 
 def rank_by_definition(H: np.ndarray) -> float:
@@ -139,6 +146,41 @@ def test_layer_moments_match_the_two_pass_statistics(dtype):
     X = X.copy()
     X[1, 3, 3] = np.nan
     assert np.isnan(layer_moments(X)[1][1]) and not np.isnan(layer_moments(X)[1][[0, 2]]).any()
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_segment_moments_match_the_two_pass_statistics(dtype):
+    """The weights of each layer in a row of parameters: segments of different lengths, gaps between them
+    (the bias rows), the last one up to the end of the row; layer_moments' rules."""
+    rng = np.random.default_rng(12)
+    lengths = [4096, 640, 2048, 1024, 333, 777]
+    segments = [
+        rng.standard_normal(lengths[0]),
+        np.maximum(rng.standard_normal(lengths[1]), 0),
+        0.5 + 1e-4 * rng.standard_normal(lengths[2]),  # mean 5000 x the spread
+        np.full(lengths[3], 0.3),  # constant: std exactly 0
+        np.zeros(lengths[4]),
+        1e-30 * rng.standard_normal(lengths[5]),  # squares below the smallest float32
+    ]
+    parts, starts, stops, at = [], [], [], 0
+    for seg in segments:
+        gap = rng.standard_normal(7)  # a bias row: not counted
+        parts += [seg, gap]
+        starts.append(at)
+        stops.append(at + len(seg))
+        at += len(seg) + len(gap)
+    x = np.concatenate(parts[:-1]).astype(dtype)  # the last segment ends the row
+    mean, std, sumsq = segment_moments(x, starts, stops)
+    ref = [x[a:b].astype(np.float64) for a, b in zip(starts, stops)]
+    rtol = 1e-12 if dtype == np.float64 else 2e-6
+    np.testing.assert_allclose(mean, [r.mean() for r in ref], rtol=rtol, atol=1e-300)
+    varied = [0, 1, 2, 5]
+    np.testing.assert_allclose(std[varied], [ref[i].std() for i in varied], rtol=rtol * 10)
+    np.testing.assert_allclose(sumsq, [r @ r for r in ref], rtol=rtol, atol=1e-300)
+    assert std[3] == 0.0 and std[4] == 0.0
+    x[starts[1] + 5] = np.nan
+    mean, std, sumsq = segment_moments(x, starts, stops)
+    assert np.isnan(std[1]) and np.isnan(sumsq[1]) and not np.isnan(std[[0, 2, 3, 4, 5]]).any()
 
 
 def histogram_by_definition(b: Binner, v: np.ndarray) -> tuple[list[int], int, int]:
