@@ -401,7 +401,6 @@ class _Stack:
         self.Za = [self.Zall[j] for j in range(L)]
         self.Ha = [self.Hall[j] for j in range(L)]
         self.zeros = np.zeros(self.Za[0].shape, dtype=self.dtype) if self.act == "relu" else None
-        self.H = [h[..., :-1] for h in self.Ha]
         # views made once (they follow the buffers): [h, 1]^T for dW, W^T (without the bias row) for dh
         self.HaT = [h.transpose(0, 2, 1) for h in self.Ha]
         self.WT = [None] + [w[:, :-1, :].transpose(0, 2, 1) for w in self.Wa[1:]]
