@@ -225,7 +225,7 @@ def stack_table(rounds: int) -> list[str]:
             ts, tq = [], []
             try:
                 for _ in range(rounds):
-                    train.STACK_MAX_WIDTH = 256
+                    train.STACK_MAX_WIDTH = dict.fromkeys(old_w, 256)
                     t0 = time.process_time()
                     train.run_many(cfgs, diagnostics=False)
                     ts.append(time.process_time() - t0)

@@ -58,7 +58,9 @@ INIT_FIELDS = (
     "bias_value",
 )
 MAX_SNAPSHOT_FLOATS = 200_000  # weight snapshots are kept when C * (number of weights) is at most this
-STACK_MAX_WIDTH = 48  # stacking pays at width 32 (1.3-1.6x), not at 64 (0.9-1.1x): benchmarks/RESULTS.md
+# Stacking pays at width 32 (1.1-1.4x) in both float types, at 64 in float32 only (1.1-1.3x; float64
+# 0.85-0.97x without diagnostics): benchmarks/RESULTS.md
+STACK_MAX_WIDTH = {"float32": 64, "float64": 48}
 STACK_MAX_K = 8
 ADAM = (0.9, 0.999, 1e-8)
 _BLAS: ThreadpoolController | None = None  # created on first use: scanning the loaded libraries costs ~1 ms
@@ -155,7 +157,7 @@ def run_many(
     """Train each config (each with exactly one scheme); records in the order of `configs`.
 
     Configs that differ only in INIT_FIELDS are trained together in stacked arrays where that pays
-    (width <= STACK_MAX_WIDTH); records are the same as when each is trained alone.
+    (width <= STACK_MAX_WIDTH[dtype]); records are the same as when each is trained alone.
     `diagnostics=False` records only the losses, accuracies and confusion matrix (no per-layer
     statistics, histograms, snapshots or decision boundary): for grids of many small runs.
     """
@@ -171,7 +173,7 @@ def run_many(
         groups.setdefault(c.replace(**{f: getattr(ExperimentConfig(), f) for f in INIT_FIELDS}), []).append(i)
     stacks: list[list[int]] = []
     for key, members in groups.items():
-        k_max = STACK_MAX_K if key.width <= STACK_MAX_WIDTH else 1
+        k_max = STACK_MAX_K if key.width <= STACK_MAX_WIDTH[key.dtype] else 1
         stacks += [members[i : i + k_max] for i in range(0, len(members), k_max)]
     total = sum(configs[s[0]].work * len(s) for s in stacks) or 1.0
     done = 0.0

@@ -308,6 +308,19 @@ def test_stacked_and_sequential_training_give_identical_records(optimizer, monke
     assert [_digest(r) for r in stacked] == [_digest(r) for r in alone]
 
 
+def test_float32_stacks_up_to_width_64_with_identical_records(monkeypatch):
+    """STACK_MAX_WIDTH: float32 comparisons at width 64 train stacked (float64 ones one by one), with the
+    records of networks trained alone."""
+    base = ExperimentConfig(depth=2, width=64, steps=20, record_every=5, dtype="float32")
+    cfgs = [base.replace(schemes=(s,)) for s in ("xavier_uniform", "he_normal", "zeros")]
+    stacked = run_many(cfgs)
+    assert stacked[0].extra["stacked_with"] == 3
+    assert run_many([c.replace(dtype="float64") for c in cfgs])[0].extra["stacked_with"] == 1
+    monkeypatch.setattr(train, "STACK_MAX_K", 1)
+    alone = run_many(cfgs)
+    assert [_digest(r) for r in stacked] == [_digest(r) for r in alone]
+
+
 real_submit = train._submit
 
 
