@@ -141,7 +141,7 @@ def speed_table(rounds: int, quick: bool) -> list[str]:
                 steps = int(max(100, min(1000, target * est)))
                 cfg = cfg_for(depth, width, batch, act, dtype, steps)
                 tn = TorchNet(cfg) if torch is not None else None
-                t_train, t_eval, t_diag, t_torch, ratios, wall_ratio = [], [], [], [], [], []
+                t_train, t_eval, t_diag, t_torch, ratios, cpu_ratio, wall_ratio = [], [], [], [], [], [], []
                 for _ in range(rounds):
                     a = project_seconds([cfg], diagnostics=False, evaluate=False)
                     t_train.append(a)
@@ -155,11 +155,12 @@ def speed_table(rounds: int, quick: bool) -> list[str]:
                     cd, wd = project_seconds([rec], True, True, both=True)
                     t_eval.append(ce)
                     t_diag.append(cd)
+                    cpu_ratio.append(cd / ce)  # paired within the round, as the torch ratio is
                     wall_ratio.append(wd / we)
                 a, e, d = med(t_train), med(t_eval), med(t_diag)
                 row = (
                     f"| {depth}, {width}, {batch} | {act} | {dtype} | {1 / a:.0f} | {1 / e:.0f} | {1 / d:.0f} "
-                    f"| {100 * (d / e - 1):+.0f} % / {100 * (med(wall_ratio) - 1):+.0f} % |"
+                    f"| {100 * (med(cpu_ratio) - 1):+.0f} % / {100 * (med(wall_ratio) - 1):+.0f} % |"
                 )
                 if tn is not None:
                     floor = gemm_floor_seconds(cfg)
