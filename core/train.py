@@ -616,11 +616,10 @@ class _Stack:
         self.eval_buffers = None
         return [r.record(losses[:, i], seconds, final[i]) for i, r in enumerate(rec)]
 
-    def groups(self, flat: np.ndarray, i: int | None = None) -> list[np.ndarray]:
-        """Network i's layers of `flat` (params, grads or an update; or one row if i is None) as stacks of
-        equal shape (views): the hidden layers [1..L (L, n + 1, n)] if the input is as wide as they are,
-        else [layer 1 (1, d + 1, n)] and [layers 2..L (L - 1, n + 1, n)] if L > 1; then [output (1, n + 1, k)]."""
-        row = flat if i is None else flat[i]
+    def groups(self, row: np.ndarray) -> list[np.ndarray]:
+        """The layers of one network's row of `params` (or grads) as stacks of equal shape (views): the
+        hidden layers [1..L (L, n + 1, n)] if the input is as wide as they are, else [layer 1 (1, d + 1, n)]
+        and [layers 2..L (L - 1, n + 1, n)] if L > 1; then [output (1, n + 1, k)]."""
         L, offs, (a0, b0), (aL, bL) = self.L, self.offs, self.shapes[0], self.shapes[-1]
         if self.shapes[1:L] == [(a0, b0)] * (L - 1):
             out = [row[: offs[L]].reshape(L, a0, b0)]
