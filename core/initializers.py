@@ -22,14 +22,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.activations import ACTIVATIONS, GELU_SECOND_MOMENT  # noqa: F401 (GELU_SECOND_MOMENT: public)
+
 # Std of a standard normal truncated to [-2, 2]: sqrt(1 - 4 phi(2) / (2 Phi(2) - 1)).
 TRUNC_STD = 0.87962566103423978
 TRUNC_CUT = 2.0
 
 HE_MODES = ("fan_in", "fan_out")
-
-# E[gelu(u)^2] for u ~ N(0, 1) is 1/3 + 1/(2 pi sqrt 3) (closed form; checked by quadrature in tests).
-GELU_SECOND_MOMENT = 1.0 / 3.0 + 1.0 / (2.0 * math.pi * math.sqrt(3.0))
 
 
 # --------------------------------------------------------------------------------------------- gains
@@ -43,20 +42,12 @@ def gain(activation: str, slope: float = 0.01) -> float:
     """
     _check_activation(activation)
     _check_number("slope", slope, low=0.0)
-    if activation == "leaky_relu":
-        return math.sqrt(2.0 / (1.0 + slope**2))
-    return GAINS[activation]
+    return ACTIVATIONS[activation].gain(slope) if activation in ACTIVATIONS else GAINS[activation]
 
 
-GAINS: dict[str, float] = {
-    "linear": 1.0,
-    "sigmoid": 1.0,
-    "tanh": 5.0 / 3.0,
-    "relu": math.sqrt(2.0),
-    "leaky_relu": math.sqrt(2.0 / (1.0 + 0.01**2)),  # at the default slope 0.01; see `gain`
-    "selu": 0.75,
-    "gelu": 1.0 / math.sqrt(GELU_SECOND_MOMENT),
-}
+# The gains at the default slope 0.01 (core.activations' table), and SELU's, which the frameworks list
+# although Init Lab has no SELU activation.
+GAINS: dict[str, float] = {name: a.gain(0.01) for name, a in ACTIVATIONS.items()} | {"selu": 0.75}
 
 
 # ------------------------------------------------------------------------------------------- catalog
@@ -547,7 +538,7 @@ def lsuv(
 
 
 def _phi(activation: str, slope: float) -> Callable[[np.ndarray], np.ndarray]:
-    """The activation function by name (the theory module keeps the one table of them)."""
-    from core.theory import activation_functions
-
-    return activation_functions(activation, slope)[0]
+    """The activation function by name, from core.activations' table."""
+    _check_activation(activation)
+    phi = ACTIVATIONS[activation].phi
+    return lambda z: phi(z, slope)

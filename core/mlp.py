@@ -1,160 +1,19 @@
-"""A small multilayer perceptron in numpy: dense layers, six activations, softmax cross-entropy.
+"""The readable reference network: a small numpy MLP with dense layers and softmax cross-entropy.
 
 Each piece keeps its forward rule next to its backward rule, so a student can check one against the other.
+The app trains with the speed-tuned engine (core/engine.py); tests/test_train.py holds the engine to this
+network (same initial weights, same losses and gradients). The activations are core.activations' table.
 """
 
 from __future__ import annotations
 
 import hashlib
-import math
-from typing import Callable, NamedTuple
 
 import numpy as np
-from numpy.polynomial import chebyshev as _cheb
+
+from core.activations import ACTIVATIONS, Activation, erf, norm_cdf, norm_pdf  # noqa: F401 (public API)
 
 DTYPES = ("float64", "float32")
-
-# ---------------------------------------------------------------------------------------------
-# The error function, vectorized in numpy (numpy has none). Accurate to ~1e-15 relative: Chebyshev
-# interpolants of erf(x)/x on |x| <= 1 (in x^2) and of erfc(x) exp(x^2) on [1, 6.5], fitted once at
-# import from math.erf / math.erfc. Beyond x = 6.5, erfc(x) < 4e-20: erf(x) = +-1 to double precision
-# and erfc is returned as 0 (an absolute error below 4e-20).
-# ---------------------------------------------------------------------------------------------
-
-
-def _fit(f: Callable[[float], float], a: float, b: float, degree: int) -> np.ndarray:
-    def on_nodes(t: np.ndarray) -> np.ndarray:
-        return np.array([f(a + (b - a) * (ti + 1.0) / 2.0) for ti in t])
-
-    return _cheb.chebinterpolate(on_nodes, degree)
-
-
-_ERF_SMALL = _fit(
-    lambda t: math.erf(math.sqrt(t)) / math.sqrt(t) if t > 0 else 2 / math.sqrt(math.pi), 0, 1, 12
-)
-_ERFC_BIG = _fit(lambda x: math.erfc(x) * math.exp(x * x), 1.0, 6.5, 28)
-
-
-def _erf_small(x: np.ndarray) -> np.ndarray:
-    """erf(x) for |x| <= 1 (float64)."""
-    return x * _cheb.chebval(2.0 * x * x - 1.0, _ERF_SMALL)
-
-
-def _erfc_big(a: np.ndarray) -> np.ndarray:
-    """erfc(a) for a >= 1 (float64); 0 beyond 6.5."""
-    c = np.minimum(a, 6.5)
-    out = np.exp(-c * c) * _cheb.chebval((2.0 * c - 7.5) / 5.5, _ERFC_BIG)
-    out[a > 6.5] = 0.0
-    return out
-
-
-def _float_dtype(x: np.ndarray) -> np.dtype:
-    return x.dtype if x.dtype in (np.float32, np.float64) else np.dtype(np.float64)
-
-
-def erf(x: np.ndarray) -> np.ndarray:
-    """The error function erf(x) = 2/sqrt(pi) * integral_0^x exp(-t^2) dt, elementwise."""
-    x = np.asarray(x)
-    x64 = x.astype(np.float64)
-    out = np.empty_like(x64)
-    small = np.abs(x64) <= 1.0
-    out[small] = _erf_small(x64[small])
-    big = ~small
-    xb = x64[big]
-    out[big] = np.copysign(1.0 - _erfc_big(np.abs(xb)), xb)
-    return out.astype(_float_dtype(x), copy=False)
-
-
-def norm_cdf(x: np.ndarray) -> np.ndarray:
-    """Phi(x), the standard normal CDF, accurate in both tails (erfc, not 1 + erf, for x < 0)."""
-    x = np.asarray(x)
-    u = x.astype(np.float64) * (1.0 / math.sqrt(2.0))
-    out = np.empty_like(u)
-    small = np.abs(u) <= 1.0
-    out[small] = 0.5 + 0.5 * _erf_small(u[small])
-    big = ~small
-    ub = u[big]
-    tail = 0.5 * _erfc_big(np.abs(ub))
-    out[big] = np.where(ub < 0, tail, 1.0 - tail)
-    return out.astype(_float_dtype(x), copy=False)
-
-
-def norm_pdf(x: np.ndarray) -> np.ndarray:
-    """phi(x) = exp(-x^2 / 2) / sqrt(2 pi)."""
-    return np.exp(-0.5 * x * x) * (1.0 / math.sqrt(2.0 * math.pi))
-
-
-# ---------------------------------------------------------------------------------------------
-# Activations: phi(z) and its exact derivative phi'(z), side by side.
-# ---------------------------------------------------------------------------------------------
-
-
-class Activation(NamedTuple):
-    phi: Callable[..., np.ndarray]  # phi(z) -> h
-    dphi: Callable[..., np.ndarray]  # phi'(z)
-
-
-def _linear(z, slope=None):
-    return z.copy()
-
-
-def _dlinear(z, slope=None):
-    return np.ones_like(z)
-
-
-def _tanh(z, slope=None):
-    return np.tanh(z)
-
-
-def _dtanh(z, slope=None):
-    return 1.0 - np.tanh(z) ** 2
-
-
-def _sigmoid(z, slope=None):
-    # 1 / (1 + exp(-z)) overflows exp for z < -709; the two-sided form never does
-    e = np.exp(-np.abs(z))
-    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
-
-
-def _dsigmoid(z, slope=None):
-    s = _sigmoid(z)
-    return s * (1.0 - s)
-
-
-def _relu(z, slope=None):
-    return np.maximum(z, 0)
-
-
-def _drelu(z, slope=None):
-    return (z > 0).astype(z.dtype)
-
-
-def _leaky_relu(z, slope=0.01):
-    return np.where(z > 0, z, slope * z)
-
-
-def _dleaky_relu(z, slope=0.01):
-    return np.where(z > 0, 1.0, slope).astype(z.dtype)
-
-
-def _gelu(z, slope=None):
-    # exact GELU: z * Phi(z), Phi the standard normal CDF (not the tanh approximation)
-    return z * norm_cdf(z)
-
-
-def _dgelu(z, slope=None):
-    return norm_cdf(z) + z * norm_pdf(z)
-
-
-ACTIVATIONS: dict[str, Activation] = {
-    "linear": Activation(_linear, _dlinear),
-    "tanh": Activation(_tanh, _dtanh),
-    "sigmoid": Activation(_sigmoid, _dsigmoid),
-    "relu": Activation(_relu, _drelu),
-    "leaky_relu": Activation(_leaky_relu, _dleaky_relu),
-    "gelu": Activation(_gelu, _dgelu),
-}
-
 
 # ---------------------------------------------------------------------------------------------
 # Softmax cross-entropy: forward (log-sum-exp) and backward.

@@ -2,20 +2,19 @@
 the fixed point q*, chi_1, the depth scale xi, and per-layer predictions for a real network.
 """
 
-# Recursion (SCIENCE.md), with z ~ N(0, q) and u ~ N(0, 1):
+# Recursion (docs/theory.md), with z ~ N(0, q) and u ~ N(0, 1):
 #     q_l   = sigma_w^2 E[phi(sqrt(q_{l-1}) u)^2] + sigma_b^2   (a second-moment recursion: for sigmoid
 #                                                                E[phi^2] includes the mean of phi)
 #     chi_1 = sigma_w^2 E[phi'(sqrt(q*) u)^2]
 #     xi    = -1 / ln chi_c,  chi_c = sigma_w^2 E[phi'(z_a) phi'(z_b)] at the correlation fixed point c*
 #
-# Gaussian expectations. SCIENCE.md suggests Gauss-Hermite (hermegauss): exact for polynomials and good
-# for small q, but for large q the integrand phi(sqrt(q) u) is a near-step in u and Gauss-Hermite
+# Gaussian expectations. Gauss-Hermite (hermegauss) is exact for polynomials and good for small q, but for large q the integrand phi(sqrt(q) u) is a near-step in u and Gauss-Hermite
 # converges slowly (tanh at q = 100: 300 nodes still miss E[phi'^2] by 30 %). So we integrate in
 # z = sqrt(q) u with composite Gauss-Legendre panels: panels at most 1 wide where activations bend
 # (|z| <= 12, with an edge at the ReLU kink z = 0), sqrt(q)/8 further out, cut at 9 sqrt(q). That gives
 # ~1e-13 relative accuracy for every activation and every q (the tests compare it with the closed forms
 # for relu, leaky_relu, linear and gelu and with a brute-force reference). The activation functions are
-# core.mlp.ACTIVATIONS: the very ones the trained network uses.
+# core.activations.ACTIVATIONS: the very ones the trained network uses.
 
 from __future__ import annotations
 
@@ -25,29 +24,21 @@ from functools import lru_cache
 
 import numpy as np
 
-from core.mlp import ACTIVATIONS
+from core.activations import ACTIVATIONS, check_activation as _check_activation
 
 _LEG_X, _LEG_W = np.polynomial.legendre.leggauss(10)
 _BAND = 12.0  # |z| where activations bend; beyond it they are flat or linear to ~1e-10
 _CUT = 9.0  # standard deviations; the Gaussian mass beyond is 2e-19
 
-# lim_{|z| -> inf} phi'(z) on the right and on the left, for activations whose q* can be infinite.
-_TAILS = {"linear": (1.0, 1.0), "relu": (1.0, 0.0), "gelu": (1.0, 0.0)}
-
 
 # ------------------------------------------------------------------------------------ activations
 def activation_functions(activation: str, slope: float = 0.01) -> tuple[Callable, Callable]:
-    """(phi, phi') of an activation, as float64 ufunc-like callables (``core.mlp.ACTIVATIONS``)."""
+    """(phi, phi') of an activation, as float64 ufunc-like callables (``core.activations.ACTIVATIONS``)."""
     _check_activation(activation)
     act = ACTIVATIONS[activation]
     if activation == "leaky_relu":
         return (lambda z: act.phi(z, slope)), (lambda z: act.dphi(z, slope))
     return act.phi, act.dphi
-
-
-def _check_activation(activation: str) -> None:
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)}; got {activation!r}")
 
 
 def _check_var(name: str, value: float) -> float:
@@ -60,9 +51,8 @@ def _check_var(name: str, value: float) -> float:
 
 
 def _tail(activation: str, slope: float) -> tuple[float, float] | None:
-    if activation == "leaky_relu":
-        return 1.0, slope
-    return _TAILS.get(activation)
+    """lim phi'(z) for z -> +inf and -inf, for activations whose q* can be infinite (else None)."""
+    return ACTIVATIONS[activation].tails(slope)
 
 
 # ------------------------------------------------------------------------------------- quadrature

@@ -40,7 +40,8 @@ from core.diagnostics import (
     nice_ceil,
     numerical_ranks,
 )
-from core.mlp import MLP, norm_cdf, norm_pdf
+from core.activations import ACTIVATIONS, Activation, phi_of
+from core.mlp import MLP
 from core.records import HISTOGRAMS, LAYER_STATS, SYMMETRY_STATS, DataSplit, Histogram, RunRecord
 
 Progress = Callable[[float, str], None] | None
@@ -246,13 +247,11 @@ def initial_network(config: ExperimentConfig, scheme: str, X_batch: np.ndarray |
 
         if X_batch is None:
             raise ValueError("the lsuv scheme needs a batch of inputs (X_batch)")
-        slope = config.leaky_slope
-        phi = _PHI_PLAIN[config.activation]
         weights = lsuv(
             [w.astype(np.float64) for w in net.weights],
             [b.astype(np.float64) for b in net.biases],
             np.asarray(X_batch, dtype=np.float64),
-            lambda z: phi(z, slope),
+            phi_of(config.activation, config.leaky_slope),  # as the engine computes it
         )
         net.weights = [np.array(w, dtype=net.dtype) for w in weights]
     return net
@@ -270,68 +269,13 @@ def batch_indices(config: ExperimentConfig, n_train: int) -> np.ndarray:
     return np.concatenate(perms)[:need].reshape(config.steps + 1, config.batch_size)
 
 
-# ---------------------------------------------------------------------------------------------
-# Activations on stacked arrays: forward into a buffer, and backward as an in-place product with
-# phi'(z), using the output h where that is cheaper (tanh' = 1 - h^2, sigmoid' = h (1 - h)).
-# ---------------------------------------------------------------------------------------------
-
-
-def _plain_sigmoid(z, slope=None):
-    return 1.0 / (1.0 + np.exp(-z))
-
-
-_PHI_PLAIN = {
-    "linear": lambda z, s=None: z,
-    "tanh": lambda z, s=None: np.tanh(z),
-    "sigmoid": _plain_sigmoid,
-    "relu": lambda z, s=None: np.maximum(z, 0),
-    "leaky_relu": lambda z, s=0.01: np.where(z > 0, z, s * z),
-    "gelu": lambda z, s=None: z * norm_cdf(z),
-}
-
-
-def _act_forward(name: str, z: np.ndarray, out: np.ndarray, slope: float, zeros: np.ndarray) -> None:
+def _act_forward(act: Activation, z: np.ndarray, out: np.ndarray, slope: float, zeros: np.ndarray) -> None:
     """out = phi(z) on arrays [z, 1] -> [h, 1] whose last column is the bias input: one pass over the
     whole contiguous buffer (a strided view costs ~2x here), then the column is set back to 1 where
-    phi(1) != 1. `zeros`: an array of zeros of z's shape (np.maximum against a scalar is 3x slower)."""
-    if name == "tanh":
-        np.tanh(z, out=out)
-    elif name == "relu":
-        np.maximum(z, zeros, out=out)
-    elif name == "linear":
-        np.copyto(out, z)
-    elif name == "sigmoid":
-        np.negative(z, out=out)
-        np.exp(out, out=out)  # may overflow to inf for z < -709: 1 / inf = 0 is the right answer
-        out += 1.0
-        np.reciprocal(out, out=out)
-    elif name == "leaky_relu":
-        np.multiply(z, slope, out=out)
-        np.maximum(z, out, out=out)  # max(z, slope z) = leaky_relu(z) for 0 <= slope <= 1
-    else:  # gelu
-        np.multiply(z, norm_cdf(z), out=out)
-    if name not in ("relu", "linear", "leaky_relu"):  # these keep 1 at 1
+    phi(1) != 1."""
+    act.forward(z, out, slope, zeros)
+    if not act.keeps_one:
         out[..., -1] = 1.0
-
-
-def _act_backward(name: str, g: np.ndarray, z: np.ndarray, h: np.ndarray, slope: float) -> None:
-    """g *= phi'(z), in place."""
-    if name == "tanh":
-        t = h * h
-        np.subtract(1.0, t, out=t)
-        g *= t
-    elif name == "relu":
-        g *= z > 0
-    elif name == "linear":
-        pass
-    elif name == "sigmoid":
-        t = 1.0 - h
-        t *= h
-        g *= t
-    elif name == "leaky_relu":
-        g *= np.where(z > 0, 1.0, slope).astype(g.dtype)
-    else:  # gelu
-        g *= (norm_cdf(z) + z * norm_pdf(z)).astype(g.dtype)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -351,6 +295,7 @@ class _Stack:
         self.L = c.depth
         self.dtype = np.dtype(c.dtype)
         self.act, self.slope = c.activation, float(c.leaky_slope)
+        self.phi = ACTIVATIONS[c.activation]
         self.B = c.batch_size
         sizes = self.sizes
         self.shapes = [(a + 1, b) for a, b in zip(sizes[:-1], sizes[1:])]
@@ -430,7 +375,7 @@ class _Stack:
         h = self.Xb
         for j in range(self.L):
             np.matmul(h, self.Wa[j], out=self.Z[j])
-            _act_forward(self.act, self.Za[j], self.Ha[j], self.slope, self.zeros)
+            _act_forward(self.phi, self.Za[j], self.Ha[j], self.slope, self.zeros)
             h = self.Ha[j]
         np.matmul(h, self.Wa[self.L], out=self.Z[self.L])
 
@@ -462,7 +407,7 @@ class _Stack:
             else:
                 np.matmul(dz, self.WT[j], out=self.DZ[j - 1])
             # on the whole buffers: phi'(1) of the bias column multiplies its zeros
-            _act_backward(self.act, self.DZall[j - 1], self.Za[j - 1], self.Ha[j - 1], self.slope)
+            self.phi.backward(self.DZall[j - 1], self.Za[j - 1], self.Ha[j - 1], self.slope)
             dz = self.DZ[j - 1]
         np.matmul(self.Xb.T, dz, out=self.Ga[0])
         return loss, dz_out
@@ -517,7 +462,7 @@ class _Stack:
         h = Xa
         for j in range(self.L):
             np.matmul(h, Wa[j], out=za[..., :-1])
-            _act_forward(self.act, za, ha[j % 2], self.slope, zeros)
+            _act_forward(self.phi, za, ha[j % 2], self.slope, zeros)
             h = ha[j % 2]
         return np.matmul(h, Wa[self.L])
 

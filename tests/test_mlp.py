@@ -70,10 +70,25 @@ def test_gradients_match_finite_differences(activation, depth, use_bias):
 
 def test_activation_derivatives_match_finite_differences():
     z = np.linspace(-6, 6, 1201) + 0.0005  # avoid the kink of relu at exactly 0
-    for name, (phi, dphi) in ACTIVATIONS.items():
+    for name, act in ACTIVATIONS.items():
+        phi, dphi = act.phi, act.dphi
         h = 1e-6
         num = (phi(z + h, slope=0.1) - phi(z - h, slope=0.1)) / (2 * h)
         np.testing.assert_allclose(dphi(z, slope=0.1), num, rtol=1e-7, atol=1e-8, err_msg=name)
+
+
+def test_engine_forms_of_each_activation_match_the_readable_ones():
+    """The engine's in-place forward and backward compute the reference phi and g * phi'(z)."""
+    z = np.linspace(-30, 30, 2401) + 0.0005
+    g = np.cos(z)
+    for name, act in ACTIVATIONS.items():
+        out = np.empty_like(z)
+        act.forward(z, out, 0.1, np.zeros_like(z))
+        np.testing.assert_allclose(out, act.phi(z, slope=0.1), rtol=1e-14, atol=1e-300, err_msg=name)
+        gg = g.copy()
+        act.backward(gg, z, out, 0.1)
+        np.testing.assert_allclose(gg, g * act.dphi(z, slope=0.1), rtol=1e-9, atol=1e-15, err_msg=name)
+        assert act.keeps_one == (act.phi(np.array([1.0]), slope=0.1)[0] == 1.0), name
 
 
 def test_loss_equals_direct_softmax_cross_entropy():
