@@ -12,26 +12,9 @@ import hashlib
 import numpy as np
 
 from core.activations import ACTIVATIONS, Activation, erf, norm_cdf, norm_pdf  # noqa: F401 (public API)
+from core.losses import softmax_cross_entropy
 
 DTYPES = ("float64", "float32")
-
-# ---------------------------------------------------------------------------------------------
-# Softmax cross-entropy: forward (log-sum-exp) and backward.
-# ---------------------------------------------------------------------------------------------
-
-
-def softmax_cross_entropy(logits: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
-    """Mean of -log softmax(logits)[y] over the batch, and its gradient with respect to the logits."""
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    e = np.exp(shifted)
-    s = e.sum(axis=1, keepdims=True)
-    n = logits.shape[0]
-    rows = np.arange(n)
-    loss = float(np.mean(np.log(s[:, 0]) - shifted[rows, y]))
-    dlogits = e / s
-    dlogits[rows, y] -= 1.0
-    return loss, dlogits / n
-
 
 # ---------------------------------------------------------------------------------------------
 # The network.

@@ -41,6 +41,7 @@ from core.diagnostics import (
     numerical_ranks,
 )
 from core.activations import ACTIVATIONS, Activation, phi_of
+from core.losses import nll, softmax
 from core.mlp import MLP
 from core.records import HISTOGRAMS, LAYER_STATS, SYMMETRY_STATS, DataSplit, Histogram, RunRecord
 
@@ -380,7 +381,11 @@ class _Stack:
         np.matmul(h, self.Wa[self.L], out=self.Z[self.L])
 
     def loss_and_backward(self) -> tuple[np.ndarray, np.ndarray]:
-        """Mini-batch loss per network (K,) and dLoss/dlogits; gradients into self.grads, dz into self.DZ."""
+        """Mini-batch loss per network (K,) and dLoss/dlogits; gradients into self.grads, dz into self.DZ.
+
+        The loss is core.losses.softmax_cross_entropy fused into this step's buffers (no temporaries of
+        the batch's size beyond e), stacked over K networks.
+        """
         logits = self.Z[self.L]
         # log-sum-exp shifted by each network's largest logit: one reduction, not one per example
         shifted = logits - logits.max(axis=(1, 2), keepdims=True)
@@ -473,13 +478,10 @@ class _Stack:
 
     def _evaluate(self, params: np.ndarray | None) -> tuple[np.ndarray, ...]:
         z = self.logits(self.Xa_eval, params).astype(np.float64)  # a float32 loss beyond 3e38 is finite here
-        shifted = z - z.max(axis=2, keepdims=True)
-        lse = np.log(np.exp(shifted).sum(axis=2))
-        rows = np.arange(len(self.y_eval))
-        nll = lse - shifted[:, rows, self.y_eval]
+        loss = nll(z, self.y_eval)
         correct = np.argmax(z, axis=2) == self.y_eval
         n = self.n_train
-        return nll[:, :n].mean(1), nll[:, n:].mean(1), correct[:, :n].mean(1), correct[:, n:].mean(1)
+        return loss[:, :n].mean(1), loss[:, n:].mean(1), correct[:, :n].mean(1), correct[:, n:].mean(1)
 
     # ----------------------------------------------------------------------- the loop
     def run(self, progress: Callable[[float, str], None], evaluate: bool = True) -> list[RunRecord]:
@@ -618,8 +620,7 @@ class _Stack:
             # in chunks the size of the evaluation's buffers: a G x G grid would need buffers 5x as big
             n = len(self.Xa_eval)
             z = np.concatenate([self.logits(Xa[a : a + n]) for a in range(0, len(Xa), n)], axis=1)
-            p = np.exp(z - z.max(axis=2, keepdims=True))
-            p /= p.sum(axis=2, keepdims=True)
+            p = softmax(z)
             for i in range(self.K):
                 out[i]["boundary"] = np.argmax(z[i], axis=1).reshape(G, G)
                 out[i]["boundary_prob"] = p[i].max(axis=1).reshape(G, G).astype(np.float64)

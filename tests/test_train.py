@@ -202,7 +202,7 @@ def test_records_follow_the_network_at_init(activation):
 def test_stacked_loss_and_logit_gradient_match_the_reference(dtype, far):
     """The training loop shifts the log-sum-exp by the batch's largest logit; an example whose logits are
     all far below it (exp underflows) is shifted by its own. Both must give the reference loss and dz."""
-    from core.mlp import softmax_cross_entropy
+    from core.losses import softmax_cross_entropy
 
     cfg = ExperimentConfig(dataset="digits", n_samples=400, depth=2, width=8, dtype=dtype, steps=1)
     data = _data(cfg)
