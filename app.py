@@ -9,7 +9,10 @@ import ui.boot  # noqa: F401 - first: loads the app's libraries once under a loc
 
 import streamlit as st
 
+from core import process
 from ui import nav
+
+process.setup()  # glibc malloc tuned for the engine's temporaries (once per process)
 
 st.set_page_config(page_title="Init Lab", page_icon=":material/scatter_plot:", layout="wide")
 

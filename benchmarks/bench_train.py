@@ -5,7 +5,7 @@ Run from the repository root:  python benchmarks/bench_train.py  [--quick] [--sa
 `pip install torch==2.13.0`); without it the torch columns are left out. One BLAS / torch thread each.
 Timings are interleaved bursts (project, torch, project, torch, ...) in one process; the tables give
 medians, and ratios are medians of the per-round paired ratios (the machine's speed drifts between
-processes, paired ratios much less; see PERFORMANCE.md). Single-thread timings are the process's CPU
+processes, paired ratios much less; docs/performance.md). Single-thread timings are the process's CPU
 time (time.process_time), which equals wall time on an idle machine and does not count the time other
 programs hold the CPU on a busy one; the BLAS-threads table uses wall time.
 """
@@ -28,8 +28,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import core.train as train  # noqa: E402
+from core import process  # noqa: E402
 from core.config import ExperimentConfig  # noqa: E402
 from core.train import _load, _Stack, batch_indices, initial_network  # noqa: E402
+
+process.setup()  # as the app does at start: glibc's malloc tuned for the engine's temporaries
 
 try:
     import torch

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from core.config import LIMITS, ExperimentConfig
-from core.cpus import idle_core
+from core.process import idle_core
 
 # What a pool worker runs lives in core.phase_worker, which does not import pandas; re-exported from here.
 from core.phase_worker import (  # noqa: F401 - cell_row, guess_loss and run_cell are re-exported
@@ -249,7 +249,7 @@ CELL_CACHE = CellCache()
 
 
 def default_workers() -> int:
-    """Worker processes for a grid: 2 where a second CPU is idle (core.cpus.idle_core), else 1 (in this process).
+    """Worker processes for a grid: 2 where a second CPU is idle (core.process.idle_core), else 1 (in this process).
 
     On a busy server (a class at work) the cores are taken, and a pool would only add its processes' memory
     (100-230 MB in the load test), which is what pushed a 30-session server over 700 MB (docs/classroom.md).

@@ -81,9 +81,9 @@ def init_worker() -> None:
     and glibc's default mmap threshold (128 kB) back: a worker trains grids of small networks without
     diagnostics, and giving memory back between grids matters more there (~35 MB for the pool) than the
     page faults of the few big temporaries."""
-    from core.train import _tune_malloc
+    from core.process import tune_malloc
 
-    _tune_malloc(mmap_threshold=128 << 10)
+    tune_malloc(mmap_threshold=128 << 10)
     try:
         from threadpoolctl import threadpool_limits
 

@@ -18,17 +18,14 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import math
-import os
-import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 
 import numpy as np
-from threadpoolctl import ThreadpoolController
 
 from core.config import BOUNDARY_GRID, ExperimentConfig, validate
-from core.cpus import idle_core
+from core.process import blas_limit, idle_core, submit
 from core.diagnostics import (
     TINY_SUM,
     Binner,
@@ -65,15 +62,13 @@ MAX_SNAPSHOT_FLOATS = 200_000  # weight snapshots are kept when C * (number of w
 STACK_MAX_WIDTH = {"float32": 64, "float64": 48}
 STACK_MAX_K = 8
 ADAM = (0.9, 0.999, 1e-8)
-_BLAS: ThreadpoolController | None = None  # created on first use: scanning the loaded libraries costs ~1 ms
-
 
 # Per-layer statistics, symmetry measures and histograms are computed from copies on one worker
-# thread, so on a 2-core machine they overlap with training (numpy releases the GIL in them). The
-# results are the same as computed inline: pure functions of the copies, taken in step order.
+# thread (core.process.submit), so on a 2-core machine they overlap with training (numpy releases the
+# GIL in them). The results are the same as computed inline: pure functions of the copies, taken in step order.
 ASYNC_DIAGNOSTICS = True
-# ... but only where a second core is idle (core.cpus.idle_core): on one CPU it overlaps nothing and costs CPU,
-# and only for networks whose step is big enough (batch x weights, multiply-adds): evaluations (a few big
+# ... but only where a second core is idle (core.process.idle_core): on one CPU it overlaps nothing and costs
+# CPU, and only for networks whose step is big enough (batch x weights, multiply-adds): evaluations (a few big
 # matrix products, the GIL released) from ASYNC_MIN_WORK; statistics (many small numpy calls, which contend
 # for the GIL with the training loop) from ASYNC_STATS_MIN_WORK. Below these the worker costs more than it
 # hides (benchmarks/RESULTS.md).
@@ -81,59 +76,6 @@ ASYNC_MIN_WORK = 2e6
 ASYNC_STATS_MIN_WORK = 5e7
 MAX_PENDING = 4  # snapshots waiting per network before the training loop waits for the worker ...
 MAX_PENDING_BYTES = 64e6  # ... and fewer when they are big (memory of a small cloud instance)
-_EXECUTOR: ThreadPoolExecutor | None = None
-_EXECUTOR_PID = 0  # a forked child must not use its parent's (thread-less) executor
-_EXECUTOR_LOCK = threading.Lock()
-
-
-def _submit(inline: bool, fn: Callable, *args) -> Future:
-    """fn(*args) on the diagnostics worker, or now if `inline`."""
-    global _EXECUTOR, _EXECUTOR_PID
-    if inline:
-        fut: Future = Future()
-        fut.set_result(fn(*args))
-        return fut
-    with _EXECUTOR_LOCK:
-        if _EXECUTOR is None or _EXECUTOR_PID != os.getpid():
-            _EXECUTOR = ThreadPoolExecutor(max_workers=1, thread_name_prefix="initlab-diagnostics")
-            _EXECUTOR_PID = os.getpid()
-    return _EXECUTOR.submit(fn, *args)
-
-
-def _tune_malloc(pad_bytes: int = 8 << 20, mmap_threshold: int = 16 << 20, arenas: int = 2) -> None:
-    """Let glibc's malloc reuse the memory of numpy's temporaries instead of page-faulting it in anew.
-
-    Statistics, evaluations and their temporaries allocate and free arrays of 0.1-8 MB every few steps.
-    By default glibc serves every array above 128 kB with a fresh mmap, which the next use page-faults
-    in (zeroed) again: at (10, 64, 128) in float64 the statistics of a recorded step took 3.0 ms instead
-    of 1.6 ms. Arrays up to `mmap_threshold` now come from the heap, and `pad_bytes` of freed memory is
-    kept at its top. Every thread of a Streamlit server would get a heap (an arena) of its own, up to
-    8 per CPU, each keeping such memory: `arenas` caps their number (the GIL serializes most allocations
-    anyway), which keeps the 30-session server's memory where it was (docs/classroom.md).
-    No effect where the C library is not glibc.
-    """
-    try:
-        import ctypes
-
-        mallopt = ctypes.CDLL("libc.so.6").mallopt
-        mallopt(-8, arenas)  # M_ARENA_MAX
-        mallopt(-3, mmap_threshold)  # M_MMAP_THRESHOLD
-        mallopt(-2, pad_bytes)  # M_TOP_PAD
-    except (OSError, AttributeError):
-        pass
-
-
-_tune_malloc()
-
-
-def _blas_limit(threads: int):
-    """Context manager pinning the BLAS thread count (threadpoolctl)."""
-    global _BLAS
-    if _BLAS is None:
-        _BLAS = ThreadpoolController()
-    return _BLAS.limit(limits=threads, user_api="blas")
-
-
 MOMENTUM = 0.9
 
 
@@ -210,7 +152,7 @@ def _load(c: ExperimentConfig, cache: dict) -> DataSplit:
 def blas_threads(config: ExperimentConfig) -> int:
     """BLAS threads for this config: always 1.
 
-    A second thread gains 10-36 % at width 256 on an idle 2-core machine (PERFORMANCE.md) and slows
+    A second thread gains 10-36 % at width 256 on an idle 2-core machine (docs/performance.md) and slows
     width <= 64 down; but OpenBLAS threads spin, and when the other core is busy (another user's run,
     the diagnostics worker of this one) two threads were measured 10-100x slower. One thread is
     the predictable choice for a shared server.
@@ -326,7 +268,7 @@ class _Stack:
         # the network every scheme starts from (LSUV: rescaled on batch 0)
         X0 = data.X_train[self.idx[0]]
         for i, cfg in enumerate(configs):
-            with _blas_limit(blas_threads(cfg)):  # orthogonal / LSUV QRs: threads that spin cost 3x here
+            with blas_limit(blas_threads(cfg)):  # orthogonal / LSUV QRs: threads that spin cost 3x here
                 net = initial_network(cfg, cfg.schemes[0], X0)
             for j, (W, b) in enumerate(zip(net.weights, net.biases)):
                 self.Wa[j][i, :-1] = W
@@ -500,7 +442,7 @@ class _Stack:
         every = max(1, steps // 50)
         t0, cpu0 = time.perf_counter(), time.process_time()
         threads = blas_threads(c)
-        with _blas_limit(threads), np.errstate(all="ignore"):
+        with blas_limit(threads), np.errstate(all="ignore"):
             for s in range(steps + 1):
                 recording = s in stat_set
                 histing = s in hist_set
@@ -516,7 +458,7 @@ class _Stack:
                     losses[s] = loss
                 if recording:  # on a copy of the weights, on the worker: it overlaps with training
                     params = self.params if self.eval_inline else self.params.copy()
-                    evals.append((s, np.flatnonzero(alive), _submit(self.eval_inline, self.evaluate, params)))
+                    evals.append((s, np.flatnonzero(alive), submit(self.eval_inline, self.evaluate, params)))
                     limit = max(1, min(MAX_PENDING, int(MAX_PENDING_BYTES // self.params.nbytes)))
                     while len(evals) - evals_done > limit:  # bound the copies waiting for the worker
                         evals[evals_done][2].result()
@@ -558,7 +500,7 @@ class _Stack:
                 r.finish()
         seconds = time.perf_counter() - t0
         self.cpu_seconds = time.process_time() - cpu0  # benchmarks: robust to other load on the machine
-        with _blas_limit(threads), np.errstate(all="ignore"):
+        with blas_limit(threads), np.errstate(all="ignore"):
             final = self._final(rec)
         self.eval_buffers = None
         return [r.record(losses[:, i], seconds, final[i]) for i, r in enumerate(rec)]
@@ -677,7 +619,7 @@ class _Recorder:
             "params": take(st.params[i]),
             "grads": take(st.grads[i]),
         }
-        self.futures.append(_submit(st.stats_inline, self._compute, s, snap, stat, hist))
+        self.futures.append(submit(st.stats_inline, self._compute, s, snap, stat, hist))
         nbytes = sum(a.nbytes for a in snap.values())
         while len(self.futures) - self.n_done > max(1, min(MAX_PENDING, int(MAX_PENDING_BYTES // nbytes))):
             self.futures[self.n_done].result()

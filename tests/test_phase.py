@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import cpus, phase, phase_worker
+from core import phase, phase_worker
+from core import process as cpus
 from core.train import initial_network
 from figures import phase as fp
 

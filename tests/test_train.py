@@ -321,7 +321,7 @@ def test_float32_stacks_up_to_width_64_with_identical_records(monkeypatch):
     assert [_digest(r) for r in stacked] == [_digest(r) for r in alone]
 
 
-real_submit = train._submit
+real_submit = train.submit
 
 
 def test_diagnostics_worker_thread_gives_the_inline_records(monkeypatch):
@@ -330,7 +330,7 @@ def test_diagnostics_worker_thread_gives_the_inline_records(monkeypatch):
     monkeypatch.setattr(train, "idle_core", lambda: True)  # ... and on a busy machine
     submitted = []
     monkeypatch.setattr(
-        train, "_submit", lambda inline, *a: submitted.append(inline) or real_submit(inline, *a)
+        train, "submit", lambda inline, *a: submitted.append(inline) or real_submit(inline, *a)
     )
     threaded = run_experiment(CFG)
     assert submitted and not any(submitted)

@@ -21,7 +21,7 @@ from typing import Any
 import streamlit as st
 
 from core.config import ExperimentConfig, validate
-from core.cpus import available_cpus
+from core.process import available_cpus
 from core.records import RunRecord
 
 _LOG = logging.getLogger(__name__)
