@@ -30,6 +30,7 @@ LIMITS: dict[str, tuple[float, float]] = {
     "weight_std": (1e-6, 10.0),
     "weight_const": (-10.0, 10.0),
     "weight_bound": (1e-6, 10.0),
+    "sparsity": (0.0, 1.0),
     "leaky_slope": (0.0, 1.0),
     "bias_value": (-10.0, 10.0),
     "lr": (1e-5, 10.0),
@@ -69,6 +70,7 @@ class ExperimentConfig:
     weight_std: float = 0.01  # sigma of `normal` and `truncated_normal`
     weight_const: float = 0.5  # c of `constant`
     weight_bound: float = 0.05  # a of `uniform` U[-a, a]
+    sparsity: float = 0.1  # fraction of each input's weights `sparse` sets to zero
     he_mode: str = "fan_in"
     leaky_slope: float = 0.01  # negative slope of leaky_relu (activation and He/gain formulas)
     bias_init: str = "zeros"

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -53,137 +53,40 @@ GAINS: dict[str, float] = {name: a.gain(0.01) for name, a in ACTIVATIONS.items()
 # ------------------------------------------------------------------------------------------- catalog
 @dataclass(frozen=True)
 class Scheme:
-    """What the app shows about one scheme."""
+    """One initialization scheme: everything the app knows about it, in one entry of `SCHEMES`."""
 
     label: str  # human label, one per id across the app
     family: str  # constant, fixed scale, fan-in scaled, fan-avg scaled, orthogonal, data-dependent
     formula: str  # LaTeX for st.latex (the rule as published, before `scale`)
     purpose: str  # one line: what it is for
     symmetric: bool = False  # True when every weight starts equal (the symmetry lesson)
-    params: tuple[str, ...] = ()  # the parameters this scheme reads (besides `scale`)
+    params: tuple[str, ...] = ()  # the parameters this scheme reads (besides `scale`), names of `PARAMS`
+    # sample(fan_in, fan_out, rng, p, activation) -> W before `scale`; p: the resolved parameters
+    sample: Callable[..., np.ndarray] = field(default=None, kw_only=True)  # type: ignore[assignment]
+    # std(fan_in, fan_out, p, activation) -> the exact std of each element of `sample`'s W
+    std: Callable[..., float] = field(default=None, kw_only=True)  # type: ignore[assignment]
 
 
-_NIN, _NOUT = r"n_{\mathrm{in}}", r"n_{\mathrm{out}}"
+@dataclass(frozen=True)
+class Param:
+    """A parameter schemes may read: the ExperimentConfig field it comes from, its default and symbol."""
 
-SCHEMES: dict[str, Scheme] = {
-    "zeros": Scheme(
-        "Zeros",
-        "constant",
-        r"W_{ij} = 0",
-        "Shows why not zero: every unit of a layer stays identical (and tanh/ReLU layers get no gradient).",
-        True,
-        (),
-    ),
-    "constant": Scheme(
-        "Constant",
-        "constant",
-        r"W_{ij} = c",
-        "Shows that any constant is as bad as zero: equal units get equal updates forever.",
-        True,
-        ("value", "gain"),
-    ),
-    "normal": Scheme(
-        "Normal (fixed σ)",
-        "fixed scale",
-        r"W_{ij} \sim \mathcal{N}(0,\ \sigma^2)",
-        "The classic tutorial N(0, 0.01²): breaks symmetry, but one σ for every width and depth.",
-        False,
-        ("std", "gain"),
-    ),
-    "uniform": Scheme(
-        "Uniform (fixed a)",
-        "fixed scale",
-        r"W_{ij} \sim \mathcal{U}[-a,\ a]",
-        "A fixed-width uniform: small and random, but blind to the layer's size.",
-        False,
-        ("bound", "gain"),
-    ),
-    "standard_uniform": Scheme(
-        "Standard uniform 1/√fan_in",
-        "fan-in scaled",
-        rf"W_{{ij}} \sim \mathcal{{U}}\left[-\frac{{g}}{{\sqrt{{{_NIN}}}}},\ \frac{{g}}{{\sqrt{{{_NIN}}}}}\right]",
-        "The 'standard' rule and PyTorch's nn.Linear default: variance 1/(3 fan_in), a 1/3 shrink per layer.",
-        False,
-        ("gain",),
-    ),
-    "lecun_normal": Scheme(
-        "LeCun normal",
-        "fan-in scaled",
-        rf"W_{{ij}} \sim \mathcal{{N}}\left(0,\ \frac{{g^2}}{{{_NIN}}}\right)",
-        "Keeps the forward variance when E[h²] ≈ Var[z] (linear regime; SELU networks).",
-        False,
-        ("gain",),
-    ),
-    "lecun_uniform": Scheme(
-        "LeCun uniform",
-        "fan-in scaled",
-        rf"W_{{ij}} \sim \mathcal{{U}}\left[-g\sqrt{{\frac{{3}}{{{_NIN}}}}},\ g\sqrt{{\frac{{3}}{{{_NIN}}}}}\right]",
-        "LeCun's variance g²/fan_in with a uniform distribution.",
-        False,
-        ("gain",),
-    ),
-    "xavier_normal": Scheme(
-        "Xavier (Glorot) normal",
-        "fan-avg scaled",
-        rf"W_{{ij}} \sim \mathcal{{N}}\left(0,\ g^2\,\frac{{2}}{{{_NIN} + {_NOUT}}}\right)",
-        "Balances the forward signal and the backward gradient for tanh-like units.",
-        False,
-        ("gain",),
-    ),
-    "xavier_uniform": Scheme(
-        "Xavier (Glorot) uniform",
-        "fan-avg scaled",
-        rf"W_{{ij}} \sim \mathcal{{U}}\left[-g\sqrt{{\frac{{6}}{{{_NIN} + {_NOUT}}}}},\ "
-        rf"g\sqrt{{\frac{{6}}{{{_NIN} + {_NOUT}}}}}\right]",
-        "Glorot & Bengio's rule as published (uniform); the usual default for tanh networks.",
-        False,
-        ("gain",),
-    ),
-    "he_normal": Scheme(
-        "He (Kaiming) normal",
-        "fan-in scaled",
-        r"W_{ij} \sim \mathcal{N}\left(0,\ \frac{2\,g^2}{(1+\alpha^2)\,n_{\mathrm{mode}}}\right),"
-        r"\quad \alpha = \text{leaky slope (0 unless leaky ReLU)}",
-        "Keeps the variance through ReLU layers, which zero half of their inputs.",
-        False,
-        ("mode", "slope", "gain"),
-    ),
-    "he_uniform": Scheme(
-        "He (Kaiming) uniform",
-        "fan-in scaled",
-        r"W_{ij} \sim \mathcal{U}\left[-g\sqrt{\frac{6}{(1+\alpha^2)\,n_{\mathrm{mode}}}},\ "
-        r"g\sqrt{\frac{6}{(1+\alpha^2)\,n_{\mathrm{mode}}}}\right]",
-        "He's ReLU variance with a uniform distribution.",
-        False,
-        ("mode", "slope", "gain"),
-    ),
-    "orthogonal": Scheme(
-        "Orthogonal",
-        "orthogonal",
-        r"W = g\,Q,\quad Q^\top Q = I \ \text{(or } Q Q^\top = I\text{)},\ Q \text{ from the QR of a Gaussian matrix}",
-        "All singular values equal g: linear deep networks keep every direction's norm (Saxe et al.).",
-        False,
-        ("gain",),
-    ),
-    "truncated_normal": Scheme(
-        "Truncated normal",
-        "fixed scale",
-        r"W_{ij} \sim \mathcal{N}\left(0,\ (\sigma/0.8796)^2\right) \text{ cut at } \pm 2\sigma/0.8796"
-        r"\ \Rightarrow\ \mathrm{std} = \sigma",
-        "Normal without the rare large weights; the std is corrected so it is still σ.",
-        False,
-        ("std", "gain"),
-    ),
-    "lsuv": Scheme(
-        "LSUV (layer-sequential unit variance)",
-        "data-dependent",
-        r"W_l \leftarrow g\,Q_l,\ \text{then } W_l \leftarrow W_l / \sqrt{\mathrm{Var}[z_l]}"
-        r"\ \text{on a batch, layer by layer, until } \mathrm{Var}[z_l] \approx 1",
-        "Orthogonal start, then each layer rescaled on real data so its output variance is 1.",
-        False,
-        ("gain",),
-    ),
+    field: str  # core.config.ExperimentConfig field
+    default: object
+    symbol: str = ""  # shown with its value in a run's label ("σ = 0.01") when the scheme reads it
+
+
+PARAMS: dict[str, Param] = {
+    "gain": Param("gain", 1.0),
+    "scale": Param("scale", 1.0),
+    "std": Param("weight_std", 0.01, "σ"),
+    "value": Param("weight_const", 0.5, "c"),
+    "bound": Param("weight_bound", 0.05, "a"),
+    "sparsity": Param("sparsity", 0.1, "sparsity"),
+    "mode": Param("he_mode", "fan_in"),
+    "slope": Param("leaky_slope", 0.01),
 }
+
 
 # Bias schemes: id -> human label.
 BIAS_SCHEMES: dict[str, str] = {
@@ -193,15 +96,7 @@ BIAS_SCHEMES: dict[str, str] = {
     "standard_uniform": "Standard uniform 1/√fan_in (PyTorch default)",
 }
 
-_PARAM_DEFAULTS: dict[str, object] = {
-    "gain": 1.0,
-    "scale": 1.0,
-    "std": 0.01,
-    "value": 0.5,
-    "bound": 0.05,
-    "mode": "fan_in",
-    "slope": 0.01,
-}
+_PARAM_DEFAULTS: dict[str, object] = {name: p.default for name, p in PARAMS.items()}
 
 
 # ------------------------------------------------------------------------------------ validation
@@ -258,6 +153,9 @@ def _resolve(scheme: str, activation: str, params: dict) -> dict:
     p["std"] = _check_number("std", p["std"], low=0.0)
     p["bound"] = _check_number("bound", p["bound"], low=0.0)
     p["value"] = _check_number("value", p["value"])
+    p["sparsity"] = _check_number("sparsity", p["sparsity"], low=0.0)
+    if p["sparsity"] > 1.0:
+        raise ValueError(f"sparsity must be between 0 and 1 (the fraction of zeros), got {p['sparsity']!r}")
     if p["mode"] not in HE_MODES:
         raise ValueError(f"mode must be one of {', '.join(HE_MODES)}; got {p['mode']!r}")
     return p
@@ -273,28 +171,40 @@ def _as_rng(rng: np.random.Generator | int | None) -> np.random.Generator:
 
 # ------------------------------------------------------------------------------- the initializers
 # Each returns the rule *before* `scale`; `initialize` applies `scale` last. Shapes are (fan_in, fan_out).
-def zeros(fan_in: int, fan_out: int, rng: np.random.Generator, p: dict) -> np.ndarray:
+# `activation` matters only to He's rule (leaky ReLU's slope); every sampler takes it, so the registry calls
+# them alike.
+def zeros(
+    fan_in: int, fan_out: int, rng: np.random.Generator, p: dict, activation: str = "tanh"
+) -> np.ndarray:
     """W = 0. Every unit computes the same function: the symmetry is never broken."""
     return np.zeros((fan_in, fan_out))
 
 
-def constant(fan_in: int, fan_out: int, rng: np.random.Generator, p: dict) -> np.ndarray:
+def constant(
+    fan_in: int, fan_out: int, rng: np.random.Generator, p: dict, activation: str = "tanh"
+) -> np.ndarray:
     """W = g c. Same symmetry as zeros: equal units receive equal gradients forever."""
     return np.full((fan_in, fan_out), p["gain"] * p["value"])
 
 
-def normal(fan_in: int, fan_out: int, rng: np.random.Generator, p: dict) -> np.ndarray:
+def normal(
+    fan_in: int, fan_out: int, rng: np.random.Generator, p: dict, activation: str = "tanh"
+) -> np.ndarray:
     """W ~ N(0, (g sigma)^2), sigma = ``std`` (default 0.01, the classic tutorial value)."""
     return rng.standard_normal((fan_in, fan_out)) * (p["gain"] * p["std"])
 
 
-def uniform(fan_in: int, fan_out: int, rng: np.random.Generator, p: dict) -> np.ndarray:
+def uniform(
+    fan_in: int, fan_out: int, rng: np.random.Generator, p: dict, activation: str = "tanh"
+) -> np.ndarray:
     """W ~ U[-g a, g a], a = ``bound``; std = g a / sqrt(3)."""
     b = p["gain"] * p["bound"]
     return rng.uniform(-b, b, (fan_in, fan_out))
 
 
-def standard_uniform(fan_in: int, fan_out: int, rng: np.random.Generator, p: dict) -> np.ndarray:
+def standard_uniform(
+    fan_in: int, fan_out: int, rng: np.random.Generator, p: dict, activation: str = "tanh"
+) -> np.ndarray:
     """W ~ U[-g / sqrt(fan_in), g / sqrt(fan_in)]; variance g^2 / (3 fan_in).
 
     The "standard" heuristic criticised by Glorot & Bengio (2010) and PyTorch's ``nn.Linear`` default
@@ -304,23 +214,31 @@ def standard_uniform(fan_in: int, fan_out: int, rng: np.random.Generator, p: dic
     return rng.uniform(-b, b, (fan_in, fan_out))
 
 
-def lecun_normal(fan_in: int, fan_out: int, rng: np.random.Generator, p: dict) -> np.ndarray:
+def lecun_normal(
+    fan_in: int, fan_out: int, rng: np.random.Generator, p: dict, activation: str = "tanh"
+) -> np.ndarray:
     """W ~ N(0, g^2 / fan_in). LeCun, Bottou, Orr & Mueller (1998), Efficient BackProp."""
     return rng.standard_normal((fan_in, fan_out)) * (p["gain"] / math.sqrt(fan_in))
 
 
-def lecun_uniform(fan_in: int, fan_out: int, rng: np.random.Generator, p: dict) -> np.ndarray:
+def lecun_uniform(
+    fan_in: int, fan_out: int, rng: np.random.Generator, p: dict, activation: str = "tanh"
+) -> np.ndarray:
     """W ~ U[-g sqrt(3 / fan_in), g sqrt(3 / fan_in)]: variance g^2 / fan_in. LeCun et al. (1998)."""
     b = p["gain"] * math.sqrt(3.0 / fan_in)
     return rng.uniform(-b, b, (fan_in, fan_out))
 
 
-def xavier_normal(fan_in: int, fan_out: int, rng: np.random.Generator, p: dict) -> np.ndarray:
+def xavier_normal(
+    fan_in: int, fan_out: int, rng: np.random.Generator, p: dict, activation: str = "tanh"
+) -> np.ndarray:
     """W ~ N(0, g^2 2 / (fan_in + fan_out)). Glorot & Bengio (2010)."""
     return rng.standard_normal((fan_in, fan_out)) * (p["gain"] * math.sqrt(2.0 / (fan_in + fan_out)))
 
 
-def xavier_uniform(fan_in: int, fan_out: int, rng: np.random.Generator, p: dict) -> np.ndarray:
+def xavier_uniform(
+    fan_in: int, fan_out: int, rng: np.random.Generator, p: dict, activation: str = "tanh"
+) -> np.ndarray:
     """W ~ U[-g sqrt(6 / (fan_in + fan_out)), +...]: variance g^2 2 / (fan_in + fan_out). Glorot & Bengio (2010)."""
     b = p["gain"] * math.sqrt(6.0 / (fan_in + fan_out))
     return rng.uniform(-b, b, (fan_in, fan_out))
@@ -347,7 +265,9 @@ def he_uniform(fan_in: int, fan_out: int, rng: np.random.Generator, p: dict, act
     return rng.uniform(-b, b, (fan_in, fan_out))
 
 
-def orthogonal(fan_in: int, fan_out: int, rng: np.random.Generator, p: dict) -> np.ndarray:
+def orthogonal(
+    fan_in: int, fan_out: int, rng: np.random.Generator, p: dict, activation: str = "tanh"
+) -> np.ndarray:
     """W = g Q with Q a random (Haar) orthogonal matrix. Saxe, McClelland & Ganguli (2013).
 
     Q is the QR factor of a standard Gaussian matrix with the sign of R's diagonal fixed (this is
@@ -363,7 +283,9 @@ def orthogonal(fan_in: int, fan_out: int, rng: np.random.Generator, p: dict) -> 
     return np.ascontiguousarray(q) * p["gain"]
 
 
-def truncated_normal(fan_in: int, fan_out: int, rng: np.random.Generator, p: dict) -> np.ndarray:
+def truncated_normal(
+    fan_in: int, fan_out: int, rng: np.random.Generator, p: dict, activation: str = "tanh"
+) -> np.ndarray:
     """N(0, s^2) cut at +-2 s and redrawn, s = g sigma / 0.8796, so that the std is exactly g sigma.
 
     0.87962566 is the std of a standard normal truncated to [-2, 2]; dividing by it is the variance
@@ -377,19 +299,202 @@ def truncated_normal(fan_in: int, fan_out: int, rng: np.random.Generator, p: dic
     return x * (p["gain"] * p["std"] / TRUNC_STD)
 
 
-_SAMPLERS: dict[str, Callable] = {
-    "zeros": zeros,
-    "constant": constant,
-    "normal": normal,
-    "uniform": uniform,
-    "standard_uniform": standard_uniform,
-    "lecun_normal": lecun_normal,
-    "lecun_uniform": lecun_uniform,
-    "xavier_normal": xavier_normal,
-    "xavier_uniform": xavier_uniform,
-    "orthogonal": orthogonal,
-    "truncated_normal": truncated_normal,
-    "lsuv": orthogonal,  # the data-independent start; `lsuv` rescales it on a batch
+def sparse(
+    fan_in: int, fan_out: int, rng: np.random.Generator, p: dict, activation: str = "tanh"
+) -> np.ndarray:
+    """N(0, (g sigma)^2) with ceil(sparsity * fan_out) of each input's fan_out weights set to 0.
+
+    PyTorch's ``torch.nn.init.sparse_(W, sparsity, std=0.01)`` (Martens 2010, "Deep learning via
+    Hessian-free optimization"): it zeroes a fraction of each column of its (fan_out, fan_in) weight,
+    i.e. of each row of this (fan_in, fan_out) W, at positions drawn uniformly without replacement.
+    """
+    w = rng.standard_normal((fan_in, fan_out)) * (p["gain"] * p["std"])
+    n_zero = _sparse_zeros(fan_out, p)
+    if n_zero:
+        cols = np.argsort(rng.random((fan_in, fan_out)), axis=1)[:, :n_zero]
+        np.put_along_axis(w, cols, 0.0, axis=1)
+    return w
+
+
+def _sparse_zeros(fan_out: int, p: dict) -> int:
+    return min(fan_out, math.ceil(p["sparsity"] * fan_out))
+
+
+def _zero_std(fan_in: int, fan_out: int, p: dict, activation: str) -> float:
+    """0: the elements of zeros and constant do not vary."""
+    return 0.0
+
+
+def _orthogonal_std(fan_in: int, fan_out: int, p: dict, activation: str) -> float:
+    """g / sqrt(max(fan_in, fan_out)): the squared entries of Q sum to min(fan_in, fan_out) over
+    fan_in * fan_out elements, all exchangeable."""
+    return p["gain"] / math.sqrt(max(fan_in, fan_out))
+
+
+# ------------------------------------------------------------------------------------- the registry
+# One entry per scheme: adding a scheme is adding an entry (and its sampler above).
+_NIN, _NOUT = r"n_{\mathrm{in}}", r"n_{\mathrm{out}}"
+
+SCHEMES: dict[str, Scheme] = {
+    "zeros": Scheme(
+        "Zeros",
+        "constant",
+        r"W_{ij} = 0",
+        "Shows why not zero: every unit of a layer stays identical (and tanh/ReLU layers get no gradient).",
+        True,
+        (),
+        sample=zeros,
+        std=_zero_std,
+    ),
+    "constant": Scheme(
+        "Constant",
+        "constant",
+        r"W_{ij} = c",
+        "Shows that any constant is as bad as zero: equal units get equal updates forever.",
+        True,
+        ("value", "gain"),
+        sample=constant,
+        std=_zero_std,
+    ),
+    "normal": Scheme(
+        "Normal (fixed σ)",
+        "fixed scale",
+        r"W_{ij} \sim \mathcal{N}(0,\ \sigma^2)",
+        "The classic tutorial N(0, 0.01²): breaks symmetry, but one σ for every width and depth.",
+        False,
+        ("std", "gain"),
+        sample=normal,
+        std=lambda n_in, n_out, p, act: p["gain"] * p["std"],
+    ),
+    "uniform": Scheme(
+        "Uniform (fixed a)",
+        "fixed scale",
+        r"W_{ij} \sim \mathcal{U}[-a,\ a]",
+        "A fixed-width uniform: small and random, but blind to the layer's size.",
+        False,
+        ("bound", "gain"),
+        sample=uniform,
+        std=lambda n_in, n_out, p, act: p["gain"] * p["bound"] / math.sqrt(3.0),
+    ),
+    "standard_uniform": Scheme(
+        "Standard uniform 1/√fan_in",
+        "fan-in scaled",
+        rf"W_{{ij}} \sim \mathcal{{U}}\left[-\frac{{g}}{{\sqrt{{{_NIN}}}}},\ \frac{{g}}{{\sqrt{{{_NIN}}}}}\right]",
+        "The 'standard' rule and PyTorch's nn.Linear default: variance 1/(3 fan_in), a 1/3 shrink per layer.",
+        False,
+        ("gain",),
+        sample=standard_uniform,
+        std=lambda n_in, n_out, p, act: p["gain"] / math.sqrt(3.0 * n_in),
+    ),
+    "lecun_normal": Scheme(
+        "LeCun normal",
+        "fan-in scaled",
+        rf"W_{{ij}} \sim \mathcal{{N}}\left(0,\ \frac{{g^2}}{{{_NIN}}}\right)",
+        "Keeps the forward variance when E[h²] ≈ Var[z] (linear regime; SELU networks).",
+        False,
+        ("gain",),
+        sample=lecun_normal,
+        std=lambda n_in, n_out, p, act: p["gain"] / math.sqrt(n_in),
+    ),
+    "lecun_uniform": Scheme(
+        "LeCun uniform",
+        "fan-in scaled",
+        rf"W_{{ij}} \sim \mathcal{{U}}\left[-g\sqrt{{\frac{{3}}{{{_NIN}}}}},\ g\sqrt{{\frac{{3}}{{{_NIN}}}}}\right]",
+        "LeCun's variance g²/fan_in with a uniform distribution.",
+        False,
+        ("gain",),
+        sample=lecun_uniform,
+        std=lambda n_in, n_out, p, act: p["gain"] / math.sqrt(n_in),
+    ),
+    "xavier_normal": Scheme(
+        "Xavier (Glorot) normal",
+        "fan-avg scaled",
+        rf"W_{{ij}} \sim \mathcal{{N}}\left(0,\ g^2\,\frac{{2}}{{{_NIN} + {_NOUT}}}\right)",
+        "Balances the forward signal and the backward gradient for tanh-like units.",
+        False,
+        ("gain",),
+        sample=xavier_normal,
+        std=lambda n_in, n_out, p, act: p["gain"] * math.sqrt(2.0 / (n_in + n_out)),
+    ),
+    "xavier_uniform": Scheme(
+        "Xavier (Glorot) uniform",
+        "fan-avg scaled",
+        rf"W_{{ij}} \sim \mathcal{{U}}\left[-g\sqrt{{\frac{{6}}{{{_NIN} + {_NOUT}}}}},\ "
+        rf"g\sqrt{{\frac{{6}}{{{_NIN} + {_NOUT}}}}}\right]",
+        "Glorot & Bengio's rule as published (uniform); the usual default for tanh networks.",
+        False,
+        ("gain",),
+        sample=xavier_uniform,
+        std=lambda n_in, n_out, p, act: p["gain"] * math.sqrt(2.0 / (n_in + n_out)),
+    ),
+    "he_normal": Scheme(
+        "He (Kaiming) normal",
+        "fan-in scaled",
+        r"W_{ij} \sim \mathcal{N}\left(0,\ \frac{2\,g^2}{(1+\alpha^2)\,n_{\mathrm{mode}}}\right),"
+        r"\quad \alpha = \text{leaky slope (0 unless leaky ReLU)}",
+        "Keeps the variance through ReLU layers, which zero half of their inputs.",
+        False,
+        ("mode", "slope", "gain"),
+        sample=he_normal,
+        std=lambda n_in, n_out, p, act: math.sqrt(_he_variance(n_in, n_out, act, p)),
+    ),
+    "he_uniform": Scheme(
+        "He (Kaiming) uniform",
+        "fan-in scaled",
+        r"W_{ij} \sim \mathcal{U}\left[-g\sqrt{\frac{6}{(1+\alpha^2)\,n_{\mathrm{mode}}}},\ "
+        r"g\sqrt{\frac{6}{(1+\alpha^2)\,n_{\mathrm{mode}}}}\right]",
+        "He's ReLU variance with a uniform distribution.",
+        False,
+        ("mode", "slope", "gain"),
+        sample=he_uniform,
+        std=lambda n_in, n_out, p, act: math.sqrt(_he_variance(n_in, n_out, act, p)),
+    ),
+    "orthogonal": Scheme(
+        "Orthogonal",
+        "orthogonal",
+        r"W = g\,Q,\quad Q^\top Q = I \ \text{(or } Q Q^\top = I\text{)},\ Q \text{ from the QR of a Gaussian matrix}",
+        "All singular values equal g: linear deep networks keep every direction's norm (Saxe et al.).",
+        False,
+        ("gain",),
+        sample=orthogonal,
+        std=_orthogonal_std,
+    ),
+    "truncated_normal": Scheme(
+        "Truncated normal",
+        "fixed scale",
+        r"W_{ij} \sim \mathcal{N}\left(0,\ (\sigma/0.8796)^2\right) \text{ cut at } \pm 2\sigma/0.8796"
+        r"\ \Rightarrow\ \mathrm{std} = \sigma",
+        "Normal without the rare large weights; the std is corrected so it is still σ.",
+        False,
+        ("std", "gain"),
+        sample=truncated_normal,
+        std=lambda n_in, n_out, p, act: p["gain"] * p["std"],
+    ),
+    "lsuv": Scheme(
+        "LSUV (layer-sequential unit variance)",
+        "data-dependent",
+        r"W_l \leftarrow g\,Q_l,\ \text{then } W_l \leftarrow W_l / \sqrt{\mathrm{Var}[z_l]}"
+        r"\ \text{on a batch, layer by layer, until } \mathrm{Var}[z_l] \approx 1",
+        "Orthogonal start, then each layer rescaled on real data so its output variance is 1.",
+        False,
+        ("gain",),
+        sample=orthogonal,  # the data-independent start; `lsuv` rescales it on a batch
+        std=_orthogonal_std,
+    ),
+    "sparse": Scheme(
+        "Sparse (PyTorch sparse_)",
+        "fixed scale",
+        r"W_{ij} \sim \mathcal{N}(0,\ \sigma^2),\ \text{then }\lceil \mathrm{sparsity}\,"
+        + _NOUT
+        + r"\rceil \text{ weights of each input set to } 0",
+        "Martens' sparse start: each unit sees few inputs, so the scale of a weight does not depend on the width.",
+        False,
+        ("sparsity", "std", "gain"),
+        sample=sparse,
+        std=lambda n_in, n_out, p, act: (
+            p["gain"] * p["std"] * math.sqrt(1.0 - _sparse_zeros(n_out, p) / n_out)
+        ),
+    ),
 }
 
 
@@ -413,10 +518,7 @@ def initialize(
     _check_activation(activation)
     p = _resolve(scheme, activation, params)
     rng = _as_rng(rng)
-    if scheme in ("he_normal", "he_uniform"):
-        w = (he_normal if scheme == "he_normal" else he_uniform)(fan_in, fan_out, rng, p, activation)
-    else:
-        w = _SAMPLERS[scheme](fan_in, fan_out, rng, p)
+    w = SCHEMES[scheme].sample(fan_in, fan_out, rng, p, activation)
     if p["scale"] != 1.0:
         w *= p["scale"]
     return w
@@ -433,23 +535,7 @@ def weight_std(scheme: str, fan_in: int, fan_out: int, activation: str = "tanh",
     fan_in, fan_out = _check_fans(fan_in, fan_out)
     _check_activation(activation)
     p = _resolve(scheme, activation, params)
-    g = p["gain"]
-    std = {
-        "zeros": lambda: 0.0,
-        "constant": lambda: 0.0,
-        "normal": lambda: g * p["std"],
-        "uniform": lambda: g * p["bound"] / math.sqrt(3.0),
-        "standard_uniform": lambda: g / math.sqrt(3.0 * fan_in),
-        "lecun_normal": lambda: g / math.sqrt(fan_in),
-        "lecun_uniform": lambda: g / math.sqrt(fan_in),
-        "xavier_normal": lambda: g * math.sqrt(2.0 / (fan_in + fan_out)),
-        "xavier_uniform": lambda: g * math.sqrt(2.0 / (fan_in + fan_out)),
-        "he_normal": lambda: math.sqrt(_he_variance(fan_in, fan_out, activation, p)),
-        "he_uniform": lambda: math.sqrt(_he_variance(fan_in, fan_out, activation, p)),
-        "orthogonal": lambda: g / math.sqrt(max(fan_in, fan_out)),
-        "truncated_normal": lambda: g * p["std"],
-        "lsuv": lambda: g / math.sqrt(max(fan_in, fan_out)),
-    }[scheme]()
+    std = SCHEMES[scheme].std(fan_in, fan_out, p, activation)
     return std * p["scale"]
 
 

@@ -39,20 +39,17 @@ from core.diagnostics import (
 )
 from core.activations import ACTIVATIONS, Activation, phi_of
 from core.losses import nll, softmax
+from core.initializers import PARAMS
 from core.mlp import MLP
 from core.records import HISTOGRAMS, LAYER_STATS, SYMMETRY_STATS, DataSplit, Histogram, RunRecord
 
 Progress = Callable[[float, str], None] | None
 
-# Fields that only change the initialization: configs equal in everything else train together.
+# Fields that only change the initialization: configs equal in everything else train together (the
+# registry's parameters but the leaky slope, which the activation reads too).
 INIT_FIELDS = (
     "schemes",
-    "scale",
-    "gain",
-    "weight_std",
-    "weight_const",
-    "weight_bound",
-    "he_mode",
+    *(p.field for name, p in PARAMS.items() if name != "slope"),
     "bias_init",
     "bias_value",
 )
@@ -161,16 +158,8 @@ def blas_threads(config: ExperimentConfig) -> int:
 
 
 def init_params(config: ExperimentConfig) -> dict:
-    """Keyword arguments of `core.initializers.initialize` for this config."""
-    return {
-        "gain": config.gain,
-        "scale": config.scale,
-        "std": config.weight_std,
-        "value": config.weight_const,
-        "bound": config.weight_bound,
-        "mode": config.he_mode,
-        "slope": config.leaky_slope,
-    }
+    """Keyword arguments of `core.initializers.initialize` for this config: every registry parameter."""
+    return {name: getattr(config, p.field) for name, p in PARAMS.items()}
 
 
 def initial_network(config: ExperimentConfig, scheme: str, X_batch: np.ndarray | None = None) -> MLP:

@@ -29,7 +29,7 @@ Z = 5.0  # standard errors allowed
 
 IDS = (
     "zeros constant normal uniform standard_uniform lecun_normal lecun_uniform xavier_normal "
-    "xavier_uniform he_normal he_uniform orthogonal truncated_normal lsuv"
+    "xavier_uniform he_normal he_uniform orthogonal truncated_normal lsuv sparse"
 ).split()
 NORMALS = ("normal", "lecun_normal", "xavier_normal", "he_normal")
 UNIFORMS = ("uniform", "standard_uniform", "lecun_uniform", "xavier_uniform", "he_uniform")
@@ -41,7 +41,7 @@ def _std_tol(kurtosis: float) -> float:
 
 
 def _expected_std(scheme: str, n_in: int, n_out: int, activation: str = "tanh", **p) -> float:
-    """The formulas of SCIENCE.md, written out independently of the module."""
+    """The published formulas, written out independently of the module."""
     g = p.get("gain", 1.0)
     slope = p.get("slope", 0.01) if activation == "leaky_relu" else 0.0
     fan = n_in if p.get("mode", "fan_in") == "fan_in" else n_out
@@ -58,6 +58,8 @@ def _expected_std(scheme: str, n_in: int, n_out: int, activation: str = "tanh", 
         "he_uniform": g * math.sqrt(2 / ((1 + slope**2) * fan)),
         "orthogonal": g / math.sqrt(max(n_in, n_out)),
         "lsuv": g / math.sqrt(max(n_in, n_out)),
+        # a fraction ceil(sparsity n_out) / n_out of the elements is 0, the rest N(0, (g sigma)^2)
+        "sparse": g * p.get("std", 0.01) * math.sqrt(1 - math.ceil(p.get("sparsity", 0.1) * n_out) / n_out),
     }
     return s[scheme] * p.get("scale", 1.0)
 
@@ -70,6 +72,7 @@ def test_catalog_ids_fields_and_order():
         assert s.family in families, sid
         assert s.label and s.formula and s.purpose
         assert s.symmetric == (sid in ("zeros", "constant"))
+        assert set(s.params) <= set(I.PARAMS), sid
     assert SCHEMES["he_normal"].label == "He (Kaiming) normal"
     assert SCHEMES["lsuv"].family == "data-dependent"
     assert list(BIAS_SCHEMES) == ["zeros", "constant", "normal", "standard_uniform"]
@@ -278,7 +281,7 @@ def test_lsuv_gives_unit_output_variance_per_layer(activation):
 
 # ------------------------------------------------------------------------------------------- errors
 def test_errors_name_the_argument():
-    with pytest.raises(ValueError, match=r"scheme must be one of zeros, constant, .*lsuv; got 'kaiming'"):
+    with pytest.raises(ValueError, match=r"scheme must be one of zeros, constant, .*lsuv, sparse; got 'kaiming'"):
         initialize("kaiming", 3, 3)
     for bad in (0, -2, 2.5, True, "4"):
         with pytest.raises(ValueError, match="fan_in must be a positive integer"):
@@ -307,3 +310,29 @@ def test_errors_name_the_argument():
         initialize("normal", 3, 3, rng="seed")
     # every scheme accepts every known parameter (one config feeds all schemes) and ignores the rest
     np.testing.assert_array_equal(initialize("zeros", 2, 2, std=1, bound=1, value=1, mode="fan_out"), 0)
+
+
+# ------------------------------------------------------------------------------------------ sparse
+def test_sparse_zeroes_each_inputs_fraction_like_torch_sparse():
+    """torch.nn.init.sparse_ on W^T (PyTorch's (fan_out, fan_in) layout) zeroes ceil(sparsity fan_out) of each
+    column; ours zeroes as many of each row of W (fan_in, fan_out), the rest N(0, sigma^2)."""
+    torch = pytest.importorskip("torch")
+    n_in, n_out, sparsity, std = 400, 30, 0.25, 0.2
+    ref = torch.empty(n_out, n_in, dtype=torch.float64)
+    torch.manual_seed(0)
+    torch.nn.init.sparse_(ref, sparsity, std=std)
+    ref_zeros = (ref.numpy().T == 0).sum(axis=1)
+    w = initialize("sparse", n_in, n_out, rng=0, sparsity=sparsity, std=std)
+    assert ((w == 0).sum(axis=1) == ref_zeros).all() and ref_zeros[0] == 8  # ceil(0.25 * 30)
+    nonzero = w[w != 0]
+    assert nonzero.std() == pytest.approx(std, rel=Z * math.sqrt(2 / (4 * nonzero.size)))
+    # every position is zeroed equally often (positions drawn uniformly without replacement)
+    assert np.abs((w == 0).mean(axis=0) - 8 / 30).max() < Z * math.sqrt((8 / 30) * (22 / 30) / n_in)
+    assert w.std() == pytest.approx(weight_std("sparse", n_in, n_out, sparsity=sparsity, std=std), rel=0.05)
+
+
+def test_sparse_edges_and_bad_sparsity():
+    assert (initialize("sparse", 5, 7, rng=0, sparsity=1.0) == 0).all()
+    assert (initialize("sparse", 5, 7, rng=0, sparsity=0.0) != 0).all()
+    with pytest.raises(ValueError, match="sparsity"):
+        initialize("sparse", 5, 7, rng=0, sparsity=1.5)
