@@ -539,6 +539,24 @@ def weight_std(scheme: str, fan_in: int, fan_out: int, activation: str = "tanh",
     return std * p["scale"]
 
 
+def scheme_label(scheme: str) -> str:
+    """The one human label of a scheme id ("he_normal" -> "He (Kaiming) normal"); an unknown id is its own label."""
+    return SCHEMES[scheme].label if scheme in SCHEMES else scheme
+
+
+def run_label(scheme: str, config: object) -> str:
+    """The scheme's label and the values of the parameters that define it, read from `config` (an
+    ExperimentConfig): "Normal (fixed σ), σ = 0.01", "Sparse (PyTorch sparse_), sparsity = 0.1, σ = 0.01"."""
+    if scheme not in SCHEMES:
+        return scheme
+    values = [
+        f"{PARAMS[n].symbol} = {getattr(config, PARAMS[n].field):g}"
+        for n in SCHEMES[scheme].params
+        if PARAMS[n].symbol
+    ]
+    return ", ".join([SCHEMES[scheme].label, *values])
+
+
 def initialize_bias(
     scheme: str,
     fan_in: int,

@@ -34,17 +34,9 @@ class Panel(NamedTuple):
 
 def start_label(config: ExperimentConfig) -> str:
     """A short name of the start `config` trains: its (one) scheme with its parameter, and a non-zero bias."""
-    from core.initializers import SCHEMES
+    from core.initializers import run_label
 
-    scheme = config.schemes[0]
-    names = {
-        "zeros": "Zeros",
-        "constant": f"Constant c = {config.weight_const:g}",
-        "normal": f"Normal σ = {config.weight_std:g}",
-        "truncated_normal": f"Truncated normal σ = {config.weight_std:g}",
-        "uniform": f"Uniform ±{config.weight_bound:g}",
-    }
-    label = names.get(scheme) or (SCHEMES[scheme].label if scheme in SCHEMES else scheme)
+    label = run_label(config.schemes[0], config)
     if config.scale != 1.0:
         label += f" ×{config.scale:g}"
     bias = {

@@ -14,6 +14,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from core import initializers
 from core.records import Histogram, RunRecord
 
 # Used only when the page passes no colour for a scheme (the page passes ui/style.py's colours).
@@ -30,34 +31,13 @@ MAX_RIDGES = 16  # layers drawn in one ridgeline; deeper nets show evenly spaced
 
 
 def scheme_label(scheme: str) -> str:
-    """The one human label of a scheme id ("he_normal" -> "He (Kaiming) normal"), or the id itself."""
-    try:
-        from core.initializers import SCHEMES
-    except ImportError:  # core not built yet: the id is still a correct name
-        return scheme
-    entry = SCHEMES.get(scheme)
-    if entry is None:
-        return scheme
-    for attr in ("label", "name"):
-        if hasattr(entry, attr):
-            return str(getattr(entry, attr))
-    if isinstance(entry, Mapping) and "label" in entry:
-        return str(entry["label"])
-    if isinstance(entry, (tuple, list)) and entry:
-        return str(entry[0])
-    return str(entry)
+    """The one human label of a scheme id ("he_normal" -> "He (Kaiming) normal"): core.initializers' registry."""
+    return initializers.scheme_label(scheme)
 
 
 def run_label(record: RunRecord) -> str:
-    """The scheme's label plus the parameter that defines it, if any ("Normal (fixed σ), σ = 0.01")."""
-    c, label = record.config, scheme_label(record.scheme)
-    if record.scheme in ("normal", "truncated_normal"):
-        return f"{label}, σ = {c.weight_std:g}"
-    if record.scheme == "constant":
-        return f"{label}, c = {c.weight_const:g}"
-    if record.scheme == "uniform":
-        return f"{label}, a = {c.weight_bound:g}"
-    return label
+    """The scheme's label plus the parameters that define it, if any ("Normal (fixed σ), σ = 0.01")."""
+    return initializers.run_label(record.scheme, record.config)
 
 
 def _scheme_panels(records: Sequence[RunRecord]) -> go.Figure:

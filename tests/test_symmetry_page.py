@@ -108,7 +108,7 @@ def check_small_random(at) -> None:
     t = texts(at)
     assert metric(at, "Distinct units, your start") == "16 of 16"
     assert (
-        "**Normal σ = 0.01**: Every one of the 16 units of every hidden layer is different after 300 steps"
+        "**Normal (fixed σ), σ = 0.01**: Every one of the 16 units of every hidden layer is different after 300 steps"
         in t
     )
     assert (
@@ -205,11 +205,11 @@ def test_scrubbing_the_heatmap_changes_step_and_layer():
     at = open_page(PAGE)
     at.select_slider(key="sym_step").set_value(0).run()
     ok(at)
-    assert "Step 0, hidden layer 2 — Constant c = 0.5: all 16 columns are identical" in texts(at)
+    assert "Step 0, hidden layer 2 — Constant, c = 0.5: all 16 columns are identical" in texts(at)
     at.radio(key="sym_layer").set_value(1).run()
     ok(at)
     t = texts(at)
-    assert "Step 0, hidden layer 1 — Constant c = 0.5: all 16 columns are identical" in t
+    assert "Step 0, hidden layer 1 — Constant, c = 0.5: all 16 columns are identical" in t
     heat = [t for t in chart_data(at, 2) if t["type"] == "heatmap"]
     assert heat[0]["z"].shape == (2, 16) and np.all(heat[0]["z"] == 0.5)
 
@@ -226,7 +226,7 @@ def test_query_params_set_the_widgets_and_the_run():
     assert at.session_state["sigma"] == pytest.approx(0.1) and at.session_state["seed"] == 3
     assert metric(at, "Distinct units, your start") == "8 of 8"
     assert (
-        "**Normal σ = 0.1**: Every one of the 8 units of every hidden layer is different after 100 steps"
+        "**Normal (fixed σ), σ = 0.1**: Every one of the 8 units of every hidden layer is different after 100 steps"
         in texts(at)
     )
     link = share_link(at)

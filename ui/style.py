@@ -9,6 +9,9 @@ import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.colors import sample_colorscale
 
+from core.initializers import SCHEMES
+from core.initializers import scheme_label as _scheme_label
+
 # Families share a hue from the Okabe-Ito palette (safe for the common colour-vision deficiencies);
 # within a family the normal variant is dark and solid, the uniform variant light and dashed.
 SCHEME_COLORS: dict[str, str] = {
@@ -29,24 +32,6 @@ SCHEME_COLORS: dict[str, str] = {
 }
 SCHEME_IDS: tuple[str, ...] = tuple(SCHEME_COLORS)
 
-# Fallback labels until core.initializers.SCHEMES exists; the core's labels win when it does.
-_FALLBACK_LABELS: dict[str, str] = {
-    "zeros": "All zeros",
-    "constant": "Constant c",
-    "normal": "Normal N(0, σ²)",
-    "truncated_normal": "Truncated normal",
-    "uniform": "Uniform U[-a, a]",
-    "standard_uniform": "Standard uniform ±1/√fan_in",
-    "lecun_normal": "LeCun normal",
-    "lecun_uniform": "LeCun uniform",
-    "xavier_normal": "Xavier (Glorot) normal",
-    "xavier_uniform": "Xavier (Glorot) uniform",
-    "he_normal": "He (Kaiming) normal",
-    "he_uniform": "He (Kaiming) uniform",
-    "orthogonal": "Orthogonal",
-    "lsuv": "LSUV",
-}
-
 FALLBACK_COLOR = "#777777"
 LAYER_COLORSCALE = "Viridis"  # sequential, colour-blind safe, readable in greyscale
 DIVERGING_COLORSCALE = "RdBu"
@@ -54,26 +39,13 @@ FONT_SIZE = 14
 
 
 def scheme_ids() -> tuple[str, ...]:
-    """Every init scheme id: the core's catalog when it exists, else this module's list."""
-    try:
-        from core.initializers import SCHEMES
-    except ImportError:
-        return SCHEME_IDS
+    """Every init scheme id, in the order of core.initializers.SCHEMES."""
     return tuple(SCHEMES)
 
 
 def scheme_label(scheme: str) -> str:
-    """The one human label of a scheme id (from core.initializers.SCHEMES when available)."""
-    try:
-        from core.initializers import SCHEMES
-
-        entry = SCHEMES[scheme]
-        label = entry.get("label") if isinstance(entry, dict) else getattr(entry, "label", None)
-        if label:
-            return str(label)
-    except (ImportError, KeyError):
-        pass
-    return _FALLBACK_LABELS.get(scheme, scheme)
+    """The one human label of a scheme id (core.initializers.SCHEMES)."""
+    return _scheme_label(scheme)
 
 
 def scheme_color(scheme: str) -> str:
