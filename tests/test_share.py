@@ -61,12 +61,13 @@ VALID: dict[str, st.SearchStrategy] = {
     "depth": _ints("depth"),
     "width": st.sampled_from(controls.WIDTH_GRID),
     "activation": st.sampled_from(C.ACTIVATIONS),
-    "schemes": st.lists(st.sampled_from(style.SCHEME_IDS), min_size=1, max_size=6, unique=True).map(tuple),
+    "schemes": st.lists(st.sampled_from(style.scheme_ids()), min_size=1, max_size=6, unique=True).map(tuple),
     "scale": st.sampled_from(controls.SCALE_GRID),
     "gain": st.sampled_from(("1", "auto")),
     "weight_std": st.sampled_from(controls.SIGMA_GRID),
     "weight_const": st.integers(-100, 100).map(lambda i: i / 10),
     "weight_bound": st.sampled_from(controls.BOUND_GRID),
+    "sparsity": st.sampled_from(controls.SPARSITY_GRID),
     "he_mode": st.sampled_from(C.HE_MODES),
     "leaky_slope": _steps_of(0.0, 1.0, 0.01),
     "bias_init": st.sampled_from(C.BIAS_INITS),
@@ -265,3 +266,24 @@ def test_config_refuses_ambiguous_or_unknown_fixed_fields(fixed, error):
 
     at = AppTest.from_function(script, args=(fixed,)).run()
     assert error in at.text[0].value
+
+
+def test_scheme_params_draws_one_control_per_parameter_the_registry_says_a_scheme_reads():
+    def page():
+        import streamlit as st
+
+        from ui import controls, share
+
+        share.begin("all")
+        controls.scheme_params(("sparse", "he_normal", "constant"), weight_std=0.1)
+        st.session_state["_drawn"] = controls.values()
+
+    at = AppTest.from_function(page).run()
+    assert not at.exception
+    # sparse reads sparsity and sigma, He its mode, constant c; gain and scale have page-wide controls
+    assert at.session_state["_drawn"] == {
+        "sparsity": 0.1,
+        "weight_std": 0.1,
+        "weight_const": 0.5,
+        "he_mode": "fan_in",
+    }

@@ -481,3 +481,13 @@ def test_bad_configs_name_the_field(cfg, name):
 def test_run_many_needs_one_scheme_per_config():
     with pytest.raises(ValueError, match="schemes"):
         run_many([ExperimentConfig(schemes=("zeros", "normal"))])
+
+
+def test_sparse_scheme_trains_from_its_sparsity_end_to_end():
+    """The config's sparsity reaches the initializer through the registry (init_params): ceil(0.3 * 16) = 5 of
+    each input's 16 weights start at 0 in every hidden layer, and the run trains."""
+    cfg = ExperimentConfig(schemes=("sparse",), sparsity=0.3, weight_std=0.5, depth=2, width=16, steps=20)
+    rec = run_experiment(cfg)["sparse"]
+    for W in rec.weight_snapshots[0][1:-1]:
+        assert ((W == 0).sum(axis=1) == 5).all()
+    assert rec.diverged_at is None and rec.train_loss[-1] < rec.train_loss[0]

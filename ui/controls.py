@@ -33,6 +33,7 @@ URL_KEYS: dict[str, str] = {
     "weight_std": "sigma",
     "weight_const": "c",
     "weight_bound": "a",
+    "sparsity": "sparsity",
     "he_mode": "mode",
     "leaky_slope": "slope",
     "bias_init": "bias",
@@ -62,6 +63,7 @@ LABELS: dict[str, str] = {
     "weight_std": "σ of normal",
     "weight_const": "Constant c",
     "weight_bound": "Bound a of uniform",
+    "sparsity": "Sparsity of sparse",
     "he_mode": "He mode",
     "leaky_slope": "Leaky ReLU slope",
     "bias_init": "Bias init",
@@ -102,6 +104,7 @@ SCALE_GRID = (0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2
 SIGMA_GRID = log_grid(1e-6, 10.0, (1, 2, 5))
 BOUND_GRID = log_grid(1e-6, 10.0, (1, 2, 5))
 LR_GRID = log_grid(1e-5, 10.0, (1, 2, 3, 5))
+SPARSITY_GRID = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0)
 WIDTH_GRID = (2, 4, 8, 16, 32, 64, 128, 256)
 BATCH_GRID = (8, 16, 32, 64, 128, 256, 512)
 
@@ -654,6 +657,19 @@ def weight_bound(
     return _grid_slider("weight_bound", container, default, options, label, help, disabled)
 
 
+def sparsity(
+    container: Any = None,
+    *,
+    default: float | None = None,
+    options: Sequence[float] = SPARSITY_GRID,
+    label: str | None = None,
+    help: str | None = "Fraction of each input's weights `sparse` sets to 0 (PyTorch's `sparse_`).",
+    disabled: bool = False,
+) -> float:
+    """The fraction of zeros of the sparse scheme (URL `sparsity`)."""
+    return _grid_slider("sparsity", container, default, options, label, help, disabled)
+
+
 def he_mode(
     container: Any = None,
     *,
@@ -791,6 +807,20 @@ def dtype(
 
 # field name -> control function, for generic code (tests, presets).
 CONTROLS: dict[str, Callable[..., Any]] = {name: globals()[name] for name in URL_KEYS}
+
+# Scheme parameters drawn by controls of their own on every page (gain, scale) or read from the activation's.
+_PAGE_WIDE_PARAMS = ("gain", "scale", "slope")
+
+
+def scheme_params(schemes: Sequence[str], container: Any = None, **defaults: Any) -> None:
+    """One control for each parameter the chosen schemes read (core.initializers: Scheme.params), in the
+    registry's order; `defaults`: a page's default per config field (e.g. weight_std=0.1)."""
+    from core.initializers import PARAMS, SCHEMES
+
+    read = {n for s in schemes if s in SCHEMES for n in SCHEMES[s].params}
+    for name, param in PARAMS.items():
+        if name in read and name not in _PAGE_WIDE_PARAMS:
+            CONTROLS[param.field](container, default=defaults.get(param.field))
 
 
 def data_details(dataset: str, container: Any = None) -> None:
