@@ -10,7 +10,8 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
-DATASETS = ("spiral", "moons", "circles", "xor", "blobs", "digits")
+from core.data import DATASETS, dataset_shape
+
 ACTIVATIONS = ("tanh", "relu", "sigmoid", "linear", "leaky_relu", "gelu")
 BIAS_INITS = ("zeros", "constant", "normal", "standard_uniform")
 OPTIMIZERS = ("sgd", "momentum", "adam")
@@ -89,8 +90,6 @@ class ExperimentConfig:
     @property
     def sizes(self) -> list[int]:
         """Layer sizes [d, n, ..., n, k] for this config's data set."""
-        from core.data import dataset_shape
-
         d, k = dataset_shape(self.dataset, self.n_classes)
         return [d] + [self.width] * self.depth + [k]
 

@@ -15,8 +15,9 @@ from functools import lru_cache
 
 import numpy as np
 
-from core.config import DATASETS  # the one list of data set ids
 from core.records import DataSplit
+
+DATASETS = ("spiral", "moons", "circles", "xor", "blobs", "digits")  # the one list of data set ids
 
 N_DIGITS = 1797
 MAX_CLASSES = 10  # spiral arms / blob centres

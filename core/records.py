@@ -8,10 +8,12 @@ Step convention: step s describes the parameters after s updates (step 0 = the i
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from core.config import ExperimentConfig
+if TYPE_CHECKING:  # only a type: core.config imports core.data, which imports this module
+    from core.config import ExperimentConfig
 
 # Keys of RunRecord.layer_stats, each an array (R, L + 1) over RunRecord.stat_steps.
 LAYER_STATS = (
