@@ -2,17 +2,10 @@
 Each scheme is a stable string id (also used in URLs) in `SCHEMES`; `initialize` is the one entry point.
 """
 
-# Conventions (SCIENCE.md):
-# - W has shape (fan_in, fan_out) and a layer computes z = h_prev @ W + b.
-# - Every scheme takes a gain g that defaults to 1, i.e. the rule as published. gain="auto" is the
-#   explicit request for the activation's gain (`gain`). He/Kaiming already contains its rectifier
-#   factor (variance 2 / fan), so for he_* "auto" means 1: sqrt(2) on top of it would double-count.
-# - scale multiplies the standard deviation (or the bound, or the constant) of whichever scheme, after
-#   everything else, so a student can make any rule 10x too small or too large.
-# - Every parameter is accepted by every scheme (callers pass one config's parameters to all schemes);
-#   a scheme ignores the parameters it does not use. Unknown names raise ValueError.
-# The shape of this module follows PyTorch's torch/nn/init.py (one function per rule, one gain table);
-# PyTorch stores W transposed, which changes nothing here.
+# Conventions (docs/theory.md): W has shape (fan_in, fan_out) and a layer computes z = h_prev @ W + b; every
+# scheme takes a gain g (1 = as published; "auto" = the activation's, 1 for He, whose formula has it); `scale`
+# multiplies the result last; every parameter is accepted by every scheme, unknown names raise ValueError.
+# The shape of this module follows PyTorch's torch/nn/init.py (one function per rule, one gain table).
 
 from __future__ import annotations
 

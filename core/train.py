@@ -54,8 +54,7 @@ INIT_FIELDS = (
     "bias_value",
 )
 MAX_SNAPSHOT_FLOATS = 200_000  # weight snapshots are kept when C * (number of weights) is at most this
-# Stacking pays at width 32 (1.1-1.4x) in both float types, at 64 in float32 only (1.1-1.3x; float64
-# 0.85-0.97x without diagnostics): benchmarks/RESULTS.md
+# Stacking pays at width 32 in both float types, at 64 in float32 only (docs/performance.md)
 STACK_MAX_WIDTH = {"float32": 64, "float64": 48}
 STACK_MAX_K = 8
 ADAM = (0.9, 0.999, 1e-8)
@@ -149,10 +148,9 @@ def _load(c: ExperimentConfig, cache: dict) -> DataSplit:
 def blas_threads(config: ExperimentConfig) -> int:
     """BLAS threads for this config: always 1.
 
-    A second thread gains 10-36 % at width 256 on an idle 2-core machine (docs/performance.md) and slows
-    width <= 64 down; but OpenBLAS threads spin, and when the other core is busy (another user's run,
-    the diagnostics worker of this one) two threads were measured 10-100x slower. One thread is
-    the predictable choice for a shared server.
+    A second thread helps only wide networks on an idle machine, and spinning OpenBLAS threads are far
+    slower when the other core is busy (docs/performance.md): one thread is the predictable choice for
+    a shared server.
     """
     return 1
 
