@@ -30,7 +30,9 @@ sys.path.insert(0, str(ROOT))
 import core.train as train  # noqa: E402
 from core import process  # noqa: E402
 from core.config import ExperimentConfig  # noqa: E402
-from core.train import _load, _Stack, batch_indices, initial_network  # noqa: E402
+from core import engine  # noqa: E402
+from core.engine import Stack, batch_indices, initial_network  # noqa: E402
+from core.train import _load  # noqa: E402
 
 process.setup()  # as the app does at start: glibc's malloc tuned for the engine's temporaries
 
@@ -54,9 +56,9 @@ def cfg_for(depth, width, batch, act, dtype, steps, **kw) -> ExperimentConfig:
 
 
 def project_seconds(cfgs, diagnostics: bool, evaluate: bool, wall: bool = False, both: bool = False):
-    """CPU (or wall) time per step of the project's training loop (`_Stack.run`, as run_many calls it)."""
+    """CPU (or wall) time per step of the project's training loop (`Stack.run`, as run_many calls it)."""
     data = _load(cfgs[0], {})
-    st = _Stack(list(cfgs), data, diagnostics)
+    st = Stack(list(cfgs), data, diagnostics)
     rec = st.run(lambda f, m: None, evaluate=evaluate)[0]
     cpu, w = st.cpu_seconds / cfgs[0].steps, rec.seconds / cfgs[0].steps
     return (cpu, w) if both else (w if wall else cpu)
@@ -64,8 +66,8 @@ def project_seconds(cfgs, diagnostics: bool, evaluate: bool, wall: bool = False,
 
 def gemm_floor_seconds(cfg: ExperimentConfig, repeats: int = 200) -> float:
     """CPU time per step of the step's matrix products alone (forward, dW, dh; same shapes, buffers and
-    BLAS calls as _Stack): what any numpy training loop pays before its first elementwise operation."""
-    st = _Stack([cfg], _load(cfg, {}), False)
+    BLAS calls as Stack): what any numpy training loop pays before its first elementwise operation."""
+    st = Stack([cfg], _load(cfg, {}), False)
     st.load_batch(0)
     st.forward()
     st.loss_and_backward()
@@ -255,16 +257,16 @@ def thread_table(rounds: int) -> list[str]:
         "|---|---|---|---|---|",
     ]
     print("\n".join(rows), flush=True)
-    old = train.blas_threads
+    old = engine.blas_threads
     try:
         for depth, width, batch in [(10, 64, 128), (10, 256, 256)]:
             for dtype in ("float32", "float64"):
                 cfg = cfg_for(depth, width, batch, "tanh", dtype, 200 if width == 64 else 40)
                 t1, t2 = [], []
                 for _ in range(rounds):
-                    train.blas_threads = lambda c: 1
+                    engine.blas_threads = lambda c: 1
                     t1.append(project_seconds([cfg], False, False, wall=True))
-                    train.blas_threads = lambda c: 2
+                    engine.blas_threads = lambda c: 2
                     t2.append(project_seconds([cfg], False, False, wall=True))
                 row = (
                     f"| {depth}, {width}, {batch} | {dtype} | {1 / med(t1):.0f} | {1 / med(t2):.0f} "
@@ -273,7 +275,7 @@ def thread_table(rounds: int) -> list[str]:
                 rows.append(row)
                 print(row, flush=True)
     finally:
-        train.blas_threads = old
+        engine.blas_threads = old
     return rows
 
 
@@ -321,7 +323,7 @@ def main() -> None:
             lambda: thread_table(rounds),
         ),
     ]
-    train.blas_threads = lambda c: 1  # one thread each, as torch.set_num_threads(1); thread_table varies it
+    engine.blas_threads = lambda c: 1  # one thread each, as torch.set_num_threads(1); thread_table varies it
     with threadpool_limits(limits=1, user_api="blas"):
         for title, fn in sections:
             print(f"\n## {title}\n", flush=True)

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 import core.train as train
+from core import engine, recorder
 from core.config import ExperimentConfig
 from core.data import load
 from core.mlp import MLP
@@ -206,7 +207,7 @@ def test_stacked_loss_and_logit_gradient_match_the_reference(dtype, far):
 
     cfg = ExperimentConfig(dataset="digits", n_samples=400, depth=2, width=8, dtype=dtype, steps=1)
     data = _data(cfg)
-    st = train._Stack([cfg], data, diagnostics=False)
+    st = engine.Stack([cfg], data, diagnostics=False)
     st.load_batch(0)
     st.forward()
     rng = np.random.default_rng(1)
@@ -321,20 +322,21 @@ def test_float32_stacks_up_to_width_64_with_identical_records(monkeypatch):
     assert [_digest(r) for r in stacked] == [_digest(r) for r in alone]
 
 
-real_submit = train.submit
+real_submit = engine.submit
 
 
 def test_diagnostics_worker_thread_gives_the_inline_records(monkeypatch):
-    monkeypatch.setattr(train, "ASYNC_MIN_WORK", 0)  # the worker thread even for this small net ...
-    monkeypatch.setattr(train, "ASYNC_STATS_MIN_WORK", 0)
-    monkeypatch.setattr(train, "idle_core", lambda: True)  # ... and on a busy machine
+    monkeypatch.setattr(engine, "ASYNC_MIN_WORK", 0)  # the worker thread even for this small net ...
+    monkeypatch.setattr(engine, "ASYNC_STATS_MIN_WORK", 0)
+    monkeypatch.setattr(engine, "idle_core", lambda: True)  # ... and on a busy machine
     submitted = []
-    monkeypatch.setattr(
-        train, "submit", lambda inline, *a: submitted.append(inline) or real_submit(inline, *a)
-    )
+    for module in (engine, recorder):  # evaluations (engine) and statistics (recorder)
+        monkeypatch.setattr(
+            module, "submit", lambda inline, *a: submitted.append(inline) or real_submit(inline, *a)
+        )
     threaded = run_experiment(CFG)
     assert submitted and not any(submitted)
-    monkeypatch.setattr(train, "ASYNC_DIAGNOSTICS", False)
+    monkeypatch.setattr(engine, "ASYNC_DIAGNOSTICS", False)
     inline = run_experiment(CFG)
     assert [_digest(r) for r in threaded.values()] == [_digest(r) for r in inline.values()]
 
