@@ -281,7 +281,9 @@ def test_lsuv_gives_unit_output_variance_per_layer(activation):
 
 # ------------------------------------------------------------------------------------------- errors
 def test_errors_name_the_argument():
-    with pytest.raises(ValueError, match=r"scheme must be one of zeros, constant, .*lsuv, sparse; got 'kaiming'"):
+    with pytest.raises(
+        ValueError, match=r"scheme must be one of zeros, constant, .*lsuv, sparse; got 'kaiming'"
+    ):
         initialize("kaiming", 3, 3)
     for bad in (0, -2, 2.5, True, "4"):
         with pytest.raises(ValueError, match="fan_in must be a positive integer"):
