@@ -43,6 +43,7 @@ LIMITS: dict[str, tuple[float, float]] = {
     "data_seed": (0, 2**31 - 1),
     "record_every": (1, 1000),
     "n_checkpoints": (1, 12),
+    "branch_layers": (1, 2),
 }
 
 # Multiply-adds of one whole run, summed over schemes: training steps, the evaluations on the whole
