@@ -1,0 +1,272 @@
+"""Figures and computed sentences of the normalization & residuals lesson.
+
+Pure functions: core.modern.ModernRecord (+ the variance recursion) in, plotly Figure or plain sentence out.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import plotly.graph_objects as go
+
+from core.config import ExperimentConfig
+from core.initializers import weight_std
+from core.modern import ModernRecord, arch_of, variance_recursion
+
+# Okabe-Ito: colour-blind safe, one colour per variant of a part (in the order the page lists them)
+COLORS = ("#000000", "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00")
+TOLERANCE = 0.10  # "follows the recursion": every block within 10 % of its predicted std
+TRAINED = 0.8  # "trained": the final train loss is below 80 % of chance level ln(k)
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One network of a comparison: its label on the page and what it changes in the page's config."""
+
+    label: str
+    changes: dict
+
+
+def _classes(c: ExperimentConfig) -> int:
+    from core.data import dataset_shape
+
+    return dataset_shape(c.dataset, c.n_classes)[1]
+
+
+def fmt(x: float) -> str:
+    """A number for a sentence: 3 significant digits, powers of ten as 1.2e-23."""
+    if not math.isfinite(x):
+        return "not finite"
+    if x != 0 and (abs(x) < 1e-3 or abs(x) >= 1e5):
+        return f"{x:.2g}"
+    return f"{x:.3g}"
+
+
+def layer_axis(n: int) -> list[int]:
+    return list(range(1, n + 1))
+
+
+# --------------------------------------------------------------------------- part 1: rescue
+
+
+def std_figure(records: Sequence[ModernRecord], labels: Sequence[str], key: str, title: str) -> go.Figure:
+    """Per-layer std of `key` at initialization, one line per network, on a log axis."""
+    fig = go.Figure()
+    for r, label, color in zip(records, labels, COLORS):
+        y = r.layer_stats[key][0]
+        fig.add_trace(
+            go.Scatter(
+                x=layer_axis(len(y)),
+                y=[float(v) if v > 0 and math.isfinite(v) else None for v in y],
+                mode="lines+markers",
+                name=label,
+                line={"color": color},
+            )
+        )
+    fig.update_layout(
+        title=title, xaxis_title="layer", yaxis_title="std (log scale)", yaxis_type="log", legend_title=None
+    )
+    return fig
+
+
+def loss_figure(records: Sequence[ModernRecord], labels: Sequence[str]) -> go.Figure:
+    """Mini-batch training loss per step, one line per network, with the chance level."""
+    fig = go.Figure()
+    for r, label, color in zip(records, labels, COLORS):
+        fig.add_trace(
+            go.Scatter(
+                x=list(range(len(r.loss))),
+                y=[float(v) if math.isfinite(v) else None for v in r.loss],
+                mode="lines",
+                name=label,
+                line={"color": color},
+            )
+        )
+    if records:
+        chance = math.log(_classes(records[0].config))
+        fig.add_hline(y=chance, line_dash="dot", annotation_text="chance", line_color="#777777")
+    fig.update_layout(title="Training loss (mini-batch)", xaxis_title="step", yaxis_title="loss")
+    return fig
+
+
+def outcome(record: ModernRecord) -> str:
+    """'trained' / 'did not learn' / 'diverged', from the run."""
+    if record.diverged_at is not None:
+        return "diverged"
+    chance = math.log(_classes(record.config))
+    return "trained" if record.train_loss[-1] < TRAINED * chance else "did not learn"
+
+
+def training_sentence(record: ModernRecord, label: str) -> str:
+    """What happened to one network in training, in numbers."""
+    chance = math.log(_classes(record.config))
+    if record.diverged_at is not None:
+        return f"**{label}**: diverged at step {record.diverged_at} (the loss became infinite or NaN)."
+    verdict = "trained" if record.train_loss[-1] < TRAINED * chance else "did not learn"
+    first = f"loss {fmt(record.loss[0])} on the first mini-batch, " if len(record.loss) else ""
+    return (
+        f"**{label}**: {verdict} — {first}{fmt(record.train_loss[-1])} on the whole training set after "
+        f"{record.eval_steps[-1]} steps (chance: {fmt(chance)}), test accuracy {record.test_acc[-1]:.0%}."
+    )
+
+
+def rescue_sentence(record: ModernRecord, label: str) -> str:
+    """The signal at initialization: the activation's input in the first and the last layer."""
+    pre = record.layer_stats["pre_std"][0]
+    return (
+        f"**{label}** at the start: the std of the activation's input is {fmt(pre[0])} in layer 1 and "
+        f"{fmt(pre[-1])} in layer {len(pre)}."
+    )
+
+
+def rescue_summary(records: Sequence[ModernRecord], labels: Sequence[str]) -> str:
+    """Which networks kept the signal (last layer's activation input std within 2x of 1) and which trained."""
+    kept = [lab for r, lab in zip(records, labels) if 0.5 <= r.layer_stats["pre_std"][0][-1] <= 2.0]
+    lost = [lab for r, lab in zip(records, labels) if lab not in kept]
+    trained = [lab for r, lab in zip(records, labels) if outcome(r) == "trained"]
+    kept_text = (
+        f"The signal reaches the last layer with a std between 0.5 and 2 with: {', '.join(kept)}"
+        if kept
+        else ("No network keeps the signal's std between 0.5 and 2 up to the last layer")
+    )
+    lost_text = f"; not with: {', '.join(lost)}" if lost else ""
+    trained_text = (
+        f"Trained within the run: {', '.join(trained)}."
+        if trained
+        else "None of them trained within the run."
+    )
+    idle = [lab for lab in kept if lab not in trained]
+    note = ""
+    if idle:
+        steps = int(records[0].eval_steps[-1])
+        note = f" Keeping the signal did not make {' or '.join(idle)} train within {steps} steps."
+    return f"{kept_text}{lost_text}. {trained_text}{note}"
+
+
+# --------------------------------------------------------------------------- part 2: symmetry
+
+
+def distinct_figure(records: Sequence[ModernRecord], labels: Sequence[str]) -> go.Figure:
+    """The largest number of distinct units in any hidden layer, over the training steps."""
+    fig = go.Figure()
+    for r, label, color in zip(records, labels, COLORS):
+        fig.add_trace(
+            go.Scatter(
+                x=r.eval_steps.tolist(),
+                y=r.layer_stats["distinct"].max(axis=1).tolist(),
+                mode="lines+markers",
+                name=label,
+                line={"color": color},
+            )
+        )
+    width = records[0].config.width if records else 1
+    fig.update_layout(
+        title="Distinct units (the most in any layer)",
+        xaxis_title="step",
+        yaxis_title="distinct units",
+        yaxis_range=[0, width + 1],
+    )
+    return fig
+
+
+def symmetry_sentence(record: ModernRecord, label: str) -> str:
+    """How many distinct units the layers have at the last recorded step."""
+    d = record.layer_stats["distinct"][-1]
+    step, width = int(record.eval_steps[-1]), record.config.width
+    if np.all(d == 1):
+        return (
+            f"**{label}**: after {step} steps every hidden layer still has 1 distinct unit: its {width} units "
+            "are identical copies."
+        )
+    return (
+        f"**{label}**: after {step} steps the hidden layers have between {int(d.min())} and {int(d.max())} "
+        f"distinct units out of {width}."
+    )
+
+
+# --------------------------------------------------------------------------- part 3: residual streams
+
+
+def prediction(record: ModernRecord) -> np.ndarray:
+    """The recursion's std per block, started from the measured variance of the stem's output."""
+    c = record.config
+    fan = c.width
+    wv = (
+        fan
+        * weight_std(c.schemes[0], fan, fan, c.activation, mode=c.he_mode, scale=c.scale, gain=c.gain) ** 2
+    )
+    q0 = float(record.input_std[0]) ** 2
+    return np.sqrt(variance_recursion(arch_of(c), c.activation, c.depth, q0, wv, slope=c.leaky_slope))
+
+
+def stream_figure(records: Sequence[ModernRecord], labels: Sequence[str]) -> go.Figure:
+    """Measured std of the residual stream per block (markers) and the recursion (dashed line), log axis."""
+    fig = go.Figure()
+    for r, label, color in zip(records, labels, COLORS):
+        y = r.layer_stats["stream_std"][0]
+        x = [0, *layer_axis(len(y))]
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=[float(r.input_std[0]), *map(float, y)],
+                mode="markers",
+                name=f"{label}: measured",
+                marker={"color": color},
+                legendgroup=label,
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=[float(r.input_std[0]), *map(float, prediction(r))],
+                mode="lines",
+                name=f"{label}: recursion",
+                line={"color": color, "dash": "dash"},
+                legendgroup=label,
+            )
+        )
+    fig.update_layout(
+        title="Std of the residual stream after each block, at initialization",
+        xaxis_title="block (0 = the stem)",
+        yaxis_title="std (log scale)",
+        yaxis_type="log",
+    )
+    return fig
+
+
+def growth_sentence(record: ModernRecord, label: str) -> str:
+    """Measured growth of the stream against the recursion, in numbers."""
+    y = record.layer_stats["stream_std"][0]
+    pred = prediction(record)
+    gap = float(np.max(np.abs(y / pred - 1)))
+    L = len(y)
+    q0 = float(record.input_std[0]) ** 2
+    factor = (y[-1] ** 2 / q0) ** (1 / L)
+    pred_factor = (pred[-1] ** 2 / q0) ** (1 / L)
+    within = (
+        f"within {gap:.0%} of the recursion at every block"
+        if gap <= TOLERANCE
+        else f"up to {gap:.0%} away from the recursion (a product of {L} random growth factors wanders)"
+    )
+    return (
+        f"**{label}**: std {fmt(float(record.input_std[0]))} after the stem, {fmt(float(y[-1]))} after block {L}; "
+        f"the variance grew ×{factor:.3g} per block on average (recursion: ×{pred_factor:.3g}), {within}."
+    )
+
+
+# --------------------------------------------------------------------------- part 4: race
+
+
+def race_sentence(records: Sequence[ModernRecord], labels: Sequence[str]) -> str:
+    """Which networks trained, which did not, which diverged; and the lowest final loss."""
+    groups: dict[str, list[str]] = {"trained": [], "did not learn": [], "diverged": []}
+    for r, label in zip(records, labels):
+        groups[outcome(r)].append(label)
+    parts = [f"{k}: {', '.join(v)}" for k, v in groups.items() if v]
+    finite = [(r.train_loss[-1], label) for r, label in zip(records, labels) if r.diverged_at is None]
+    best = f" Lowest final train loss: {min(finite)[1]} ({fmt(min(finite)[0])})." if finite else ""
+    text = "; ".join(parts)
+    return text[0].upper() + text[1:] + "." + best

@@ -1,0 +1,174 @@
+"""Lesson 5, normalization and residual connections: what changed after 2015, and why initialization still matters.
+
+Widgets -> one base config -> four cached comparisons (core.modern) -> figures.modern, every sentence from the runs.
+"""
+
+from __future__ import annotations
+
+import ui.boot  # noqa: F401 - first: loads the app's libraries once under a lock (ui/boot.py)
+
+# isort: split
+
+import streamlit as st
+
+from figures import modern as fm
+from ui import charts, controls, nav, runs, share
+
+PAGE = "modern"
+# Page defaults: the Depth lesson's bad start, N(0, 0.01²) in 20 tanh layers, trained 200 steps with momentum.
+DEFAULTS = {"depth": 20, "width": 32, "activation": "tanh", "weight_std": 0.01, "steps": 200, "lr": 0.1}
+FIXED = {"schemes": ("normal",), "optimizer": "momentum", "record_every": 20, "n_checkpoints": 3}
+RESCUE = (
+    fm.Variant("no normalization", {}),
+    fm.Variant("BatchNorm", {"norm": "batch"}),
+    fm.Variant("LayerNorm", {"norm": "layer"}),
+)
+SYMMETRY = (
+    fm.Variant("constant start + BatchNorm", {"norm": "batch"}),
+    fm.Variant("constant start + LayerNorm", {"norm": "layer"}),
+)
+SYMMETRY_STEPS = 300
+# Residual streams at initialization: He + ReLU branches, wide and a big batch, so that the averages the
+# recursion is about are averages over many numbers.
+STREAM = {"schemes": ("he_normal",), "activation": "relu", "width": 256, "batch_size": 512, "steps": 0}
+STREAMS = (
+    fm.Variant("α = 1", {"alpha": "one"}),
+    fm.Variant("α = 1, BatchNorm", {"alpha": "one", "norm": "batch"}),
+    fm.Variant("α = 1/√L", {"alpha": "inv_sqrt_l"}),
+    fm.Variant("α = 1/√(2L)", {"alpha": "inv_sqrt_2l"}),
+    fm.Variant("α = 0, learned (SkipInit)", {"alpha": "learned"}),
+)
+# The race: He + ReLU at depth 50, plain SGD at lr 0.1, where the plain network does not learn.
+RACE = {"schemes": ("he_normal",), "activation": "relu", "depth": 50, "optimizer": "sgd", "lr": 0.1}
+RACERS = (
+    fm.Variant("plain", {}),
+    fm.Variant("plain + BatchNorm", {"norm": "batch"}),
+    fm.Variant("residual", {"block": "residual"}),
+    fm.Variant("residual + BatchNorm", {"block": "residual", "norm": "batch"}),
+    fm.Variant("residual with learned α from 0", {"block": "residual", "alpha": "learned"}),
+)
+
+
+def compare(base, variants, **fixed):
+    """Train the variants of `base` (with `fixed` on top) together on the same data, batches and seed."""
+    configs = [base.replace(**fixed, **v.changes) for v in variants]
+    records = runs.modern(configs)
+    if records is None:
+        st.stop()
+    return records, [v.label for v in variants]
+
+
+nav.through_app()
+share.begin(PAGE)
+
+st.title("Normalization & residuals: what changed after 2015")
+st.markdown(
+    "Modern networks normalize their signals (BatchNorm, Ioffe & Szegedy 2015; LayerNorm, Ba et al. 2016) "
+    "and add residual connections (He et al. 2016). Both make training far less sensitive to the initial "
+    "scale — but not to everything. Four experiments, each trained here on the same data, batches and seed."
+)
+
+left, right = st.columns([1, 3], gap="large")
+with left:
+    controls.weight_std(default=DEFAULTS["weight_std"])
+    controls.weight_const()
+    controls.depth(default=DEFAULTS["depth"], max_value=40)
+    controls.width(default=DEFAULTS["width"], options=(8, 16, 32, 64))
+    controls.activation(default=DEFAULTS["activation"])
+    with st.expander("Data and training"):
+        dataset = controls.dataset()
+        controls.data_details(dataset)
+        controls.seed()
+        controls.steps(default=DEFAULTS["steps"], max_value=500, step=50)
+        controls.lr(default=DEFAULTS["lr"])
+        controls.batch_size()
+        controls.dtype()
+    share.link()
+
+with right:
+    base = share.report(controls.config(**FIXED))
+
+    st.header("1. Normalization rescues the signal from a bad scale")
+    st.markdown(
+        f"{base.depth} {base.activation} layers of {base.width} units started from N(0, {base.weight_std:g}²), "
+        "with and without normalization. Placement: after each linear layer, before the activation, as "
+        "in the BatchNorm paper: h = φ(N(h W + b)). BatchNorm normalizes each unit over the batch, "
+        "LayerNorm each example over its units; both start with γ = 1, β = 0."
+    )
+    records, labels = compare(base, RESCUE)
+    c1, c2 = st.columns(2)
+    with c1:
+        charts.show(
+            fm.std_figure(records, labels, "pre_std", "Std of the activation's input, at initialization"),
+            key="modern_rescue_std",
+            alt="Std of the activation's input per layer at initialization, one line per normalization",
+        )
+    with c2:
+        charts.show(
+            fm.loss_figure(records, labels),
+            key="modern_rescue_loss",
+            alt="Training loss per step, one line per normalization",
+        )
+    for r, label in zip(records, labels):
+        st.markdown(fm.rescue_sentence(r, label) + " " + fm.training_sentence(r, label))
+    st.markdown(fm.rescue_summary(records, labels))
+
+    st.header("2. Normalization does not break symmetry")
+    st.markdown(
+        f"Every weight starts at the same constant c = {base.weight_const:g}. Normalizing identical units "
+        "gives identical units, and their gradients are identical too, so no update can tell them apart: "
+        "a random start is still needed."
+    )
+    records, labels = compare(base, SYMMETRY, schemes=("constant",), steps=SYMMETRY_STEPS, record_every=25)
+    charts.show(
+        fm.distinct_figure(records, labels),
+        key="modern_symmetry",
+        alt="Number of distinct units over the training steps, with BatchNorm and with LayerNorm",
+    )
+    for r, label in zip(records, labels):
+        st.markdown(fm.symmetry_sentence(r, label))
+
+    st.header("3. Residual streams grow")
+    st.markdown(
+        "A residual block adds its branch to the stream: h ← h + α f(N(h)), with the pre-norm branch "
+        "f(u) = φ(u) W + b (φ = ReLU, W He-initialized, Var W = 2/n). The branch's last weights are "
+        "independent of h and have mean 0, so Var(h + α f) = Var(h) + α² Var(f), and:"
+    )
+    st.latex(
+        r"\text{no norm: } \operatorname{Var}f = n\,\tfrac{2}{n}\,\mathbb{E}[\mathrm{ReLU}(h)^2]"
+        r" = \operatorname{Var}h \;\Rightarrow\; \operatorname{Var}h_l = (1+\alpha^2)^l \operatorname{Var}h_0"
+    )
+    st.latex(
+        r"\text{norm in the branch: } \operatorname{Var}f \approx 2\cdot\tfrac12 = 1"
+        r" \;\Rightarrow\; \operatorname{Var}h_l \approx \operatorname{Var}h_0 + \alpha^2 l"
+    )
+    st.markdown(
+        "So with α = 1 the variance doubles per block (Prince, *Understanding Deep Learning*, 11.3); with "
+        "BatchNorm in the branch it grows linearly; α = 1/√L gives (1 + 1/L)^L ≤ e over all L blocks, "
+        "α = 1/√(2L) (GPT-2's scaling of residual projections) √e; α = 0 (SkipInit, De & Smith 2020; "
+        f"ReZero) starts as the identity. Measured on {STREAM['width']} units and {STREAM['batch_size']} "
+        "examples at initialization; the dashed lines are the recursion started from the measured stem."
+    )
+    records, labels = compare(base, STREAMS, block="residual", **STREAM)
+    charts.show(
+        fm.stream_figure(records, labels),
+        key="modern_streams",
+        alt="Std of the residual stream per block, measured and predicted, one colour per branch scale",
+    )
+    for r, label in zip(records, labels):
+        st.markdown(fm.growth_sentence(r, label))
+
+    st.header("4. The race")
+    st.markdown(
+        f"He-initialized ReLU networks of depth {RACE['depth']}, trained with plain SGD at learning rate "
+        f"{RACE['lr']:g} from the same start, data and batches."
+    )
+    records, labels = compare(base, RACERS, **RACE)
+    charts.show(
+        fm.loss_figure(records, labels),
+        key="modern_race",
+        alt="Training loss per step of the plain, normalized and residual networks",
+    )
+    st.markdown(fm.race_sentence(records, labels))
+    for r, label in zip(records, labels):
+        st.markdown(fm.training_sentence(r, label))
