@@ -30,6 +30,70 @@ class Variant:
     changes: dict
 
 
+@dataclass(frozen=True)
+class Part:
+    """One experiment of the lesson: settings fixed for all its networks, and the networks (variants)."""
+
+    fixed: dict
+    variants: tuple[Variant, ...]
+
+    @property
+    def labels(self) -> list[str]:
+        return [v.label for v in self.variants]
+
+    def configs(self, base: ExperimentConfig) -> list[ExperimentConfig]:
+        """The part's networks as variants of the page's config (same data, batches and seed)."""
+        return [base.replace(**self.fixed, **v.changes) for v in self.variants]
+
+
+# The lesson's four experiments (the page, its tests and benchmarks/bench_modern.py share them).
+RESCUE = Part(
+    {},
+    (
+        Variant("no normalization", {}),
+        Variant("BatchNorm", {"norm": "batch"}),
+        Variant("LayerNorm", {"norm": "layer"}),
+    ),
+)
+SYMMETRY = Part(
+    {"schemes": ("constant",), "steps": 300, "record_every": 25},
+    (
+        Variant("constant start + BatchNorm", {"norm": "batch"}),
+        Variant("constant start + LayerNorm", {"norm": "layer"}),
+    ),
+)
+# Residual streams at initialization: He + ReLU branches, wide and a big batch, so that the averages the
+# recursion is about are averages over many numbers.
+STREAMS = Part(
+    {
+        "block": "residual",
+        "schemes": ("he_normal",),
+        "activation": "relu",
+        "width": 256,
+        "batch_size": 512,
+        "steps": 0,
+    },
+    (
+        Variant("α = 1", {"alpha": "one"}),
+        Variant("α = 1, BatchNorm", {"alpha": "one", "norm": "batch"}),
+        Variant("α = 1/√L", {"alpha": "inv_sqrt_l"}),
+        Variant("α = 1/√(2L)", {"alpha": "inv_sqrt_2l"}),
+        Variant("α = 0, learned (SkipInit)", {"alpha": "learned"}),
+    ),
+)
+# The race: He + ReLU at depth 50, plain SGD at lr 0.1, where the plain network does not learn.
+RACE = Part(
+    {"schemes": ("he_normal",), "activation": "relu", "depth": 50, "optimizer": "sgd", "lr": 0.1},
+    (
+        Variant("plain", {}),
+        Variant("plain + BatchNorm", {"norm": "batch"}),
+        Variant("residual", {"block": "residual"}),
+        Variant("residual + BatchNorm", {"block": "residual", "norm": "batch"}),
+        Variant("residual with learned α from 0", {"block": "residual", "alpha": "learned"}),
+    ),
+)
+
+
 def _classes(c: ExperimentConfig) -> int:
     from core.data import dataset_shape
 

@@ -18,44 +18,14 @@ PAGE = "modern"
 # Page defaults: the Depth lesson's bad start, N(0, 0.01²) in 20 tanh layers, trained 200 steps with momentum.
 DEFAULTS = {"depth": 20, "width": 32, "activation": "tanh", "weight_std": 0.01, "steps": 200, "lr": 0.1}
 FIXED = {"schemes": ("normal",), "optimizer": "momentum", "record_every": 20, "n_checkpoints": 3}
-RESCUE = (
-    fm.Variant("no normalization", {}),
-    fm.Variant("BatchNorm", {"norm": "batch"}),
-    fm.Variant("LayerNorm", {"norm": "layer"}),
-)
-SYMMETRY = (
-    fm.Variant("constant start + BatchNorm", {"norm": "batch"}),
-    fm.Variant("constant start + LayerNorm", {"norm": "layer"}),
-)
-SYMMETRY_STEPS = 300
-# Residual streams at initialization: He + ReLU branches, wide and a big batch, so that the averages the
-# recursion is about are averages over many numbers.
-STREAM = {"schemes": ("he_normal",), "activation": "relu", "width": 256, "batch_size": 512, "steps": 0}
-STREAMS = (
-    fm.Variant("α = 1", {"alpha": "one"}),
-    fm.Variant("α = 1, BatchNorm", {"alpha": "one", "norm": "batch"}),
-    fm.Variant("α = 1/√L", {"alpha": "inv_sqrt_l"}),
-    fm.Variant("α = 1/√(2L)", {"alpha": "inv_sqrt_2l"}),
-    fm.Variant("α = 0, learned (SkipInit)", {"alpha": "learned"}),
-)
-# The race: He + ReLU at depth 50, plain SGD at lr 0.1, where the plain network does not learn.
-RACE = {"schemes": ("he_normal",), "activation": "relu", "depth": 50, "optimizer": "sgd", "lr": 0.1}
-RACERS = (
-    fm.Variant("plain", {}),
-    fm.Variant("plain + BatchNorm", {"norm": "batch"}),
-    fm.Variant("residual", {"block": "residual"}),
-    fm.Variant("residual + BatchNorm", {"block": "residual", "norm": "batch"}),
-    fm.Variant("residual with learned α from 0", {"block": "residual", "alpha": "learned"}),
-)
 
 
-def compare(base, variants, **fixed):
-    """Train the variants of `base` (with `fixed` on top) together on the same data, batches and seed."""
-    configs = [base.replace(**fixed, **v.changes) for v in variants]
-    records = runs.modern(configs)
+def compare(base, part: fm.Part):
+    """Train the part's networks (variants of `base`) on the same data, batches and seed."""
+    records = runs.modern(part.configs(base))
     if records is None:
         st.stop()
-    return records, [v.label for v in variants]
+    return records, part.labels
 
 
 nav.through_app()
@@ -95,7 +65,7 @@ with right:
         "in the BatchNorm paper: h = φ(N(h W + b)). BatchNorm normalizes each unit over the batch, "
         "LayerNorm each example over its units; both start with γ = 1, β = 0."
     )
-    records, labels = compare(base, RESCUE)
+    records, labels = compare(base, fm.RESCUE)
     c1, c2 = st.columns(2)
     with c1:
         charts.show(
@@ -119,7 +89,7 @@ with right:
         "gives identical units, and their gradients are identical too, so no update can tell them apart: "
         "a random start is still needed."
     )
-    records, labels = compare(base, SYMMETRY, schemes=("constant",), steps=SYMMETRY_STEPS, record_every=25)
+    records, labels = compare(base, fm.SYMMETRY)
     charts.show(
         fm.distinct_figure(records, labels),
         key="modern_symmetry",
@@ -146,10 +116,10 @@ with right:
         "So with α = 1 the variance doubles per block (Prince, *Understanding Deep Learning*, 11.3); with "
         "BatchNorm in the branch it grows linearly; α = 1/√L gives (1 + 1/L)^L ≤ e over all L blocks, "
         "α = 1/√(2L) (GPT-2's scaling of residual projections) √e; α = 0 (SkipInit, De & Smith 2020; "
-        f"ReZero) starts as the identity. Measured on {STREAM['width']} units and {STREAM['batch_size']} "
+        f"ReZero) starts as the identity. Measured on {fm.STREAMS.fixed['width']} units and {fm.STREAMS.fixed['batch_size']} "
         "examples at initialization; the dashed lines are the recursion started from the measured stem."
     )
-    records, labels = compare(base, STREAMS, block="residual", **STREAM)
+    records, labels = compare(base, fm.STREAMS)
     charts.show(
         fm.stream_figure(records, labels),
         key="modern_streams",
@@ -160,10 +130,10 @@ with right:
 
     st.header("4. The race")
     st.markdown(
-        f"He-initialized ReLU networks of depth {RACE['depth']}, trained with plain SGD at learning rate "
-        f"{RACE['lr']:g} from the same start, data and batches."
+        f"He-initialized ReLU networks of depth {fm.RACE.fixed['depth']}, trained with plain SGD at learning rate "
+        f"{fm.RACE.fixed['lr']:g} from the same start, data and batches."
     )
-    records, labels = compare(base, RACERS, **RACE)
+    records, labels = compare(base, fm.RACE)
     charts.show(
         fm.loss_figure(records, labels),
         key="modern_race",
