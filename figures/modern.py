@@ -46,7 +46,12 @@ class Part:
         return [base.replace(**self.fixed, **v.changes) for v in self.variants]
 
 
+# The page's defaults: the Depth lesson's bad start, N(0, 0.01²) in 20 tanh layers, trained 200 steps with
+# momentum; and what the page fixes (its controls do not show it).
+DEFAULTS = {"depth": 20, "width": 32, "activation": "tanh", "weight_std": 0.01, "steps": 200, "lr": 0.1}
+FIXED = {"schemes": ("normal",), "optimizer": "momentum", "record_every": 20, "n_checkpoints": 3}
 # The lesson's four experiments (the page, its tests and benchmarks/bench_modern.py share them).
+PARTS = ("RESCUE", "SYMMETRY", "STREAMS", "RACE")
 RESCUE = Part(
     {},
     (

@@ -15,9 +15,7 @@ from figures import modern as fm
 from ui import charts, controls, nav, runs, share
 
 PAGE = "modern"
-# Page defaults: the Depth lesson's bad start, N(0, 0.01²) in 20 tanh layers, trained 200 steps with momentum.
-DEFAULTS = {"depth": 20, "width": 32, "activation": "tanh", "weight_std": 0.01, "steps": 200, "lr": 0.1}
-FIXED = {"schemes": ("normal",), "optimizer": "momentum", "record_every": 20, "n_checkpoints": 3}
+DEFAULTS, FIXED = fm.DEFAULTS, fm.FIXED
 
 
 def compare(base, part: fm.Part):
