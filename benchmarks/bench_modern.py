@@ -118,6 +118,7 @@ def project_seconds(cfg: ExperimentConfig, data, steps: int) -> float:
 def speed_table(rounds: int, steps: int) -> list[str]:
     head = "| layers, width, batch | act | dtype | network | core.modern steps/s |"
     rows = [head + (" torch eager steps/s | ratio |" if torch else ""), "|---" * (5 + 2 * bool(torch)) + "|"]
+    print("\n".join(rows), flush=True)
     for depth, width, batch, act, dtype in CASES:
         for name, changes in ARCHS.items():
             cfg = ExperimentConfig(
