@@ -337,3 +337,10 @@ def test_divergence_is_recorded_not_raised() -> None:
     r = run_modern([c])[0]
     assert r.diverged_at is not None and "step" in r.divergence
     assert len(r.loss) == r.diverged_at
+
+
+def test_core_train_refuses_what_it_cannot_train() -> None:
+    from core.train import run_many
+
+    with pytest.raises(ValueError, match="core.modern"):
+        run_many([ExperimentConfig(steps=1, block="residual")])
