@@ -18,6 +18,7 @@ from core.modern import ModernRecord, arch_of, variance_recursion
 
 # Okabe-Ito: colour-blind safe, one colour per variant of a part (in the order the page lists them)
 COLORS = ("#000000", "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00")
+DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")  # told apart in greyscale too
 TOLERANCE = 0.10  # "follows the recursion": every block within 10 % of its predicted std
 TRAINED = 0.8  # "trained": the final train loss is below 80 % of chance level ln(k)
 
@@ -121,10 +122,10 @@ def layer_axis(n: int) -> list[int]:
 # --------------------------------------------------------------------------- part 1: rescue
 
 
-def std_figure(records: Sequence[ModernRecord], labels: Sequence[str], key: str, title: str) -> go.Figure:
+def std_figure(records: Sequence[ModernRecord], labels: Sequence[str], key: str) -> go.Figure:
     """Per-layer std of `key` at initialization, one line per network, on a log axis."""
     fig = go.Figure()
-    for r, label, color in zip(records, labels, COLORS):
+    for r, label, color, dash in zip(records, labels, COLORS, DASHES):
         y = r.layer_stats[key][0]
         fig.add_trace(
             go.Scatter(
@@ -132,32 +133,35 @@ def std_figure(records: Sequence[ModernRecord], labels: Sequence[str], key: str,
                 y=[float(v) if v > 0 and math.isfinite(v) else None for v in y],
                 mode="lines+markers",
                 name=label,
-                line={"color": color},
+                line={"color": color, "dash": dash},
             )
         )
-    fig.update_layout(
-        title=title, xaxis_title="layer", yaxis_title="std (log scale)", yaxis_type="log", legend_title=None
-    )
+    fig.update_layout(xaxis_title="layer", yaxis_title="std (log scale)", yaxis_type="log")
     return fig
 
 
-def loss_figure(records: Sequence[ModernRecord], labels: Sequence[str]) -> go.Figure:
-    """Mini-batch training loss per step, one line per network, with the chance level."""
+def loss_figure(records: Sequence[ModernRecord], labels: Sequence[str], log: bool = False) -> go.Figure:
+    """Mini-batch training loss per step, one line per network, with the chance level (log axis: a diverging
+    network's loss runs to thousands before it becomes NaN)."""
     fig = go.Figure()
-    for r, label, color in zip(records, labels, COLORS):
+    for r, label, color, dash in zip(records, labels, COLORS, DASHES):
         fig.add_trace(
             go.Scatter(
                 x=list(range(len(r.loss))),
                 y=[float(v) if math.isfinite(v) else None for v in r.loss],
                 mode="lines",
                 name=label,
-                line={"color": color},
+                line={"color": color, "dash": dash},
             )
         )
     if records:
         chance = math.log(_classes(records[0].config))
         fig.add_hline(y=chance, line_dash="dot", annotation_text="chance", line_color="#777777")
-    fig.update_layout(title="Training loss (mini-batch)", xaxis_title="step", yaxis_title="loss")
+    fig.update_layout(
+        xaxis_title="step",
+        yaxis_title="loss (log scale)" if log else "loss",
+        yaxis_type="log" if log else "linear",
+    )
     return fig
 
 
@@ -221,19 +225,18 @@ def rescue_summary(records: Sequence[ModernRecord], labels: Sequence[str]) -> st
 def distinct_figure(records: Sequence[ModernRecord], labels: Sequence[str]) -> go.Figure:
     """The largest number of distinct units in any hidden layer, over the training steps."""
     fig = go.Figure()
-    for r, label, color in zip(records, labels, COLORS):
+    for r, label, color, dash in zip(records, labels, COLORS, DASHES):
         fig.add_trace(
             go.Scatter(
                 x=r.eval_steps.tolist(),
                 y=r.layer_stats["distinct"].max(axis=1).tolist(),
                 mode="lines+markers",
                 name=label,
-                line={"color": color},
+                line={"color": color, "dash": dash, "width": 4 - 2 * DASHES.index(dash)},
             )
         )
     width = records[0].config.width if records else 1
     fig.update_layout(
-        title="Distinct units (the most in any layer)",
         xaxis_title="step",
         yaxis_title="distinct units",
         yaxis_range=[0, width + 1],
@@ -282,7 +285,7 @@ def stream_figure(records: Sequence[ModernRecord], labels: Sequence[str]) -> go.
                 x=x,
                 y=[float(r.input_std[0]), *map(float, y)],
                 mode="markers",
-                name=f"{label}: measured",
+                name=label,
                 marker={"color": color},
                 legendgroup=label,
             )
@@ -295,10 +298,10 @@ def stream_figure(records: Sequence[ModernRecord], labels: Sequence[str]) -> go.
                 name=f"{label}: recursion",
                 line={"color": color, "dash": "dash"},
                 legendgroup=label,
+                showlegend=False,
             )
         )
     fig.update_layout(
-        title="Std of the residual stream after each block, at initialization",
         xaxis_title="block (0 = the stem)",
         yaxis_title="std (log scale)",
         yaxis_type="log",

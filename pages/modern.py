@@ -66,12 +66,14 @@ with right:
     records, labels = compare(base, fm.RESCUE)
     c1, c2 = st.columns(2)
     with c1:
+        st.markdown("**Std of the activation's input per layer, at initialization**")
         charts.show(
-            fm.std_figure(records, labels, "pre_std", "Std of the activation's input, at initialization"),
+            fm.std_figure(records, labels, "pre_std"),
             key="modern_rescue_std",
             alt="Std of the activation's input per layer at initialization, one line per normalization",
         )
     with c2:
+        st.markdown("**Training loss on each mini-batch**")
         charts.show(
             fm.loss_figure(records, labels),
             key="modern_rescue_loss",
@@ -88,6 +90,7 @@ with right:
         "a random start is still needed."
     )
     records, labels = compare(base, fm.SYMMETRY)
+    st.markdown("**Distinct units: the most in any hidden layer, per recorded step**")
     charts.show(
         fm.distinct_figure(records, labels),
         key="modern_symmetry",
@@ -115,9 +118,12 @@ with right:
         "BatchNorm in the branch it grows linearly; α = 1/√L gives (1 + 1/L)^L ≤ e over all L blocks, "
         "α = 1/√(2L) (GPT-2's scaling of residual projections) √e; α = 0 (SkipInit, De & Smith 2020; "
         f"ReZero) starts as the identity. Measured on {fm.STREAMS.fixed['width']} units and {fm.STREAMS.fixed['batch_size']} "
-        "examples at initialization; the dashed lines are the recursion started from the measured stem."
+        "examples at initialization; the recursion starts from the measured variance of the stem's output."
     )
     records, labels = compare(base, fm.STREAMS)
+    st.markdown(
+        "**Std of the residual stream after each block, at initialization** (dots: measured; dashed: the recursion)"
+    )
     charts.show(
         fm.stream_figure(records, labels),
         key="modern_streams",
@@ -132,8 +138,9 @@ with right:
         f"{fm.RACE.fixed['lr']:g} from the same start, data and batches."
     )
     records, labels = compare(base, fm.RACE)
+    st.markdown("**Training loss on each mini-batch** (log scale)")
     charts.show(
-        fm.loss_figure(records, labels),
+        fm.loss_figure(records, labels, log=True),
         key="modern_race",
         alt="Training loss per step of the plain, normalized and residual networks",
     )
