@@ -232,7 +232,7 @@ def distinct_figure(records: Sequence[ModernRecord], labels: Sequence[str]) -> g
                 y=r.layer_stats["distinct"].max(axis=1).tolist(),
                 mode="lines+markers",
                 name=label,
-                line={"color": color, "dash": dash, "width": 4 - 2 * DASHES.index(dash)},
+                line={"color": color, "dash": dash, "width": 4 if dash == DASHES[0] else 2},
             )
         )
     width = records[0].config.width if records else 1
