@@ -166,9 +166,11 @@ def loss_figure(records: Sequence[ModernRecord], labels: Sequence[str], log: boo
 
 
 def outcome(record: ModernRecord) -> str:
-    """'trained' / 'did not learn' / 'diverged', from the run."""
+    """'trained' / 'did not learn' / 'diverged' / 'not trained' (0 steps), from the run."""
     if record.diverged_at is not None:
         return "diverged"
+    if record.eval_steps[-1] == 0:
+        return "not trained"
     chance = math.log(_classes(record.config))
     return "trained" if record.train_loss[-1] < TRAINED * chance else "did not learn"
 
@@ -176,9 +178,9 @@ def outcome(record: ModernRecord) -> str:
 def training_sentence(record: ModernRecord, label: str) -> str:
     """What happened to one network in training, in numbers."""
     chance = math.log(_classes(record.config))
-    if record.diverged_at is not None:
+    verdict = outcome(record)
+    if verdict == "diverged":
         return f"**{label}**: diverged at step {record.diverged_at} (the loss became infinite or NaN)."
-    verdict = "trained" if record.train_loss[-1] < TRAINED * chance else "did not learn"
     first = f"loss {fmt(record.loss[0])} on the first mini-batch, " if len(record.loss) else ""
     return (
         f"**{label}**: {verdict} — {first}{fmt(record.train_loss[-1])} on the whole training set after "
@@ -189,10 +191,8 @@ def training_sentence(record: ModernRecord, label: str) -> str:
 def rescue_sentence(record: ModernRecord, label: str) -> str:
     """The signal at initialization: the activation's input in the first and the last layer."""
     pre = record.layer_stats["pre_std"][0]
-    return (
-        f"**{label}** at the start: the std of the activation's input is {fmt(pre[0])} in layer 1 and "
-        f"{fmt(pre[-1])} in layer {len(pre)}."
-    )
+    last = f" and {fmt(pre[-1])} in layer {len(pre)}" if len(pre) > 1 else ""
+    return f"**{label}** at the start: the std of the activation's input is {fmt(pre[0])} in layer 1{last}."
 
 
 def rescue_summary(records: Sequence[ModernRecord], labels: Sequence[str]) -> str:
@@ -213,8 +213,8 @@ def rescue_summary(records: Sequence[ModernRecord], labels: Sequence[str]) -> st
     )
     idle = [lab for lab in kept if lab not in trained]
     note = ""
-    if idle:
-        steps = int(records[0].eval_steps[-1])
+    steps = int(records[0].eval_steps[-1]) if records else 0
+    if idle and steps > 0:
         note = f" Keeping the signal did not make {' or '.join(idle)} train within {steps} steps."
     return f"{kept_text}{lost_text}. {trained_text}{note}"
 
@@ -334,7 +334,7 @@ def growth_sentence(record: ModernRecord, label: str) -> str:
 
 def race_sentence(records: Sequence[ModernRecord], labels: Sequence[str]) -> str:
     """Which networks trained, which did not, which diverged; and the lowest final loss."""
-    groups: dict[str, list[str]] = {"trained": [], "did not learn": [], "diverged": []}
+    groups: dict[str, list[str]] = {"trained": [], "did not learn": [], "diverged": [], "not trained": []}
     for r, label in zip(records, labels):
         groups[outcome(r)].append(label)
     parts = [f"{k}: {', '.join(v)}" for k, v in groups.items() if v]

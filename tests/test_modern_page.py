@@ -100,3 +100,25 @@ def test_presets_open_without_notices(preset) -> None:
     assert not at.exception and url_notices(at) == []
     for key, value in preset.params.items():
         assert str(at.session_state[key]) == value
+
+
+@pytest.mark.parametrize(
+    "query, words",
+    [
+        (
+            {"depth": "40", "width": "64", "steps": "500", "lr": "10", "act": "relu", "sigma": "10", "dtype": "float32", "c": "10", "batch": "8"},
+            "diverged at step",
+        ),
+        ({"depth": "1", "width": "8", "steps": "0", "act": "gelu", "data": "digits"}, "not trained"),
+    ],
+    ids=["diverging", "tiny"],
+)  # fmt: skip
+def test_extreme_settings_are_reported_in_words_without_numpy_warnings(query, words) -> None:
+    import warnings
+
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        at = open_page("modern", query, timeout=600)
+    assert not at.exception and url_notices(at) == []
+    assert [w for w in record if issubclass(w.category, RuntimeWarning)] == []
+    assert words in " ".join(_texts(at))
