@@ -50,7 +50,7 @@ class Part:
 # The page's defaults: the Depth lesson's bad start, N(0, 0.01²) in 20 tanh layers, trained 200 steps with
 # momentum; and what the page fixes (its controls do not show it).
 DEFAULTS = {"depth": 20, "width": 32, "activation": "tanh", "weight_std": 0.01, "steps": 200, "lr": 0.1}
-FIXED = {"schemes": ("normal",), "optimizer": "momentum", "record_every": 20, "n_checkpoints": 3}
+FIXED = {"schemes": ("normal",), "optimizer": "momentum", "record_every": 50, "n_checkpoints": 3}
 # The lesson's four experiments (the page, its tests and benchmarks/bench_modern.py share them).
 PARTS = ("RESCUE", "SYMMETRY", "STREAMS", "RACE")
 RESCUE = Part(
@@ -62,7 +62,7 @@ RESCUE = Part(
     ),
 )
 SYMMETRY = Part(
-    {"schemes": ("constant",), "steps": 300, "record_every": 25},
+    {"schemes": ("constant",), "steps": 300, "record_every": 50},
     (
         Variant("constant start + BatchNorm", {"norm": "batch"}),
         Variant("constant start + LayerNorm", {"norm": "layer"}),

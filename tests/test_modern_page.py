@@ -72,10 +72,7 @@ def test_residual_stream_follows_the_recursion(page) -> None:
 
 def test_stream_numbers_are_those_of_the_network_shown(page) -> None:
     """The page's numbers for α = 1/√L come from exactly this network (recomputed here, outside the page)."""
-    c = ExperimentConfig(
-        depth=20, width=256, activation="relu", schemes=("he_normal",), batch_size=512, steps=0,
-        block="residual", alpha="inv_sqrt_l", optimizer="momentum", record_every=20, n_checkpoints=3,
-    )  # fmt: skip
+    c = fm.STREAMS.configs(ExperimentConfig(**fm.DEFAULTS, **fm.FIXED))[fm.STREAMS.labels.index("α = 1/√L")]
     record = run_modern([c])[0]
     assert _line(page, "**α = 1/√L**:") == fm.growth_sentence(record, "α = 1/√L")
     measured = float(re.search(r"([\d.]+) after block 20", _line(page, "**α = 1/√L**:")).group(1))
