@@ -33,11 +33,10 @@ from core.mlp import (  # the one place this module takes its activations from
     softmax_cross_entropy,
 )
 from core.records import DataSplit, Histogram
+from core.train import ADAM, MOMENTUM, _load, batch_indices, init_params  # the core engine's conventions
 
 EPS = 1e-5  # torch.nn.BatchNorm1d / LayerNorm default
 BN_MOMENTUM = 0.1  # torch.nn.BatchNorm1d default
-MOMENTUM = 0.9  # optimizer "momentum": the core engine's (core.train.MOMENTUM)
-ADAM = (0.9, 0.999, 1e-8)  # core.train.ADAM
 
 Progress = Callable[[float, str], None] | None
 
@@ -364,8 +363,6 @@ def arch_of(config: ExperimentConfig) -> Arch:
 
 def network(config: ExperimentConfig, d: int, k: int) -> ModernNet:
     """The network config's (one) scheme starts from."""
-    from core.train import init_params
-
     return ModernNet(
         d,
         config.width,
@@ -423,8 +420,6 @@ def _evaluate(net: ModernNet, X: np.ndarray, y: np.ndarray, n_train: int) -> tup
 
 def train(config: ExperimentConfig, data: DataSplit, progress: Progress = None) -> ModernRecord:
     """Train config's network on data with core.train's mini-batches (core.train.batch_indices)."""
-    from core.train import batch_indices
-
     c = config
     d, k = data.X_train.shape[1], data.n_classes
     net = network(c, d, k)
@@ -501,7 +496,6 @@ def train(config: ExperimentConfig, data: DataSplit, progress: Progress = None) 
 def run_modern(configs: Sequence[ExperimentConfig], progress: Progress = None) -> list[ModernRecord]:
     """Train each one-scheme config on its data set (loaded once per data setting); records in order."""
     from core.config import validate
-    from core.train import _load
 
     configs = list(configs)
     for c in configs:

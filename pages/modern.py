@@ -11,6 +11,7 @@ import ui.boot  # noqa: F401 - first: loads the app's libraries once under a loc
 
 import streamlit as st
 
+from core.config import ExperimentConfig
 from figures import modern as fm
 from ui import charts, controls, nav, runs, share
 
@@ -18,7 +19,7 @@ PAGE = "modern"
 DEFAULTS, FIXED = fm.DEFAULTS, fm.FIXED
 
 
-def compare(base, part: fm.Part):
+def compare(base: ExperimentConfig, part: fm.Part) -> tuple[list, list[str]]:
     """Train the part's networks (variants of `base`) on the same data, batches and seed."""
     records = runs.modern(part.configs(base))
     if records is None:
