@@ -60,7 +60,8 @@ with right:
     st.header("1. Normalization rescues the signal from a bad scale")
     st.markdown(
         f"{base.depth} {base.activation} layers of {base.width} units started from N(0, {base.weight_std:g}²), "
-        "with and without normalization. Placement: after each linear layer, before the activation, as "
+        f"with and without normalization, trained {base.steps} steps with momentum SGD at learning rate "
+        f"{base.lr:g} on the same batches. Placement: after each linear layer, before the activation, as "
         "in the BatchNorm paper: h = φ(N(h W + b)). BatchNorm normalizes each unit over the batch, "
         "LayerNorm each example over its units; both start with γ = 1, β = 0."
     )
