@@ -219,6 +219,20 @@ def rescue_summary(records: Sequence[ModernRecord], labels: Sequence[str]) -> st
     return f"{kept_text}{lost_text}. {trained_text}{note}"
 
 
+def layernorm_input_note(config: ExperimentConfig) -> str:
+    """Why LayerNorm can lose information in layer 1 of a plain net on 2-D data (a derivation; tested in
+    tests/test_modern.py): with zero biases z = x W scales with x, and LayerNorm divides that scale away."""
+    from core.data import dataset_shape
+
+    if dataset_shape(config.dataset, config.n_classes)[0] != 2 or config.bias_init != "zeros":
+        return ""
+    return (
+        "LayerNorm in layer 1 sees only the direction of each input point: with zero biases z = x W grows "
+        "with x, and normalizing each example over its units divides that growth away, so all points on one "
+        "ray from the origin get the same layer-1 output (up to ε)."
+    )
+
+
 # --------------------------------------------------------------------------- part 2: symmetry
 
 

@@ -84,6 +84,8 @@ with right:
     for r, label in zip(records, labels):
         st.markdown(fm.rescue_sentence(r, label) + " " + fm.training_sentence(r, label))
     st.markdown(fm.rescue_summary(records, labels))
+    if note := fm.layernorm_input_note(base):
+        st.markdown(note)
 
     st.header("2. Normalization does not break symmetry")
     st.markdown(

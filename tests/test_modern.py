@@ -206,6 +206,16 @@ def test_layernorm_equals_torch_layernorm() -> None:
     np.testing.assert_allclose(dbe, ln.bias.grad.numpy(), rtol=1e-10)
 
 
+def test_layernorm_after_the_first_layer_forgets_the_input_scale() -> None:
+    """figures.modern.layernorm_input_note: with zero biases, x and 3x give the same layer-1 output."""
+    net = ModernNet(2, 16, 2, 3, Arch("plain", "layer"), weight_init="normal", std=1.0)
+    X = np.random.default_rng(6).normal(size=(5, 2))
+    _, a = net.forward(X)
+    _, b = net.forward(3 * X)
+    np.testing.assert_allclose(a[0]["u"], b[0]["u"], rtol=1e-4, atol=1e-5)
+    assert not np.allclose(a[0]["z"], b[0]["z"])
+
+
 def test_plain_network_without_norm_is_core_mlp() -> None:
     """Same weights from the same generator, same loss and gradients: the lessons' runs are comparable."""
     X, y = _batch()

@@ -50,6 +50,7 @@ def test_normalization_keeps_the_signal_where_the_plain_network_loses_it(page) -
     assert "with: BatchNorm, LayerNorm; not with: no normalization" in _line(page, "The signal reaches")
     assert "**BatchNorm**: trained" in _line(page, "**BatchNorm** at the start")
     assert "**no normalization**: did not learn" in plain
+    assert _line(page, "LayerNorm in layer 1 sees only the direction")  # spiral data, zero biases
 
 
 def test_constant_start_with_norm_keeps_one_distinct_unit_after_300_steps(page) -> None:
