@@ -109,14 +109,13 @@ with right:
         "f(u) = φ(u) W + b (φ = ReLU, W He-initialized, Var W = 2/n). The branch's last weights are "
         "independent of h and have mean 0, so Var(h + α f) = Var(h) + α² Var(f), and:"
     )
-    st.latex(
-        r"\text{no norm: } \operatorname{Var}f = n\,\tfrac{2}{n}\,\mathbb{E}[\mathrm{ReLU}(h)^2]"
-        r" = \operatorname{Var}h \;\Rightarrow\; \operatorname{Var}h_l = (1+\alpha^2)^l \operatorname{Var}h_0"
-    )
-    st.latex(
-        r"\text{norm in the branch: } \operatorname{Var}f \approx 2\cdot\tfrac12 = 1"
-        r" \;\Rightarrow\; \operatorname{Var}h_l \approx \operatorname{Var}h_0 + \alpha^2 l"
-    )
+    # short formulas, one per line: st.latex does not wrap, and a phone is 390 px wide
+    st.markdown("Without a norm in the branch (h is symmetric around 0, so E[ReLU(h)²] = Var(h)/2):")
+    st.latex(r"\operatorname{Var} f = n\,\tfrac{2}{n}\,\mathbb{E}[\mathrm{ReLU}(h)^2] = \operatorname{Var} h")
+    st.latex(r"\operatorname{Var} h_l = (1+\alpha^2)^l\,\operatorname{Var} h_0")
+    st.markdown("With BatchNorm or LayerNorm in the branch (N(h) has variance 1):")
+    st.latex(r"\operatorname{Var} f \approx 2 \cdot \tfrac{1}{2} = 1")
+    st.latex(r"\operatorname{Var} h_l \approx \operatorname{Var} h_0 + \alpha^2 l")
     st.markdown(
         "So with α = 1 the variance doubles per block (Prince, *Understanding Deep Learning*, 11.3); with "
         "BatchNorm in the branch it grows linearly; α = 1/√L gives (1 + 1/L)^L ≤ e over all L blocks, "
