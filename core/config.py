@@ -17,6 +17,10 @@ BIAS_INITS = ("zeros", "constant", "normal", "standard_uniform")
 OPTIMIZERS = ("sgd", "momentum", "adam")
 DTYPES = ("float64", "float32")
 HE_MODES = ("fan_in", "fan_out")
+BLOCKS = ("plain", "residual")
+NORMS = ("none", "batch", "layer")
+ALPHAS = ("one", "inv_sqrt_l", "inv_sqrt_2l", "learned")
+BRANCH_LAYERS = (1, 2)
 
 # Inclusive (low, high) ranges. Together with MAX_WORK they keep any request within a few
 # seconds on a small cloud instance.
@@ -41,6 +45,7 @@ LIMITS: dict[str, tuple[float, float]] = {
     "data_seed": (0, 2**31 - 1),
     "record_every": (1, 1000),
     "n_checkpoints": (1, 12),
+    "branch_layers": (1, 2),
 }
 
 # Multiply-adds of one whole run, summed over schemes: training steps, the evaluations on the whole
@@ -64,6 +69,11 @@ class ExperimentConfig:
     depth: int = 3  # hidden layers L; the network has L + 1 weight matrices
     width: int = 32
     activation: str = "tanh"
+    # blocks beyond the plain stack (core.modern; the defaults are the plain network of core.train)
+    block: str = "plain"  # plain | residual: h <- h + alpha * f(N(h))
+    norm: str = "none"  # none | batch | layer
+    alpha: str = "one"  # branch scale: one | inv_sqrt_l | inv_sqrt_2l | learned (starts at 0)
+    branch_layers: int = 1  # dense layers in a residual branch
     # initialization: every scheme in `schemes` is trained on the same data and batches
     schemes: tuple[str, ...] = ("xavier_uniform",)
     scale: float = 1.0  # multiplies the std (or the bound) of whichever scheme, after its gain
@@ -141,6 +151,11 @@ def validate(config: ExperimentConfig) -> ExperimentConfig:
     _check_choice("dtype", config.dtype, DTYPES)
     _check_choice("he_mode", config.he_mode, HE_MODES)
     _check_choice("gain", config.gain, ("1", "auto"))
+    _check_choice("block", config.block, BLOCKS)
+    _check_choice("norm", config.norm, NORMS)
+    _check_choice("alpha", config.alpha, ALPHAS)
+    if config.branch_layers not in BRANCH_LAYERS or isinstance(config.branch_layers, bool):
+        raise ValueError(f"branch_layers must be 1 or 2, got {config.branch_layers!r}")
     if not isinstance(config.schemes, tuple) or not config.schemes:
         raise ValueError("schemes must be a non-empty tuple of scheme ids")
     _check_range("n_schemes", len(config.schemes))

@@ -65,6 +65,10 @@ def run_many(
         validate(c)
         if len(c.schemes) != 1:
             raise ValueError(f"run_many needs one scheme per config, got schemes={c.schemes!r}")
+        if (c.block, c.norm) != ("plain", "none"):  # never train a residual or normalized config as plain
+            raise ValueError(
+                f"core.train trains plain networks without normalization; use core.modern for {c.block} / {c.norm}"
+            )
     groups: dict[ExperimentConfig, list[int]] = {}
     for i, c in enumerate(configs):
         groups.setdefault(c.replace(**{f: getattr(ExperimentConfig(), f) for f in INIT_FIELDS}), []).append(i)

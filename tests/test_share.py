@@ -78,6 +78,10 @@ VALID: dict[str, st.SearchStrategy] = {
     "steps": _steps_of(0, 3000, 50).map(int),
     "seed": _ints("seed"),
     "dtype": st.sampled_from(C.DTYPES),
+    "block": st.sampled_from(C.BLOCKS),
+    "norm": st.sampled_from(C.NORMS),
+    "alpha": st.sampled_from(C.ALPHAS),
+    "branch_layers": st.sampled_from(C.BRANCH_LAYERS),
 }
 
 

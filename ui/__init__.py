@@ -16,7 +16,7 @@ ui.share
 ui.controls   one function per ExperimentConfig field, each bound to the URL with its key
     dataset, n_samples, noise, n_classes, data_seed, depth, width, activation, schemes, scale, gain,
     weight_std, weight_const, weight_bound, he_mode, leaky_slope, bias_init, bias_value, optimizer, lr,
-    batch_size, steps, seed, dtype
+    batch_size, steps, seed, dtype, block, norm, alpha, branch_layers
     common signature: f(container=None, *, default=None, [min_value=, max_value=, step=] or [options=],
                         label=None, help=None, disabled=False) -> value of the field's type
     schemes(container=None, *, multi=True, default=None, options=None, max_selections=None, ...)
@@ -35,6 +35,8 @@ ui.runs
     training_slot(progress=None): context manager, at most TRAINING_SLOTS (the CPUs) trainings at once;
         every cached training function computes inside one (the others wait, and their bar says so)
     CODE_VERSION, MAX_ENTRIES, MAX_SIZE, config_key(config)
+    modern(configs) -> list[core.modern.ModernRecord] | None   one-scheme configs with block / norm / alpha,
+        trained together by core.modern (same data, batches, seed), cached; invalid -> plain st.error, None
 ui.charts     show(fig, *, key=None, alt=None, **plotly_chart_kwargs): template, full width, no mode bar
 ui.style      SCHEME_COLORS, scheme_color(id), scheme_dash(id), scheme_label(id), layer_colors(n),
               apply(fig, height=None) (shared Plotly template "initlab"), TEMPLATE_NAME

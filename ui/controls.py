@@ -44,6 +44,10 @@ URL_KEYS: dict[str, str] = {
     "steps": "steps",
     "seed": "seed",
     "dtype": "dtype",
+    "block": "block",
+    "norm": "norm",
+    "alpha": "alpha",
+    "branch_layers": "branch",
 }
 FIELDS_BY_KEY: dict[str, str] = {v: k for k, v in URL_KEYS.items()}
 
@@ -74,6 +78,10 @@ LABELS: dict[str, str] = {
     "steps": "Training steps",
     "seed": "Seed",
     "dtype": "Precision",
+    "block": "Block",
+    "norm": "Normalization",
+    "alpha": "Branch scale α",
+    "branch_layers": "Layers per branch",
 }
 
 _DEFAULTS = ExperimentConfig()
@@ -803,6 +811,59 @@ def dtype(
 ) -> str:
     """float64 or float32 (URL `dtype`)."""
     return _choice("dtype", container, default, C.DTYPES, label, help, disabled, horizontal=True)
+
+
+def block(
+    container: Any = None,
+    *,
+    default: str | None = None,
+    options: Sequence[str] = C.BLOCKS,
+    label: str | None = None,
+    help: str | None = "plain: h = φ(N(h W + b)); residual: h ← h + α f(N(h)).",
+    disabled: bool = False,
+) -> str:
+    """plain or residual blocks (URL `block`)."""
+    return _choice("block", container, default, options, label, help, disabled, horizontal=True)
+
+
+def norm(
+    container: Any = None,
+    *,
+    default: str | None = None,
+    options: Sequence[str] = C.NORMS,
+    label: str | None = None,
+    help: str | None = "none, batch (BatchNorm) or layer (LayerNorm).",
+    disabled: bool = False,
+) -> str:
+    """Normalization: none, batch or layer (URL `norm`)."""
+    return _choice("norm", container, default, options, label, help, disabled, horizontal=True)
+
+
+def alpha(
+    container: Any = None,
+    *,
+    default: str | None = None,
+    options: Sequence[str] = C.ALPHAS,
+    label: str | None = None,
+    help: str | None = "Scale of the residual branch: 1, 1/√L, 1/√(2L), or learned from 0 (SkipInit).",
+    disabled: bool = False,
+) -> str:
+    """Branch scale α of residual blocks (URL `alpha`)."""
+    return _choice("alpha", container, default, options, label, help, disabled)
+
+
+def branch_layers(
+    container: Any = None,
+    *,
+    default: int | None = None,
+    label: str | None = None,
+    help: str | None = "Dense layers inside each residual branch.",
+    disabled: bool = False,
+) -> int:
+    """Dense layers per residual branch, 1 or 2 (URL `branch`)."""
+    return _grid_slider(
+        "branch_layers", container, default, C.BRANCH_LAYERS, label, help, disabled, is_int=True
+    )
 
 
 # field name -> control function, for generic code (tests, presets).

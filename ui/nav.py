@@ -67,6 +67,15 @@ LESSONS: tuple[PageSpec, ...] = (
         "Which weight scales train at which depth: the region where deep networks learn, and the "
         "theory's curve over it.",
     ),
+    PageSpec(
+        "pages/modern.py",
+        "modern",
+        "Normalization & residuals",
+        ":material/alt_route:",
+        "BatchNorm, LayerNorm and residual connections against a bad start, with the theory of the stream.",
+        "Normalization rescues a bad scale but not a symmetric start; residual streams grow block by "
+        "block unless the branch is scaled down.",
+    ),
 )
 PAGES: tuple[PageSpec, ...] = (HOME, *LESSONS)
 

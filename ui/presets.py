@@ -39,6 +39,8 @@ PRESETS: tuple[Preset, ...] = (
         {"init": ("xavier_normal", "he_normal"), "depth": "30", "act": "relu"},
     ),
     Preset("phase", "default grid", {}),
+    Preset("modern", "σ=0.01, 20 tanh layers", {"sigma": "0.01", "depth": "20", "act": "tanh"}),
+    Preset("modern", "30 ReLU layers", {"depth": "30", "act": "relu", "sigma": "0.01"}),
 )
 
 

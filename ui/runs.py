@@ -233,3 +233,33 @@ def data_split(dataset: str, n_samples: int, noise: float, n_classes: int, data_
     from core.data import load
 
     return load(dataset, n_samples, noise, n_classes, data_seed)
+
+
+# ---------------------------------------------------------------- normalization & residuals (owner: helper "modern")
+
+
+@st.cache_data(max_entries=MAX_ENTRIES, max_size=MAX_SIZE, show_spinner=False)
+def _modern(
+    key: str, code_version: str, _configs: tuple[ExperimentConfig, ...], _progress: Progress | None = None
+) -> list[Any]:
+    # Only `key` and `code_version` are hashed; every config trains on the same data, batches and seed.
+    from core.modern import run_modern
+
+    with training_slot(_progress):
+        return run_modern(list(_configs), progress=_progress)
+
+
+def modern(configs: list[ExperimentConfig]) -> list[Any] | None:
+    """core.modern.run_modern of one-scheme configs (a ModernRecord each), cached and shared.
+
+    A config that fails `validate` shows a plain st.error and returns None (no traceback).
+    """
+    try:
+        for c in configs:
+            validate(c)
+    except ValueError as err:
+        st.error(plain_error(err), icon=":material/block:")
+        return None
+    key = "|".join(config_key(c) for c in configs)
+    with progress_bar() as progress:
+        return _modern(key, CODE_VERSION, tuple(configs), progress)

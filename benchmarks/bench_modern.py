@@ -1,0 +1,198 @@
+"""Training speed of core.modern (normalization and residual blocks) against PyTorch eager on the same networks,
+and the compute time of the Normalization & residuals page's default view.
+
+Run from the repository root:  python benchmarks/bench_modern.py  [--quick]
+PyTorch is optional (dev only: `pip install torch==2.13.0`); without it the torch columns are left out. One
+BLAS / torch thread each. Rounds interleave project and torch bursts; ratios are medians of per-round paired
+ratios of CPU time (time.process_time), as in benchmarks/bench_train.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from core.config import ExperimentConfig  # noqa: E402
+from core.modern import Optimizer, network, run_modern  # noqa: E402
+from core.train import _load, batch_indices  # noqa: E402
+from figures import modern as fm  # noqa: E402
+
+try:
+    import torch
+
+    torch.set_num_threads(1)
+except ImportError:  # torch is a dev-only reference
+    torch = None
+
+ARCHS = {
+    "plain": {},
+    "plain + BatchNorm": {"norm": "batch"},
+    "plain + LayerNorm": {"norm": "layer"},
+    "residual": {"block": "residual", "alpha": "inv_sqrt_l"},
+    "residual + BatchNorm": {"block": "residual", "norm": "batch", "alpha": "inv_sqrt_l"},
+    "residual + LayerNorm, 2-layer branch": {"block": "residual", "norm": "layer", "branch_layers": 2},
+    "residual, learned α": {"block": "residual", "alpha": "learned"},
+}
+CASES = [(20, 32, 64, "tanh", "float64"), (50, 32, 64, "relu", "float64"), (10, 64, 128, "relu", "float32")]
+
+
+class TorchNet:
+    """The same network in torch eager (nn.Parameters from the numpy net's start), SGD on the same batches."""
+
+    def __init__(self, cfg: ExperimentConfig, net, data) -> None:
+        F = torch.nn.functional
+        dt = torch.float32 if cfg.dtype == "float32" else torch.float64
+        self.P = {k: torch.nn.Parameter(torch.tensor(v, dtype=dt)) for k, v in net.params.items()}
+        self.running = [
+            (torch.zeros(cfg.width, dtype=dt), torch.ones(cfg.width, dtype=dt)) for _ in range(cfg.depth)
+        ]
+        self.net, self.F = net, F
+        self.act = {"tanh": torch.tanh, "relu": torch.relu}[cfg.activation]
+        self.opt = torch.optim.SGD(list(self.P.values()), lr=cfg.lr)
+        self.X = torch.tensor(data.X_train, dtype=dt)
+        self.y = torch.tensor(data.y_train)
+        self.idx = torch.tensor(batch_indices(cfg, len(data.y_train)))
+        self.alpha = net.alpha(0)
+
+    def _norm(self, z, j):
+        arch, P, F = self.net.arch, self.P, self.F
+        if arch.norm == "batch":
+            rm, rv = self.running[j]
+            return F.batch_norm(z, rm, rv, P[f"g{j}"], P[f"be{j}"], training=True, momentum=0.1, eps=1e-5)
+        if arch.norm == "layer":
+            return F.layer_norm(z, (z.shape[1],), P[f"g{j}"], P[f"be{j}"], eps=1e-5)
+        return z
+
+    def loss(self, X, y):
+        net, P, act = self.net, self.P, self.act
+        h = X
+        if net.arch.block == "residual":
+            h = h @ P["W0"] + P["b0"]
+        for j in range(net.depth):
+            i = net.first_dense(j)
+            if net.arch.block == "plain":
+                h = act(self._norm(h @ P[f"W{i}"] + P[f"b{i}"], j))
+                continue
+            f = act(self._norm(h, j)) @ P[f"W{i}"] + P[f"b{i}"]
+            if net.arch.branch_layers == 2:
+                f = act(f) @ P[f"W{i + 1}"] + P[f"b{i + 1}"]
+            h = h + (P[f"a{j}"] if f"a{j}" in P else self.alpha) * f
+        o = net.n_dense - 1
+        return self.F.cross_entropy(h @ P[f"W{o}"] + P[f"b{o}"], y)
+
+    def seconds(self, steps: int) -> float:
+        t = time.process_time()
+        for s in range(steps):
+            i = self.idx[s]
+            self.opt.zero_grad(set_to_none=True)
+            self.loss(self.X[i], self.y[i]).backward()
+            self.opt.step()
+        return (time.process_time() - t) / steps
+
+
+def project_seconds(cfg: ExperimentConfig, data, steps: int) -> float:
+    """CPU time per training step of core.modern (forward, backward, SGD; no records)."""
+    net = network(cfg, data.X_train.shape[1], data.n_classes)
+    opt = Optimizer(cfg.optimizer, cfg.lr, net.params)
+    X, y = data.X_train.astype(net.dtype), data.y_train
+    idx = batch_indices(cfg, len(y))
+    t = time.process_time()
+    with np.errstate(all="ignore"):
+        for s in range(steps):
+            _, G, _ = net.loss_and_grads(X[idx[s]], y[idx[s]], "train")
+            opt.step(net.params, G)
+    return (time.process_time() - t) / steps
+
+
+def speed_table(rounds: int, steps: int) -> list[str]:
+    head = "| layers, width, batch | act | dtype | network | core.modern steps/s |"
+    rows = [head + (" torch eager steps/s | ratio |" if torch else ""), "|---" * (5 + 2 * bool(torch)) + "|"]
+    print("\n".join(rows), flush=True)
+    for depth, width, batch, act, dtype in CASES:
+        for name, changes in ARCHS.items():
+            cfg = ExperimentConfig(
+                dataset="spiral", depth=depth, width=width, batch_size=batch, activation=act, dtype=dtype,
+                schemes=("he_normal",), optimizer="sgd", lr=0.01, steps=steps, **changes,
+            )  # fmt: skip
+            data = _load(cfg, {})
+            mine, theirs, ratios = [], [], []
+            for _ in range(rounds):
+                a = project_seconds(cfg, data, steps)
+                mine.append(a)
+                if torch is not None:
+                    b = TorchNet(cfg, network(cfg, 2, data.n_classes), data).seconds(steps)
+                    theirs.append(b)
+                    ratios.append(b / a)
+            row = f"| {depth}, {width}, {batch} | {act} | {dtype} | {name} | {1 / statistics.median(mine):.0f} |"
+            if torch is not None:
+                row += f" {1 / statistics.median(theirs):.0f} | {statistics.median(ratios):.2f}x |"
+            rows.append(row)
+            print(row, flush=True)
+    return rows
+
+
+def default_view_seconds(rounds: int) -> list[str]:
+    """The page's default view: every network of its four parts, trained and recorded cold; CPU time (what the
+    view costs on an idle core) and wall time (what it took on this machine, as loaded as it was)."""
+    base = ExperimentConfig(**fm.DEFAULTS, **fm.FIXED)
+    rows = ["| part | networks | CPU seconds (median) | wall seconds (median) |", "|---|---|---|---|"]
+    cpu: dict[str, list[float]] = {name: [] for name in (*fm.PARTS, "all")}
+    wall: dict[str, list[float]] = {name: [] for name in (*fm.PARTS, "all")}
+    for _ in range(rounds):
+        c_all = w_all = 0.0
+        for name in fm.PARTS:
+            configs = getattr(fm, name).configs(base)
+            c, w = time.process_time(), time.perf_counter()
+            run_modern(configs)
+            c, w = time.process_time() - c, time.perf_counter() - w
+            cpu[name].append(c)
+            wall[name].append(w)
+            c_all, w_all = c_all + c, w_all + w
+        cpu["all"].append(c_all)
+        wall["all"].append(w_all)
+    for name in (*fm.PARTS, "all"):
+        n = (
+            len(getattr(fm, name).variants)
+            if name != "all"
+            else sum(len(getattr(fm, p).variants) for p in fm.PARTS)
+        )
+        rows.append(
+            f"| {name.lower()} | {n} | {statistics.median(cpu[name]):.2f} | {statistics.median(wall[name]):.2f} |"
+        )
+    for r in rows:
+        print(r, flush=True)
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="2 rounds of 20 steps instead of 5 of 50")
+    parser.add_argument("--view", action="store_true", help="only the page's default view")
+    args = parser.parse_args()
+    rounds, steps = (2, 20) if args.quick else (5, 50)
+    print(
+        f"Python {platform.python_version()}, numpy {np.__version__}, "
+        f"torch {torch.__version__ if torch else 'not installed'}, {os.cpu_count()} CPUs, "
+        f"load average {os.getloadavg()[0]:.1f}\n"
+    )
+    with threadpool_limits(limits=1, user_api="blas"):
+        if not args.view:
+            print("## Steps per second (one thread; SGD, no records)\n")
+            speed_table(rounds, steps)
+        print("\n## The page's default view, computed cold\n")
+        default_view_seconds(max(1, rounds // 2))
+
+
+if __name__ == "__main__":
+    main()
