@@ -143,6 +143,12 @@ def _run_token() -> int | None:
     return id(getattr(ctx, "parallel_coordinator", None)) if ctx is not None else None
 
 
+def bound_keys() -> set[str]:
+    """The URL keys of the controls the previous run of this session drew (any page's own controls too)."""
+    reg = st.session_state.get(_REGISTRY)
+    return {c.key for c in reg["controls"].values()} if reg else set()
+
+
 def reset() -> None:
     """Forget the controls of the previous run (share.begin calls this)."""
     st.session_state[_REGISTRY] = {"run": _run_token(), "controls": {}}

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import streamlit as st
 
@@ -36,16 +36,88 @@ def _raw_params() -> dict[str, list[str]]:
     return {k: list(st.query_params.get_all(k)) for k in st.query_params.keys()}
 
 
-def begin(page: str) -> None:
-    """Call first on a page (before any widget): snapshot the URL it was opened with, reset the controls.
+OPEN_KEY = "open"  # a cross-link's settings, encoded as one value (see `internal_link`)
+_LAST = "_initlab_last"  # url_path -> the (key, value) pairs of that page's last run in this session
+_ARRIVING = "_initlab_arriving"  # the page whose arrival rerun is under way (at most one per arrival)
 
-    `page` is the page's url_path ("" for home, "depth", ...). The snapshot is kept while the user stays
-    on the page, so the notice about the link survives reruns until a setting is changed.
+
+def _ctx() -> Any:
+    from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+
+    return get_script_run_ctx()
+
+
+def _pairs(query: str) -> list[tuple[str, str]]:
+    return parse_qsl(query, keep_blank_values=True)
+
+
+def _arrival(page: str) -> list[tuple[str, str]] | None:
+    """The settings a page visit asks for, or None to keep the URL Streamlit gives the page.
+
+    Streamlit (1.67) sends the previous page's address with a menu click and appends a link's parameters
+    to it, then drops every parameter bound to a widget of the previous page, so neither the link's
+    settings nor a clean start survive on their own. The rule: a cross-link (`open=`) opens its settings;
+    Back/Forward opens the address returned to; a menu click opens the page as it was left in this session
+    (or its defaults); a link opened in a new tab or a reload is left to Streamlit (nothing was dropped).
     """
-    controls.reset()
+    ctx = _ctx()
+    raw = _pairs(getattr(ctx, "query_string", "") or "") if ctx is not None else []
+    opened = [v for k, v in raw if k == OPEN_KEY]
+    if opened:
+        return _pairs(opened[-1])
+    if ctx is not None and getattr(ctx, "is_history_navigation", False):
+        return raw
+    now = [(k, v) for k, vs in _raw_params().items() for v in vs if k not in RESERVED]
+    if not now:
+        return list(st.session_state.get(_LAST, {}).get(page, [])) or None
+    return None
+
+
+def _forget_controls() -> None:
+    """Drop every URL-bound control value of this session: one page's values never reach another page."""
+    keys = set(controls.URL_KEYS.values()) | controls.bound_keys()
+    ctx = _ctx()
+    if ctx is not None:
+        with ctx.session_state.query_params() as qp:
+            bindings = getattr(qp, "_bindings_by_param", {})
+            keys |= set(bindings)
+            for key in list(bindings):  # so the page's own widgets bind afresh and the URL can be set
+                getattr(qp, "_bindings_by_widget", {}).pop(bindings.pop(key).widget_id, None)
+    for key in keys:
+        if key in st.session_state:
+            del st.session_state[key]
+
+
+def _open(pairs: list[tuple[str, str]]) -> None:
+    """Make `pairs` the page's address (the browser's too) and rerun, so the widgets start from it."""
+    grouped: dict[str, list[str]] = {}
+    for k, v in pairs:
+        grouped.setdefault(k, []).append(v)
+    st.query_params.from_dict({k: v[0] if len(v) == 1 else v for k, v in grouped.items()})
+    st.rerun()
+
+
+def begin(page: str) -> None:
+    """Call first on a page (before any widget): settle the page's settings, snapshot the URL, reset controls.
+
+    `page` is the page's url_path ("" for home, "depth", ...). On arriving at a page (from another page,
+    or a new session), every URL-bound value is forgotten and the page starts from the settings its
+    arrival asks for (`_arrival`): never from another lesson's widgets. The snapshot is kept while the user
+    stays on the page, so the notice about the link survives reruns until a setting is changed.
+    """
     state = st.session_state.get(_STATE)
     if state is None or state["page"] != page:
+        if st.session_state.get(_ARRIVING) != page:
+            _forget_controls()
+            pairs = _arrival(page)
+            now = sorted((k, v) for k, vs in _raw_params().items() for v in vs)
+            if pairs is not None and sorted(pairs) != now:
+                st.session_state[_ARRIVING] = page
+                _open(pairs)
+        st.session_state[_ARRIVING] = None
+        controls.reset()
         st.session_state[_STATE] = {"page": page, "raw": _raw_params(), "first": None, "notes": []}
+    controls.reset()
 
 
 def _url_notes(raw: dict[str, list[str]], drawn: dict[str, controls.Control]) -> list[str]:
@@ -100,6 +172,9 @@ def report(config: ExperimentConfig | None = None, container: Any = None) -> Exp
     messages join the notice. Call after all controls of the page are drawn.
     """
     where = st if container is None else container
+    state = st.session_state.get(_STATE)
+    if state is not None:
+        st.session_state.setdefault(_LAST, {})[state["page"]] = params()
     notes = url_notes()
     if notes:
         where.warning(
@@ -145,6 +220,22 @@ def link_url(page: str | None = None) -> str:
     query = urlencode(params())
     base = _base_url(page)
     return f"{base}?{query}" if query else base
+
+
+def open_params(params: Any) -> dict[str, str]:
+    """Query parameters of a link that opens another page with exactly these settings (`OPEN_KEY`).
+
+    `params` is a mapping (a tuple or list value repeats its key) or (key, value) pairs. Streamlit drops a
+    link's parameters that the current page binds to its own widgets, so they travel as one value.
+    """
+    items = params.items() if hasattr(params, "items") else params
+    pairs = [(k, x) for k, v in items for x in (v if isinstance(v, (list, tuple)) else [v])]
+    return {OPEN_KEY: urlencode(pairs)}
+
+
+def page_link(file: str, label: str, params: Any, **kwargs: Any) -> None:
+    """st.page_link to another page of the app that opens it with exactly these settings."""
+    st.page_link(file, label=label, query_params=open_params(params), **kwargs)
 
 
 def link(container: Any = None, *, title: str = "Share this experiment") -> str:
