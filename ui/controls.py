@@ -116,6 +116,7 @@ class Control:
     url: tuple[str, ...]  # the value as URL strings (several for a multi-select)
     allowed: str  # plain words: which values this control accepts
     shown: str  # the value as a student reads it
+    options: tuple[str, ...] = ()  # the ids a categorical control accepts (near misses are suggested)
 
     def means_value(self, raw: list[str]) -> bool:
         """True if the raw URL strings ask for exactly the value the widget has."""
@@ -220,6 +221,7 @@ def _int_slider(
     value = int(getattr(_DEFAULTS, name) if default is None else default)
     value = min(max(value, lo), hi)
     key = URL_KEYS[name]
+    _clamp_link(key, lo, hi, int)
     out = _where(container).slider(
         label or LABELS[name],
         min_value=lo,
@@ -253,6 +255,7 @@ def _float_slider(
     value = float(getattr(_DEFAULTS, name) if default is None else default)
     value = min(max(value, lo), hi)
     key = URL_KEYS[name]
+    _clamp_link(key, lo, hi, float)
     out = _where(container).slider(
         label or LABELS[name],
         min_value=lo,
@@ -297,6 +300,7 @@ def _number_input(
     value = cast(getattr(_DEFAULTS, name) if default is None else default)
     value = min(max(value, lo), hi)
     key = URL_KEYS[name]
+    _clamp_link(key, lo, hi, cast)
     out = _where(container).number_input(
         label or LABELS[name],
         min_value=lo,
@@ -328,6 +332,47 @@ def _linked_number(key: str, cast: Callable[[Any], Any]) -> float | int | None:
     return cast(number)
 
 
+_SHARE_STATE = "_initlab_share"  # ui.share's per-visit state: the link's corrections are noted there
+
+
+def _clamp_link(
+    key: str, lo: float, hi: float, cast: Callable[[Any], Any], grid: Sequence[float] = ()
+) -> None:
+    """A link's number outside [lo, hi] becomes the nearest allowed value (on `grid` if given), URL included.
+
+    Only on the first run of a page visit (later the widget's own value rules). The link is corrected
+    where Streamlit seeds the widget from, so the widget, the address bar and the share link agree, and
+    ui.share's notice says what was changed.
+    """
+    state = st.session_state.get(_SHARE_STATE)
+    if state is None or state.get("first") is not None:
+        return
+    raw = st.query_params.get_all(key)
+    try:
+        asked = float(raw[0]) if len(raw) == 1 else math.nan
+    except ValueError:
+        return
+    if math.isnan(asked) or lo <= asked <= hi:
+        return
+    near = min(max(asked, lo), hi)
+    if grid:
+        near = min(grid, key=lambda g: abs(g - near))
+    text = str(cast(near)) if cast is int else fmt_number(cast(near))
+    from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    if ctx is None:
+        return
+    with ctx.session_state.query_params() as qp:
+        qp._initial_query_params[key] = [text]  # what the bound widget is seeded from
+        qp.set_with_no_forward_msg(key, text)
+        qp._send_query_param_msg()
+    side = "largest" if asked > hi else "smallest"
+    state.setdefault("fixes", {})[key] = (
+        f"**{key}** = {fmt_number(asked)} is out of range; using the {side} allowed value, {text}."
+    )
+
+
 def _grid_slider(
     name: str,
     container: Any,
@@ -343,6 +388,7 @@ def _grid_slider(
     _check_range(name, grid[0], grid[-1])
     value = cast(getattr(_DEFAULTS, name) if default is None else default)
     key = URL_KEYS[name]
+    _clamp_link(key, grid[0], grid[-1], cast, grid)
     # A page default off the grid joins the grid, so it stays reachable; so does a value a link asks for
     # inside the grid's range (the Phase page links exact weight scales such as 1.414).
     asked = _linked_number(key, cast)
@@ -405,7 +451,7 @@ def _choice(
             disabled=disabled,
         )
     out = str(out)
-    _register(Control(name, key, out, (out,), f"one of {', '.join(opts)}", out))
+    _register(Control(name, key, out, (out,), f"one of {', '.join(opts)}", out, tuple(opts)))
     return out
 
 
@@ -587,7 +633,7 @@ def schemes(
         )
         allowed = f"one of {', '.join(opts)}"
     shown = ", ".join(out) if out else "none"
-    _register(Control("schemes", key, out, out if out else ("",), allowed, shown))
+    _register(Control("schemes", key, out, out if out else ("",), allowed, shown, tuple(opts)))
     return out
 
 

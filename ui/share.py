@@ -5,7 +5,9 @@ Page order: `begin(page)` before any widget, the `controls`, then `report(config
 
 from __future__ import annotations
 
+import difflib
 import re
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -120,13 +122,31 @@ def begin(page: str) -> None:
     controls.reset()
 
 
-def _url_notes(raw: dict[str, list[str]], drawn: dict[str, controls.Control]) -> list[str]:
+def suggest(asked: str, options: Sequence[str]) -> list[str]:
+    """The ids closest to a mistyped one (xavier -> xavier_normal, xavier_uniform), best first."""
+    close = difflib.get_close_matches(asked, options, n=2, cutoff=0.8)
+    starts = [o for o in options if asked and (o.startswith(asked) or asked.startswith(o))]
+    return list(dict.fromkeys(sorted(starts) + close))[:3]
+
+
+def _did_you_mean(values: list[str], options: Sequence[str]) -> str:
+    hints = [h for v in values if v not in options for h in suggest(v, options)]
+    hints = list(dict.fromkeys(hints))
+    return f" Did you mean {' or '.join(f'`{h}`' for h in hints)}?" if hints else ""
+
+
+def _url_notes(
+    raw: dict[str, list[str]], drawn: dict[str, controls.Control], fixes: dict[str, str] | None = None
+) -> list[str]:
     by_key = {c.key: c for c in drawn.values()}
     notes: list[str] = []
     for key, values in raw.items():
         if key in RESERVED:
             continue
         shown = md_escape(values[0] if len(values) == 1 else " & ".join(values))
+        if fixes and key in fixes:
+            notes.append(fixes[key])
+            continue
         if key in by_key:
             c = by_key[key]
             if c.means_value(values):
@@ -135,7 +155,8 @@ def _url_notes(raw: dict[str, list[str]], drawn: dict[str, controls.Control]) ->
                 why = "was given more than once"
             else:
                 why = f"is not valid (allowed: {c.allowed})"
-            notes.append(f"**{md_escape(key)}** = {shown} {why}; using {c.shown}.")
+            hint = _did_you_mean(values, c.options) if c.options else ""  # our own ids: no markup to escape
+            notes.append(f"**{md_escape(key)}** = {shown} {why}; using {c.shown}.{hint}")
         elif key in controls.FIELDS_BY_KEY:
             notes.append(
                 f"**{md_escape(key)}** = {shown} is ignored: this page has no "
@@ -161,7 +182,7 @@ def url_notes() -> list[str]:
     now = {f: c.url for f, c in drawn.items()}
     if state["first"] is None:
         state["first"] = now
-        state["notes"] = _url_notes(state["raw"], drawn)
+        state["notes"] = _url_notes(state["raw"], drawn, state.get("fixes"))
     return list(state["notes"]) if now == state["first"] else []
 
 
