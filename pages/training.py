@@ -149,9 +149,12 @@ def results(records: list[RunRecord]) -> None:
         value=float(f"{0.5 * math.log(k):.2g}"),
         step=0.05,
         format="%g",
-        key="tr_target",
+        key="target",
+        bind="query-params",
         help="The table counts the steps each scheme needs to get its whole-train-split loss this low.",
     )
+    controls.record("target", "target", float(target), "a number from 0.001 to 10")
+    controls.refresh_after_fragment("target", float(target))
     table = ft.results_table(records, target)
     st.dataframe(
         table,
@@ -205,7 +208,8 @@ with left:
 
 with right:
     config: ExperimentConfig = share.report(
-        controls.config(n_checkpoints=N_CHECKPOINTS, record_every=record_every(controls.values()["steps"]))
+        controls.config(n_checkpoints=N_CHECKPOINTS, record_every=record_every(controls.values()["steps"])),
+        later=("target",),
     )
     result = runs.experiment(config)
     records = list(result.values())

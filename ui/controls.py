@@ -171,9 +171,26 @@ def _register(c: Control) -> None:
     controls[c.field] = c
 
 
+def record(name: str, key: str, value: Any, allowed: str, options: Sequence[Any] = ()) -> None:
+    """Record a page's own URL-bound widget (not an ExperimentConfig field), so the share link and the
+    link notice see it. Its key must be unique in the app, like every URL key."""
+    text = fmt_number(value) if isinstance(value, float) else str(value)
+    opts = tuple(fmt_number(o) if isinstance(o, float) else str(o) for o in options)
+    _register(Control(name, key, value, (text,), allowed, text, opts))
+
+
+def refresh_after_fragment(key: str, value: Any) -> None:
+    """Inside a fragment: a changed page control reruns the whole page once, so the share link shows it."""
+    seen = f"_initlab_seen_{key}"
+    changed = seen in st.session_state and st.session_state[seen] != value
+    st.session_state[seen] = value
+    if changed:
+        st.rerun(scope="app")
+
+
 def values() -> dict[str, Any]:
-    """Config field -> value of every control drawn so far in this run."""
-    return {name: c.value for name, c in registered().items()}
+    """Config field -> value of every ExperimentConfig control drawn so far in this run."""
+    return {name: c.value for name, c in registered().items() if name in URL_KEYS}
 
 
 def config(**fixed: Any) -> ExperimentConfig:

@@ -186,17 +186,20 @@ def url_notes() -> list[str]:
     return list(state["notes"]) if now == state["first"] else []
 
 
-def report(config: ExperimentConfig | None = None, container: Any = None) -> ExperimentConfig | None:
+def report(
+    config: ExperimentConfig | None = None, container: Any = None, *, later: Sequence[str] = ()
+) -> ExperimentConfig | None:
     """Show one notice: URL parameters ignored or adjusted, and budget cuts; return the fitted config.
 
     With a config, `fit_to_budget` clamps it to the limits and cuts steps to the work budget; its
-    messages join the notice. Call after all controls of the page are drawn.
+    messages join the notice. Call after all controls of the page are drawn; `later` names the URL keys of
+    page controls drawn below the results (in a fragment), which the notice leaves to those widgets.
     """
     where = st if container is None else container
     state = st.session_state.get(_STATE)
     if state is not None:
         st.session_state.setdefault(_LAST, {})[state["page"]] = params()
-    notes = url_notes()
+    notes = [n for n in url_notes() if not any(n.startswith(f"**{md_escape(k)}**") for k in later)]
     if notes:
         where.warning(
             "Some settings in this link could not be used:\n\n" + "\n".join(f"- {n}" for n in notes),
@@ -262,6 +265,9 @@ def page_link(file: str, label: str, params: Any, **kwargs: Any) -> None:
 def link(container: Any = None, *, title: str = "Share this experiment") -> str:
     """Draw the share box (the full link, one-click copy) and return the link."""
     where = st if container is None else container
+    state = st.session_state.get(_STATE)
+    if state is not None:  # the page's last settings, with any drawn after `report` (fragments)
+        st.session_state.setdefault(_LAST, {})[state["page"]] = params()
     url = link_url()
     box = where.container(border=True)
     box.markdown(f"**{title}**")
