@@ -102,3 +102,57 @@ def test_a_lesson_reopens_as_it_was_left(app_url, context):
     assert state_of(page, depth) == left
     menu_to(page, training)
     assert state_of(page, training) == trained
+
+
+PHASE_QUERY = "act=relu&data=circles&width=16&cellsteps=50&seed=1"
+
+
+@pytest.mark.parametrize("dest", ["training", "depth"])
+def test_phase_cross_links_open_the_same_network(app_url, context, dest):
+    """'Train it on the Training page' / 'See its signal on the Depth page' keep every setting of the cell."""
+    page = context.new_page()
+    bu.open_page(page, f"{app_url}/phase?{PHASE_QUERY}", charts=True)
+    cell = page.locator(
+        '[data-testid="stMarkdownContainer"]', has_text="hidden layers: loss"
+    ).last.inner_text()
+    final = re.search(r"at the start, ([\d.]+) at the end", cell)
+    label = "Train it on the Training page" if dest == "training" else "See its signal on the Depth page"
+    page.locator('[data-testid="stPageLink"] a', has_text=label).first.click()
+    page.wait_for_url(re.compile(rf"/{dest}\?"), timeout=60_000)
+    page.wait_for_timeout(500)
+    seen = state_of(page, nav.by_url_path(dest))
+    assert seen["errors"] == []
+    query = dict(bu.split_link(seen["link"])[1])
+    want = {
+        "act": "relu",
+        "data": "circles",
+        "width": "16",
+        "init": "lecun_normal",
+        "seed": "1",
+        "steps": "50",
+    }
+    assert {k: query.get(k) for k in want} == want
+    assert "open=" not in page.url and "act=relu" in page.url and "data=circles" in page.url
+    if dest == "training" and final:
+        # the Training page trains exactly the cell's network: the same final loss
+        metric = page.locator('[data-testid="stMetricValue"]').first.inner_text()
+        assert float(metric) == pytest.approx(float(final.group(1)), abs=6e-3), (cell, metric)
+
+
+def test_share_box_on_a_phone(app_url, browser):
+    """The copy button shows without hover (a touch screen has none); the link never wraps inside a word."""
+    ctx = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    try:
+        page = ctx.new_page()
+        bu.open_page(page, f"{app_url}/depth", charts=True)
+        box = page.locator(".st-key-initlab_share")
+        box.scroll_into_view_if_needed()
+        button = box.locator('[data-testid="stCode"] button').first
+        assert button.evaluate("b => getComputedStyle(b).visibility") == "visible"
+        assert float(button.evaluate("b => getComputedStyle(b).opacity")) == 1.0
+        code = box.locator('[data-testid="stCode"] code').first
+        line = float(code.evaluate("c => parseFloat(getComputedStyle(c).lineHeight) || 20"))
+        assert code.bounding_box()["height"] < 2 * line, "the link wraps"
+        assert "depth=10" in box.inner_text()  # every setting is listed in words that wrap between settings
+    finally:
+        ctx.close()

@@ -17,6 +17,7 @@ from core.config import ExperimentConfig, fit_to_budget
 from ui import controls
 
 _STATE = "_initlab_share"
+_ALWAYS_SHOWN = "visibility: visible !important; opacity: 1 !important;"
 # Streamlit's own parameters: never reported, never copied into a share link.
 RESERVED = frozenset({"embed", "embed_options"})
 MAX_SHOWN = 40  # characters of a user-supplied value quoted back in a notice
@@ -269,11 +270,15 @@ def link(container: Any = None, *, title: str = "Share this experiment") -> str:
     if state is not None:  # the page's last settings, with any drawn after `report` (fragments)
         st.session_state.setdefault(_LAST, {})[state["page"]] = params()
     url = link_url()
-    box = where.container(border=True)
+    box = where.container(border=True, key="initlab_share")
+    # Streamlit shows a code block's copy button on hover only, which a touch screen never has.
+    box.html(f"<style>.st-key-initlab_share [data-testid='stCode'] * {{{_ALWAYS_SHOWN}}}</style>")
     box.markdown(f"**{title}**")
-    box.code(url, language=None, wrap_lines=True)
+    # One line that scrolls, never broken inside a setting; the settings below wrap between settings.
+    box.code(url, language=None, wrap_lines=False)
     box.caption(
         "Copy with the button at the right of the link. It lists every setting, so it opens "
-        "exactly this experiment, even after the app's defaults change."
+        "exactly this experiment, even after the app's defaults change: "
+        + " · ".join(md_escape(f"{k}={v}", 80) for k, v in params())
     )
     return url
