@@ -76,3 +76,11 @@ def test_fit_to_budget_makes_the_largest_setting_valid(n_schemes):
     fitted, notes = fit_to_budget(cfg)
     assert validate(fitted) is fitted and fitted.work <= MAX_WORK
     assert fitted.depth == 50 and notes
+
+
+def test_training_target_follows_the_classes_and_is_in_the_link():
+    at = open_page("training", {"target": "0.3", "steps": "100"})
+    assert at.number_input(key="target").value == 0.3 and "target=0.3" in share_link(at)
+    at.selectbox(key="data").set_value("moons").run()  # 2 classes: the default target is 0.5 ln 2
+    assert not at.exception
+    assert at.number_input(key="target").value == 0.35 and share_link(at).endswith("target=0.35")
