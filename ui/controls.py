@@ -369,7 +369,7 @@ def _clamp_link(
         asked = float(raw[0]) if len(raw) == 1 else math.nan
     except ValueError:
         return
-    if math.isnan(asked) or lo <= asked <= hi:
+    if not math.isfinite(asked) or lo <= asked <= hi:  # nan, inf: malformed, not out of range
         return
     near = min(max(asked, lo), hi)
     if grid:
