@@ -210,6 +210,18 @@ def fit_to_budget(config: ExperimentConfig) -> tuple[ExperimentConfig, list[str]
                 f"{name} was {getattr(config, name)!r}; the allowed range is [{lo:g}, {hi:g}], so it is {clamped!r}"
             )
     config = dataclasses.replace(config, **changes)
+    # Even no training step fits (the evaluations and the boundary grid alone are too large): halve the
+    # width, then drop layers, until the steps can be cut, so every setting the controls reach still runs.
+    for name, smaller in (("width", lambda v: max(2, v // 2)), ("depth", lambda v: max(1, v - 1))):
+        before = getattr(config, name)
+        while config.replace(steps=0).work > MAX_WORK and smaller(getattr(config, name)) != getattr(
+            config, name
+        ):
+            config = config.replace(**{name: smaller(getattr(config, name))})
+        if getattr(config, name) != before:
+            notes.append(
+                f"{name} cut from {before} to {getattr(config, name)} to keep the run within a few seconds"
+            )
     if config.work > MAX_WORK and config.replace(steps=0).work <= MAX_WORK:
         lo, hi = 0, config.steps  # work grows with steps: the largest step count that fits
         while lo < hi:

@@ -40,12 +40,7 @@ for i, page in enumerate(nav.LESSONS):
         st.markdown(f"#### {page.title}")
         st.caption(f"What you will see: {page.you_will_see}")
         for preset in presets.for_page(page.url_path):
-            st.page_link(
-                page.file,
-                label=preset.label,
-                icon=":material/arrow_forward:",
-                query_params=preset.query_params(),
-            )
+            share.page_link(page.file, preset.label, preset.params, icon=":material/arrow_forward:")
 
 share.report()
 

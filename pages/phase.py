@@ -9,10 +9,7 @@ import ui.boot  # noqa: F401 - first: loads the app's libraries once under a loc
 
 # isort: split
 
-from urllib.parse import urlencode
-
 import streamlit as st
-from streamlit.errors import StreamlitAPIException
 
 from core import phase
 from core.config import ExperimentConfig
@@ -62,11 +59,8 @@ def cell_params(cfg: ExperimentConfig) -> dict[str, str]:
 
 
 def open_link(page: str, label: str, params: dict[str, str], icon: str) -> None:
-    """A link to another lesson with these parameters (a plain link if that page is not in the app yet)."""
-    try:
-        st.page_link(f"pages/{page}.py", label=label, icon=icon, query_params=params)
-    except StreamlitAPIException:
-        st.markdown(f"[{label}](./{page}?{urlencode(params)})")
+    """A link that opens another lesson on exactly this cell's network (share.page_link keeps every setting)."""
+    share.page_link(f"pages/{page}.py", label, params, icon=icon)
 
 
 nav.through_app()

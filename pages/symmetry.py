@@ -51,12 +51,16 @@ def weight_matrix(panels: list[fs.Panel]) -> None:
     layers = list(range(1, fs.hidden_depth(rec) + 1))
     steps = [int(s) for s in rec.hist_steps]
     # A layer or step kept from a larger network of an earlier run is not offered any more: start over.
-    if st.session_state.get("sym_layer") not in layers:
-        st.session_state["sym_layer"] = layers[-1]
     if st.session_state.get("sym_step") not in steps:
         st.session_state["sym_step"] = steps[-1]
     c1, c2 = st.columns([1, 2])
-    layer = c1.radio("Hidden layer", layers, key="sym_layer", horizontal=True)
+    if "layer" in st.session_state and st.session_state["layer"] not in layers:
+        del st.session_state["layer"]  # a layer of a deeper network of an earlier run: back to the default
+    layer = c1.radio(
+        "Hidden layer", layers, index=len(layers) - 1, key="layer", bind="query-params", horizontal=True
+    )
+    controls.record("layer", "layer", int(layer), f"one of {', '.join(map(str, layers))}", layers)
+    controls.refresh_after_fragment("layer", int(layer))
     step = steps[0]
     if len(steps) > 1:
         step = c2.select_slider(
@@ -105,7 +109,7 @@ with left:
     controls.seed()
 
 with right:
-    student = share.report(controls.config(**FIXED))
+    student = share.report(controls.config(**FIXED), later=("layer",))
     reference = student.replace(**REFERENCE)
     pair = runs.run_pair(student, reference)
     if pair is None:

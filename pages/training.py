@@ -142,16 +142,26 @@ def histograms(records: list[RunRecord], colors: dict[str, str]) -> None:
 def results(records: list[RunRecord]) -> None:
     """The results table and the downloads; changing the target loss recomputes only the table."""
     k = records[0].confusion.shape[0]
+    default_target = float(f"{0.5 * math.log(k):.2g}")
+    # A data set with another number of classes has another guessing loss: the target starts over from its
+    # default (within one visit; a link's own target is kept).
+    visit = id(st.session_state.get("_initlab_share"))
+    if st.session_state.get("_tr_target_k", (visit, k)) != (visit, k):
+        st.session_state["target"] = default_target
+    st.session_state["_tr_target_k"] = (visit, k)
     target = st.columns([1, 3])[0].number_input(
         "Target train loss",
         min_value=0.001,
         max_value=10.0,
-        value=float(f"{0.5 * math.log(k):.2g}"),
+        value=default_target,
         step=0.05,
         format="%g",
-        key="tr_target",
+        key="target",
+        bind="query-params",
         help="The table counts the steps each scheme needs to get its whole-train-split loss this low.",
     )
+    controls.record("target", "target", float(target), "a number from 0.001 to 10")
+    controls.refresh_after_fragment("target", float(target))
     table = ft.results_table(records, target)
     st.dataframe(
         table,
@@ -205,7 +215,8 @@ with left:
 
 with right:
     config: ExperimentConfig = share.report(
-        controls.config(n_checkpoints=N_CHECKPOINTS, record_every=record_every(controls.values()["steps"]))
+        controls.config(n_checkpoints=N_CHECKPOINTS, record_every=record_every(controls.values()["steps"])),
+        later=("target",),
     )
     result = runs.experiment(config)
     records = list(result.values())

@@ -26,7 +26,8 @@ MAX_EXAMPLES = int(os.environ.get("INITLAB_FUZZ_EXAMPLES", "6"))
 TIMEOUT = 180.0  # seconds one AppTest run may take (a cold Phase grid on a busy 2-core machine is ~60 s)
 PAGES = [p.url_path for p in nav.PAGES]
 PHASE_KEYS = {"sb", "cellsteps", "res", "color"}  # the Phase page's own controls
-KNOWN = set(controls.URL_KEYS.values()) | PHASE_KEYS
+PAGE_KEYS = {"target", "layer"}  # Training's target loss, Symmetry's heatmap layer
+KNOWN = set(controls.URL_KEYS.values()) | PHASE_KEYS | PAGE_KEYS
 
 # Values that cost little to train with the other settings at their page defaults: the valid part of the fuzz.
 CHEAP: dict[str, list[str]] = {
@@ -59,6 +60,8 @@ CHEAP: dict[str, list[str]] = {
     "alpha": list(C.ALPHAS),
     "branch": ["1", "2"],
     # Phase: only its defaults (a new grid is a minute of work; the grid's own limits are tested in extremes)
+    "target": ["0.5", "2"],
+    "layer": ["1", "2"],
     "sb": ["0"],
     "cellsteps": ["200"],
     "res": ["coarse"],
@@ -251,6 +254,13 @@ def baseline(page: str) -> dict[str, list[str]]:
     return BASELINE[page]
 
 
+def _finite(value: str) -> bool:
+    try:
+        return math.isfinite(float(value))
+    except ValueError:
+        return False
+
+
 def check_case(page: str, query: dict[str, list[str]], spy: Spy) -> float:
     """Open `page` with `query` and assert everything a hostile link must not break. Returns seconds."""
     defaults = baseline(page)
@@ -273,7 +283,8 @@ def check_case(page: str, query: dict[str, list[str]], spy: Spy) -> float:
             must_report = False  # `init=` is the multiselect's "none picked": the page asks for one in words
         if must_report and text.count("\n- ") <= share.MAX_REPORTED:
             assert f"**{share.md_escape(key)}**" in text, (key, values, text)
-        if key in defaults and key in used and all(_invalid_anywhere(v) for v in values):
+        malformed = all(_invalid_anywhere(v) and not _finite(v) for v in values)
+        if key in defaults and key in used and malformed:  # out-of-range numbers clamp instead
             if key != controls.URL_KEYS["schemes"]:
                 assert used[key] == defaults[key], (key, values, used[key])  # back to the page default
     for key, values in used.items():

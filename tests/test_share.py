@@ -156,8 +156,10 @@ def test_garbage_falls_back_to_defaults_with_one_plain_notice():
     at = run_page(GARBAGE)
     assert not at.exception
     config = page_config(at)
-    for field in ("depth", "width", "weight_std", "lr", "scale", "steps", "seed", "noise", "activation"):
+    for field in ("width", "weight_std", "lr", "noise", "activation"):  # malformed: the default
         assert getattr(config, field) == getattr(DEFAULTS, field), field
+    # out of range: the nearest allowed value
+    assert (config.depth, config.scale, config.steps, config.seed) == (50, 0.01, 3000, 0)
     assert config.dataset == DEFAULTS.dataset
     assert config.schemes == ("he_normal",)  # the valid part of init is kept, and reported
     (notice,) = notices(at)
@@ -165,7 +167,7 @@ def test_garbage_falls_back_to_defaults_with_one_plain_notice():
     assert len(GARBAGE) > share.MAX_REPORTED  # the list is capped, and says how many more
     assert len(lines) == share.MAX_REPORTED + 1
     assert lines[-1] == f"- … and {len(GARBAGE) - share.MAX_REPORTED} more."
-    assert "- **depth** = 99 is not valid (allowed: a whole number from 1 to 50); using 3." in lines
+    assert "- **depth** = 99 is out of range; using the largest allowed value, 50." in lines
     assert "was given more than once; using spiral" in notice
     assert "no setting by that name" in notice
     # Nothing from the URL reaches the page as markup: every markup character is escaped, long text cut.
@@ -199,9 +201,10 @@ def test_a_linked_value_between_grid_points_is_kept():
     shared = dict(parse_qsl(urlsplit(share_link(at)).query))
     assert (shared["scale"], shared["width"], shared["lr"]) == ("1.414", "100", "0.0123")
     at = run_page({"scale": "1000", "width": "100.5"})
-    assert page_config(at).scale == DEFAULTS.scale and page_config(at).width == DEFAULTS.width
+    # out of range: the nearest grid end; not a whole number: the default
+    assert page_config(at).scale == 100.0 and page_config(at).width == DEFAULTS.width
     (notice,) = notices(at)
-    assert "**scale** = 1000 is not valid (allowed: a number from 0.01 to 100)" in notice
+    assert "**scale** = 1000 is out of range; using the largest allowed value, 100." in notice
     assert "**width** = 100\\.5 is not valid (allowed: a whole number from 2 to 256)" in notice
 
 

@@ -206,7 +206,7 @@ def test_scrubbing_the_heatmap_changes_step_and_layer():
     at.select_slider(key="sym_step").set_value(0).run()
     ok(at)
     assert "Step 0, hidden layer 2 — Constant, c = 0.5: all 16 columns are identical" in texts(at)
-    at.radio(key="sym_layer").set_value(1).run()
+    at.radio(key="layer").set_value(1).run()
     ok(at)
     t = texts(at)
     assert "Step 0, hidden layer 1 — Constant, c = 0.5: all 16 columns are identical" in t

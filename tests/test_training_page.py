@@ -243,7 +243,7 @@ def test_display_controls_never_retrain():
         assert "at step 0" in ridge["layout"]["title"]["text"]
         at.select_slider(key="tr_step").set_value(30).run()
         at.toggle(key="tr_log").set_value(True).run()
-        at.number_input(key="tr_target").set_value(0.9).run()
+        at.number_input(key="target").set_value(0.9).run()
         assert not at.exception
         assert run.call_count == 1
         assert "at step 30" in chart(at, "log10 |gradient")["layout"]["title"]["text"]

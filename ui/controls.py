@@ -127,6 +127,7 @@ class Control:
     url: tuple[str, ...]  # the value as URL strings (several for a multi-select)
     allowed: str  # plain words: which values this control accepts
     shown: str  # the value as a student reads it
+    options: tuple[str, ...] = ()  # the ids a categorical control accepts (near misses are suggested)
 
     def means_value(self, raw: list[str]) -> bool:
         """True if the raw URL strings ask for exactly the value the widget has."""
@@ -154,6 +155,12 @@ def _run_token() -> int | None:
     return id(getattr(ctx, "parallel_coordinator", None)) if ctx is not None else None
 
 
+def bound_keys() -> set[str]:
+    """The URL keys of the controls the previous run of this session drew (any page's own controls too)."""
+    reg = st.session_state.get(_REGISTRY)
+    return {c.key for c in reg["controls"].values()} if reg else set()
+
+
 def reset() -> None:
     """Forget the controls of the previous run (share.begin calls this)."""
     st.session_state[_REGISTRY] = {"run": _run_token(), "controls": {}}
@@ -175,9 +182,26 @@ def _register(c: Control) -> None:
     controls[c.field] = c
 
 
+def record(name: str, key: str, value: Any, allowed: str, options: Sequence[Any] = ()) -> None:
+    """Record a page's own URL-bound widget (not an ExperimentConfig field), so the share link and the
+    link notice see it. Its key must be unique in the app, like every URL key."""
+    text = fmt_number(value) if isinstance(value, float) else str(value)
+    opts = tuple(fmt_number(o) if isinstance(o, float) else str(o) for o in options)
+    _register(Control(name, key, value, (text,), allowed, text, opts))
+
+
+def refresh_after_fragment(key: str, value: Any) -> None:
+    """Inside a fragment: a changed page control reruns the whole page once, so the share link shows it."""
+    seen = f"_initlab_seen_{key}"
+    changed = seen in st.session_state and st.session_state[seen] != value
+    st.session_state[seen] = value
+    if changed:
+        st.rerun(scope="app")
+
+
 def values() -> dict[str, Any]:
-    """Config field -> value of every control drawn so far in this run."""
-    return {name: c.value for name, c in registered().items()}
+    """Config field -> value of every ExperimentConfig control drawn so far in this run."""
+    return {name: c.value for name, c in registered().items() if name in URL_KEYS}
 
 
 def config(**fixed: Any) -> ExperimentConfig:
@@ -225,6 +249,7 @@ def _int_slider(
     value = int(getattr(_DEFAULTS, name) if default is None else default)
     value = min(max(value, lo), hi)
     key = URL_KEYS[name]
+    _clamp_link(key, lo, hi, int)
     out = _where(container).slider(
         label or LABELS[name],
         min_value=lo,
@@ -258,6 +283,7 @@ def _float_slider(
     value = float(getattr(_DEFAULTS, name) if default is None else default)
     value = min(max(value, lo), hi)
     key = URL_KEYS[name]
+    _clamp_link(key, lo, hi, float)
     out = _where(container).slider(
         label or LABELS[name],
         min_value=lo,
@@ -302,6 +328,7 @@ def _number_input(
     value = cast(getattr(_DEFAULTS, name) if default is None else default)
     value = min(max(value, lo), hi)
     key = URL_KEYS[name]
+    _clamp_link(key, lo, hi, cast)
     out = _where(container).number_input(
         label or LABELS[name],
         min_value=lo,
@@ -333,6 +360,47 @@ def _linked_number(key: str, cast: Callable[[Any], Any]) -> float | int | None:
     return cast(number)
 
 
+_SHARE_STATE = "_initlab_share"  # ui.share's per-visit state: the link's corrections are noted there
+
+
+def _clamp_link(
+    key: str, lo: float, hi: float, cast: Callable[[Any], Any], grid: Sequence[float] = ()
+) -> None:
+    """A link's number outside [lo, hi] becomes the nearest allowed value (on `grid` if given), URL included.
+
+    Only on the first run of a page visit (later the widget's own value rules). The link is corrected
+    where Streamlit seeds the widget from, so the widget, the address bar and the share link agree, and
+    ui.share's notice says what was changed.
+    """
+    state = st.session_state.get(_SHARE_STATE)
+    if state is None or state.get("first") is not None:
+        return
+    raw = st.query_params.get_all(key)
+    try:
+        asked = float(raw[0]) if len(raw) == 1 else math.nan
+    except ValueError:
+        return
+    if not math.isfinite(asked) or lo <= asked <= hi:  # nan, inf: malformed, not out of range
+        return
+    near = min(max(asked, lo), hi)
+    if grid:
+        near = min(grid, key=lambda g: abs(g - near))
+    text = str(cast(near)) if cast is int else fmt_number(cast(near))
+    from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    if ctx is None:
+        return
+    with ctx.session_state.query_params() as qp:
+        qp._initial_query_params[key] = [text]  # what the bound widget is seeded from
+        qp.set_with_no_forward_msg(key, text)
+        qp._send_query_param_msg()
+    side = "largest" if asked > hi else "smallest"
+    state.setdefault("fixes", {})[key] = (
+        f"**{key}** = {fmt_number(asked)} is out of range; using the {side} allowed value, {text}."
+    )
+
+
 def _grid_slider(
     name: str,
     container: Any,
@@ -348,6 +416,7 @@ def _grid_slider(
     _check_range(name, grid[0], grid[-1])
     value = cast(getattr(_DEFAULTS, name) if default is None else default)
     key = URL_KEYS[name]
+    _clamp_link(key, grid[0], grid[-1], cast, grid)
     # A page default off the grid joins the grid, so it stays reachable; so does a value a link asks for
     # inside the grid's range (the Phase page links exact weight scales such as 1.414).
     asked = _linked_number(key, cast)
@@ -410,7 +479,7 @@ def _choice(
             disabled=disabled,
         )
     out = str(out)
-    _register(Control(name, key, out, (out,), f"one of {', '.join(opts)}", out))
+    _register(Control(name, key, out, (out,), f"one of {', '.join(opts)}", out, tuple(opts)))
     return out
 
 
@@ -592,7 +661,7 @@ def schemes(
         )
         allowed = f"one of {', '.join(opts)}"
     shown = ", ".join(out) if out else "none"
-    _register(Control("schemes", key, out, out if out else ("",), allowed, shown))
+    _register(Control("schemes", key, out, out if out else ("",), allowed, shown, tuple(opts)))
     return out
 
 

@@ -5,9 +5,11 @@ Page order: `begin(page)` before any widget, the `controls`, then `report(config
 
 from __future__ import annotations
 
+import difflib
 import re
+from collections.abc import Sequence
 from typing import Any
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import streamlit as st
 
@@ -15,6 +17,7 @@ from core.config import ExperimentConfig, fit_to_budget
 from ui import controls
 
 _STATE = "_initlab_share"
+_ALWAYS_SHOWN = "visibility: visible !important; opacity: 1 !important;"
 # Streamlit's own parameters: never reported, never copied into a share link.
 RESERVED = frozenset({"embed", "embed_options"})
 MAX_SHOWN = 40  # characters of a user-supplied value quoted back in a notice
@@ -36,25 +39,115 @@ def _raw_params() -> dict[str, list[str]]:
     return {k: list(st.query_params.get_all(k)) for k in st.query_params.keys()}
 
 
-def begin(page: str) -> None:
-    """Call first on a page (before any widget): snapshot the URL it was opened with, reset the controls.
+OPEN_KEY = "open"  # a cross-link's settings, encoded as one value (see `internal_link`)
+_LAST = "_initlab_last"  # url_path -> the (key, value) pairs of that page's last run in this session
+_ARRIVING = "_initlab_arriving"  # the page whose arrival rerun is under way (at most one per arrival)
 
-    `page` is the page's url_path ("" for home, "depth", ...). The snapshot is kept while the user stays
-    on the page, so the notice about the link survives reruns until a setting is changed.
+
+def _ctx() -> Any:
+    from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+
+    return get_script_run_ctx()
+
+
+def _pairs(query: str) -> list[tuple[str, str]]:
+    return parse_qsl(query, keep_blank_values=True)
+
+
+def _arrival(page: str) -> list[tuple[str, str]] | None:
+    """The settings a page visit asks for, or None to keep the URL Streamlit gives the page.
+
+    Streamlit (1.67) sends the previous page's address with a menu click and appends a link's parameters
+    to it, then drops every parameter bound to a widget of the previous page, so neither the link's
+    settings nor a clean start survive on their own. The rule: a cross-link (`open=`) opens its settings;
+    Back/Forward opens the address returned to; a menu click opens the page as it was left in this session
+    (or its defaults); a link opened in a new tab or a reload is left to Streamlit (nothing was dropped).
     """
-    controls.reset()
+    ctx = _ctx()
+    raw = _pairs(getattr(ctx, "query_string", "") or "") if ctx is not None else []
+    opened = [v for k, v in raw if k == OPEN_KEY]
+    if opened:
+        return _pairs(opened[-1])
+    if ctx is not None and getattr(ctx, "is_history_navigation", False):
+        return raw
+    now = [(k, v) for k, vs in _raw_params().items() for v in vs if k not in RESERVED]
+    if not now:
+        return list(st.session_state.get(_LAST, {}).get(page, [])) or None
+    return None
+
+
+def _forget_controls() -> None:
+    """Drop every URL-bound control value of this session: one page's values never reach another page."""
+    keys = set(controls.URL_KEYS.values()) | controls.bound_keys()
+    ctx = _ctx()
+    if ctx is not None:
+        with ctx.session_state.query_params() as qp:
+            bindings = getattr(qp, "_bindings_by_param", {})
+            keys |= set(bindings)
+            for key in list(bindings):  # so the page's own widgets bind afresh and the URL can be set
+                getattr(qp, "_bindings_by_widget", {}).pop(bindings.pop(key).widget_id, None)
+    for key in keys:
+        if key in st.session_state:
+            del st.session_state[key]
+
+
+def _open(pairs: list[tuple[str, str]]) -> None:
+    """Make `pairs` the page's address (the browser's too) and rerun, so the widgets start from it."""
+    grouped: dict[str, list[str]] = {}
+    for k, v in pairs:
+        grouped.setdefault(k, []).append(v)
+    st.query_params.from_dict({k: v[0] if len(v) == 1 else v for k, v in grouped.items()})
+    st.rerun()
+
+
+def begin(page: str) -> None:
+    """Call first on a page (before any widget): settle the page's settings, snapshot the URL, reset controls.
+
+    `page` is the page's url_path ("" for home, "depth", ...). On arriving at a page (from another page,
+    or a new session), every URL-bound value is forgotten and the page starts from the settings its
+    arrival asks for (`_arrival`): never from another lesson's widgets. The snapshot is kept while the user
+    stays on the page, so the notice about the link survives reruns until a setting is changed.
+    """
     state = st.session_state.get(_STATE)
     if state is None or state["page"] != page:
+        if st.session_state.get(_ARRIVING) != page:
+            _forget_controls()
+            pairs = _arrival(page)
+            now = sorted((k, v) for k, vs in _raw_params().items() for v in vs)
+            if pairs is not None and sorted(pairs) != now:
+                st.session_state[_ARRIVING] = page
+                _open(pairs)
+        st.session_state[_ARRIVING] = None
+        controls.reset()
         st.session_state[_STATE] = {"page": page, "raw": _raw_params(), "first": None, "notes": []}
+    controls.reset()
 
 
-def _url_notes(raw: dict[str, list[str]], drawn: dict[str, controls.Control]) -> list[str]:
+def suggest(asked: str, options: Sequence[str]) -> list[str]:
+    """The ids closest to a mistyped one (xavier -> xavier_normal, xavier_uniform), best first."""
+    close = difflib.get_close_matches(asked, options, n=2, cutoff=0.8)
+    starts = [o for o in options if asked and (o.startswith(asked) or asked.startswith(o))]
+    return list(dict.fromkeys(sorted(starts) + close))[:3]
+
+
+def _did_you_mean(values: list[str], options: Sequence[str]) -> str:
+    hints = [h for v in values if v not in options for h in suggest(v, options)]
+    hints = list(dict.fromkeys(hints))
+    return f" Did you mean {' or '.join(f'`{h}`' for h in hints)}?" if hints else ""
+
+
+def _url_notes(
+    raw: dict[str, list[str]], drawn: dict[str, controls.Control], fixes: dict[str, str] | None = None
+) -> list[str]:
     by_key = {c.key: c for c in drawn.values()}
     notes: list[str] = []
     for key, values in raw.items():
         if key in RESERVED:
             continue
         shown = md_escape(values[0] if len(values) == 1 else " & ".join(values))
+        if fixes and key in fixes:
+            notes.append(fixes[key])
+            continue
         if key in by_key:
             c = by_key[key]
             if c.means_value(values):
@@ -63,7 +156,8 @@ def _url_notes(raw: dict[str, list[str]], drawn: dict[str, controls.Control]) ->
                 why = "was given more than once"
             else:
                 why = f"is not valid (allowed: {c.allowed})"
-            notes.append(f"**{md_escape(key)}** = {shown} {why}; using {c.shown}.")
+            hint = _did_you_mean(values, c.options) if c.options else ""  # our own ids: no markup to escape
+            notes.append(f"**{md_escape(key)}** = {shown} {why}; using {c.shown}.{hint}")
         elif key in controls.FIELDS_BY_KEY:
             notes.append(
                 f"**{md_escape(key)}** = {shown} is ignored: this page has no "
@@ -89,18 +183,24 @@ def url_notes() -> list[str]:
     now = {f: c.url for f, c in drawn.items()}
     if state["first"] is None:
         state["first"] = now
-        state["notes"] = _url_notes(state["raw"], drawn)
+        state["notes"] = _url_notes(state["raw"], drawn, state.get("fixes"))
     return list(state["notes"]) if now == state["first"] else []
 
 
-def report(config: ExperimentConfig | None = None, container: Any = None) -> ExperimentConfig | None:
+def report(
+    config: ExperimentConfig | None = None, container: Any = None, *, later: Sequence[str] = ()
+) -> ExperimentConfig | None:
     """Show one notice: URL parameters ignored or adjusted, and budget cuts; return the fitted config.
 
     With a config, `fit_to_budget` clamps it to the limits and cuts steps to the work budget; its
-    messages join the notice. Call after all controls of the page are drawn.
+    messages join the notice. Call after all controls of the page are drawn; `later` names the URL keys of
+    page controls drawn below the results (in a fragment), which the notice leaves to those widgets.
     """
     where = st if container is None else container
-    notes = url_notes()
+    state = st.session_state.get(_STATE)
+    if state is not None:
+        st.session_state.setdefault(_LAST, {})[state["page"]] = params()
+    notes = [n for n in url_notes() if not any(n.startswith(f"**{md_escape(k)}**") for k in later)]
     if notes:
         where.warning(
             "Some settings in this link could not be used:\n\n" + "\n".join(f"- {n}" for n in notes),
@@ -147,15 +247,38 @@ def link_url(page: str | None = None) -> str:
     return f"{base}?{query}" if query else base
 
 
+def open_params(params: Any) -> dict[str, str]:
+    """Query parameters of a link that opens another page with exactly these settings (`OPEN_KEY`).
+
+    `params` is a mapping (a tuple or list value repeats its key) or (key, value) pairs. Streamlit drops a
+    link's parameters that the current page binds to its own widgets, so they travel as one value.
+    """
+    items = params.items() if hasattr(params, "items") else params
+    pairs = [(k, x) for k, v in items for x in (v if isinstance(v, (list, tuple)) else [v])]
+    return {OPEN_KEY: urlencode(pairs)}
+
+
+def page_link(file: str, label: str, params: Any, **kwargs: Any) -> None:
+    """st.page_link to another page of the app that opens it with exactly these settings."""
+    st.page_link(file, label=label, query_params=open_params(params), **kwargs)
+
+
 def link(container: Any = None, *, title: str = "Share this experiment") -> str:
     """Draw the share box (the full link, one-click copy) and return the link."""
     where = st if container is None else container
+    state = st.session_state.get(_STATE)
+    if state is not None:  # the page's last settings, with any drawn after `report` (fragments)
+        st.session_state.setdefault(_LAST, {})[state["page"]] = params()
     url = link_url()
-    box = where.container(border=True)
+    box = where.container(border=True, key="initlab_share")
+    # Streamlit shows a code block's copy button on hover only, which a touch screen never has.
+    box.html(f"<style>.st-key-initlab_share [data-testid='stCode'] * {{{_ALWAYS_SHOWN}}}</style>")
     box.markdown(f"**{title}**")
-    box.code(url, language=None, wrap_lines=True)
+    # One line that scrolls, never broken inside a setting; the settings below wrap between settings.
+    box.code(url, language=None, wrap_lines=False)
     box.caption(
         "Copy with the button at the right of the link. It lists every setting, so it opens "
-        "exactly this experiment, even after the app's defaults change."
+        "exactly this experiment, even after the app's defaults change: "
+        + " · ".join(md_escape(f"{k}={v}", 80) for k, v in params())
     )
     return url
