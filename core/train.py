@@ -199,9 +199,9 @@ def run_many(
 def _load(c: ExperimentConfig, cache: dict) -> DataSplit:
     from core.data import load
 
-    key = (c.dataset, c.n_samples, c.noise, c.n_classes, c.data_seed)
+    key = (c.dataset, c.n_samples, c.noise, c.n_classes, c.data_seed, c.input_dim)
     if key not in cache:
-        cache[key] = load(c.dataset, c.n_samples, c.noise, c.n_classes, c.data_seed)
+        cache[key] = load(c.dataset, c.n_samples, c.noise, c.n_classes, c.data_seed, dim=c.input_dim)
     return cache[key]
 
 
@@ -255,6 +255,10 @@ def initial_network(config: ExperimentConfig, scheme: str, X_batch: np.ndarray |
             lambda z: phi(z, slope),
         )
         net.weights = [np.array(w, dtype=net.dtype) for w in weights]
+    if config.output_init == "zeros":  # common practice: only the output layer starts at zero
+        net.weights[-1][...] = 0
+        if len(net.biases) == len(net.weights):
+            net.biases[-1][...] = 0
     return net
 
 

@@ -101,7 +101,9 @@ with left:
     controls.optimizer(default=DEFAULTS["optimizer"])
     controls.lr(default=DEFAULTS["lr"])
     controls.steps(default=DEFAULTS["steps"], min_value=0, max_value=1000)
-    controls.dataset(default=DEFAULTS["dataset"], options=tuple(d for d in DATASETS if d != "digits"))
+    controls.dataset(
+        default=DEFAULTS["dataset"], options=tuple(d for d in DATASETS if d not in ("digits", "gaussian"))
+    )
     controls.seed()
 
 with right:
