@@ -59,6 +59,7 @@ def phase_figure(
     color_by: str = "loss-vs-guess",
     selected: tuple[float, int] | None = None,
     height: int = 520,
+    bounded: bool = True,
 ) -> go.Figure:
     """The phase diagram: one coloured cell per (sigma_w, depth) run, the trainable-depth curve over it.
 
@@ -168,10 +169,8 @@ def phase_figure(
         **octave_ticks(sw),
     )
     if math.isfinite(critical):
-        for text, x, anchor in (
-            ("◀ ordered: the signal fades", 0.0, "left"),
-            ("chaotic: the signal scrambles ▶", 1.0, "right"),
-        ):
+        large = "chaotic: inputs decorrelate ▶" if bounded else "the signal explodes ▶"
+        for text, x, anchor in (("◀ ordered: the signal fades", 0.0, "left"), (large, 1.0, "right")):
             fig.add_annotation(
                 text=text,
                 x=x,
@@ -222,7 +221,7 @@ def theory_figure(theory: pd.DataFrame, critical: float, sigma_w: np.ndarray, he
             x=x,
             y=chi,
             mode="lines",
-            name="χ₁ (gradient factor per layer)",
+            name="χ₁ (gradient variance factor per layer; std ×√χ₁)",
             line=dict(color="#0072B2", width=2.5),
             hovertemplate="σ_w = %{x:.3g}: χ₁ = %{y:.3g}<extra></extra>",
         ),
@@ -312,6 +311,21 @@ def clicked_cell(state: object) -> tuple[float, int] | None:
     return None
 
 
+def theory_heading(grid: pd.DataFrame, critical: float) -> str:
+    """The heading over the chi_1 / xi chart: it claims the band is widest at the critical scale only if
+    on this grid the deepest trained network sits at the grid scale nearest the critical one."""
+    from core.phase import TRAINED_BELOW
+
+    trained = grid[(grid["loss_vs_guess"] < TRAINED_BELOW) & ~grid["diverged"]]
+    if math.isfinite(critical) and not trained.empty:
+        deepest = trained.groupby("sigma_w")["depth"].max()
+        sws = np.sort(grid["sigma_w"].unique())
+        nearest = float(sws[np.argmin(np.abs(np.log(sws / critical)))])
+        if nearest in deepest.index and deepest[nearest] >= deepest.max():
+            return "Why the band is widest at the critical scale"
+    return "What the theory predicts: χ₁ and the depth scale ξ"
+
+
 def _fmt_depth(d: float) -> str:
     return "unbounded" if not math.isfinite(d) else f"{d:.1f}"
 
@@ -324,7 +338,8 @@ def grid_sentences(grid: pd.DataFrame, theory_at_cells: pd.DataFrame, critical: 
     trained = (grid["loss_vs_guess"] < TRAINED_BELOW) & ~grid["diverged"]
     guess = float(grid["guess_loss"].iloc[0])
     out = [
-        f"**{int(trained.sum())} of {n} cells trained**: their final training loss fell below "
+        f"**{int(trained.sum())} of {n} cells trained** (loss-vs-guess below {TRAINED_BELOW:g}): their final "
+        "training loss fell below "
         f"{TRAINED_BELOW:g} × {guess:.3f}, where {guess:.3f} is the loss of guessing the class frequencies"
         + (f"; **{int(grid['diverged'].sum())} diverged** (✕)." if grid["diverged"].any() else ".")
     ]
@@ -379,7 +394,8 @@ def theory_sentences(
     if math.isfinite(critical):
         head = (
             f"For {activation} with σ_b = {sigma_b:g}, χ₁ = 1 at **σ_w = {critical:.3f}** "
-            f"(σ_w² = {critical**2:.3f}): below it gradients shrink by χ₁ per layer, above it they grow."
+            f"(σ_w² = {critical**2:.3f}): below it the gradient's variance shrinks by the factor χ₁ per layer (its size, the std, by √χ₁), "
+            "above it it grows."
         )
     else:
         head = f"For {activation} with σ_b = {sigma_b:g}, χ₁ never reaches 1 on this range."

@@ -22,6 +22,8 @@ LAYER_DASHES = ("solid", "dash", "dot", "dashdot")
 # Two incoming weight vectors (columns of W) count as equal when they differ by at most this,
 # relative to the largest weight of the matrix (snapshots are float32).
 COLUMN_TOL = 1e-5
+# Mean |cosine| at or above which a layer's weight vectors count as parallel (one direction, rank 1).
+PARALLEL = 0.95
 
 
 class Panel(NamedTuple):
@@ -427,12 +429,26 @@ def final_distinct(record: RunRecord) -> np.ndarray:
 
 
 def distinct_text(record: RunRecord) -> str:
-    """Distinct units at the last step as a short metric: "1 of 16", or per layer "1 · 3 of 16"."""
+    """Distinct units at the last step as a short metric: "1 of 16", or per layer "1 · 3 of 16".
+
+    "parallel" is added when a layer's units differ but their weight vectors still point along one line
+    (mean |cosine| ≥ PARALLEL at the last snapshot): a rank-1 bottleneck, not a success.
+    """
     dist = final_distinct(record)
     width = record.sizes[1]
-    if np.all(dist == dist[0]):
-        return f"{dist[0]} of {width}"
-    return " · ".join(str(d) for d in dist) + f" of {width}"
+    text = (
+        f"{dist[0]} of {width}"
+        if np.all(dist == dist[0])
+        else " · ".join(str(d) for d in dist) + f" of {width}"
+    )
+    parallel = [
+        j
+        for j in range(hidden_depth(record))
+        if dist[j] > 1 and (cos := abs_cosine_curve(record, j)[1]).size and cos[-1] >= PARALLEL
+    ]
+    if parallel:
+        text += ", parallel"
+    return text
 
 
 def loss_sentence(sym: Panel, ref: Panel, baseline: float | None) -> str:
@@ -611,7 +627,11 @@ def broken_badly_sentence(panel: Panel, reference: Panel) -> str | None:
         return text
     text += f" ({reference.label}: {end_ref:.2f})."
     if np.isfinite(end_cos) and end_cos >= 0.95:
-        text += " Symmetry is broken, but badly: the layer still acts almost like one unit."
+        text += (
+            " Symmetry is broken, but badly: the weight vectors are nearly parallel, so the layer is a "
+            "rank-1 bottleneck. Its units compute different functions (their biases differ) of one and "
+            "the same projection of the input."
+        )
     elif np.isfinite(end_cos) and np.isfinite(end_ref) and end_cos > end_ref + 0.05:
         text += " Symmetry is broken, but slowly: the units are still more alike than random ones."
     return text

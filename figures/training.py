@@ -758,8 +758,12 @@ def results_table(records: Sequence[RunRecord], target_loss: float) -> pd.DataFr
             }
         )
     df = pd.DataFrame(rows)
-    for c in (f"steps to train loss ≤ {target_loss:g}", "diverged at step"):
-        df[c] = df[c].astype("Int64")
+    # Words, not a raw None: an empty cell here means "not reached" or "did not diverge".
+    reach = f"steps to train loss ≤ {target_loss:g}"
+    df[reach] = [f"{int(v)}" if v is not None and v == v else "not reached" for v in df[reach].astype(object)]
+    df["diverged at step"] = [
+        f"{int(v)}" if v is not None and v == v else "no" for v in df["diverged at step"].astype(object)
+    ]
     return df
 
 
@@ -781,9 +785,15 @@ def target_sentence(records: Sequence[RunRecord], target_loss: float) -> str:
         )
     if missed:
         steps = max(int(r.eval_steps[-1]) for r in records)
-        parts.append(f"never reached within {steps} steps by " + ", ".join(missed))
-    text = "; ".join(parts)
-    return text[0].upper() + text[1:] + "." if text else ""
+        verb = "does" if len(missed) == 1 else "do"
+        parts.append(f"{_join(missed)} {verb} not reach train loss ≤ {target_loss:g} within {steps} steps")
+    return "; ".join(parts) + "." if parts else ""
+
+
+def _join(names: Sequence[str]) -> str:
+    """'A', 'A and B', 'A, B and C'."""
+    names = list(names)
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def confusion_sentence(best: RunRecord, worst: RunRecord) -> str:

@@ -793,23 +793,6 @@ def dtype(
     return _choice("dtype", container, default, C.DTYPES, label, help, disabled, horizontal=True)
 
 
-# field name -> control function, for generic code (tests, presets).
-CONTROLS: dict[str, Callable[..., Any]] = {name: globals()[name] for name in URL_KEYS}
-
-
-def data_details(dataset: str, container: Any = None) -> None:
-    """The data set's own settings: classes (spiral, blobs), noise (not digits), size and seed."""
-    if dataset in ("spiral", "blobs"):
-        n_classes(container)
-    if dataset == "gaussian":
-        n_classes(container, help="Bands of the projection onto one random direction.")
-        input_dim(container)
-    elif dataset != "digits":
-        noise(container)
-    n_samples(container)
-    data_seed(container)
-
-
 def input_dim(
     container: Any = None,
     *,
@@ -839,3 +822,20 @@ def output_init(
 ) -> str:
     """How the output layer starts: like the hidden layers or at zero (URL `out`)."""
     return _choice("output_init", container, default, C.OUTPUT_INITS, label, help, disabled, horizontal=True)
+
+
+# field name -> control function, for generic code (tests, presets).
+CONTROLS: dict[str, Callable[..., Any]] = {name: globals()[name] for name in URL_KEYS}
+
+
+def data_details(dataset: str, container: Any = None) -> None:
+    """The data set's own settings: classes (spiral, blobs), noise (not digits), size and seed."""
+    if dataset in ("spiral", "blobs"):
+        n_classes(container)
+    if dataset == "gaussian":
+        n_classes(container, help="Bands of the projection onto one random direction.")
+        input_dim(container)
+    elif dataset != "digits":
+        noise(container)
+    n_samples(container)
+    data_seed(container)
