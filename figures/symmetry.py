@@ -441,11 +441,15 @@ def distinct_text(record: RunRecord) -> str:
         if np.all(dist == dist[0])
         else " · ".join(str(d) for d in dist) + f" of {width}"
     )
-    parallel = [
-        j
+    # Only after an equal-weights start, and only where the weight vectors have more than 2 coordinates
+    # (random 2-D vectors are often nearly parallel by chance).
+    parallel = starts_symmetric(record) and any(
+        dist[j] > 1
+        and record.sizes[j] > 2
+        and (cos := abs_cosine_curve(record, j)[1]).size
+        and cos[-1] >= PARALLEL
         for j in range(hidden_depth(record))
-        if dist[j] > 1 and (cos := abs_cosine_curve(record, j)[1]).size and cos[-1] >= PARALLEL
-    ]
+    )
     if parallel:
         text += ", parallel"
     return text
