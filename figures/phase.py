@@ -13,6 +13,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from core.phase import TRAINABLE_MULTIPLE
+from figures.numbers import num
 from ui.style import apply
 
 # What the colour of a cell shows: id (shown in the page and its URL) -> (column of the grid table, label,
@@ -353,7 +354,7 @@ def grid_sentences(grid: pd.DataFrame, theory_at_cells: pd.DataFrame, critical: 
     lo = float(sws[0])
     d_lo = deepest(lo)
     out.append(
-        f"Deep in the ordered phase, at σ_w = {lo:.3g} (χ₁ = {th.loc[lo, 'chi1']:.3g}), "
+        f"Deep in the ordered phase, at σ_w = {lo:.3g} (χ₁ = {num(th.loc[lo, 'chi1'], 3)}), "
         + (
             "no cell trained"
             if d_lo is None
@@ -400,8 +401,8 @@ def theory_sentences(
     else:
         head = f"For {activation} with σ_b = {sigma_b:g}, χ₁ never reaches 1 on this range."
     finite = t[np.isfinite(t["xi"]) & np.isfinite(t["q_star"])]
-    tail = f" At σ_w = {first['sigma_w']:.3g}, χ₁ = {first['chi1']:.3g} and {_xi_words(first)}; "
-    tail += f"at σ_w = {last['sigma_w']:.3g}, χ₁ = {last['chi1']:.3g} and {_xi_words(last)}."
+    tail = f" At σ_w = {first['sigma_w']:.3g}, χ₁ = {num(first['chi1'], 3)} and {_xi_words(first)}; "
+    tail += f"at σ_w = {last['sigma_w']:.3g}, χ₁ = {num(last['chi1'], 3)} and {_xi_words(last)}."
     unbounded = t[np.isinf(t["xi"]) & np.isfinite(t["q_star"])]
     if not unbounded.empty:
         tail += f" At σ_w = {unbounded['sigma_w'].iloc[0]:.3g} ξ is unbounded: that grid scale is critical."

@@ -14,6 +14,7 @@ from plotly.subplots import make_subplots
 
 from core.config import ExperimentConfig
 from core.records import DataSplit, RunRecord
+from figures.numbers import num, pct
 
 # Okabe-Ito colours (colour-blind safe) for the classes of the data set; the schemes use the
 # app-wide palette passed in by the page.
@@ -116,7 +117,7 @@ def softmax(z: np.ndarray) -> np.ndarray:
 
 
 def _pct(values: Sequence[float]) -> str:
-    return ", ".join(f"{100 * v:.0f} %" for v in values)
+    return ", ".join(pct(v) for v in values)
 
 
 def when(steps: int) -> str:
@@ -501,7 +502,7 @@ def dead_start_sentence(record: RunRecord, split: DataSplit | None) -> str | Non
         sat = float(record.layer_stats["saturation"][-1, 0])
         if np.isfinite(sat) and sat > 0:
             text += (
-                f"; at the end {100 * sat:.0f} % of hidden layer 1's outputs are saturated (beyond ±0.99, "
+                f"; at the end {pct(sat)} of hidden layer 1's outputs are saturated (beyond ±0.99, "
                 f"where {act} is flat and passes almost no gradient back)"
             )
         return text + "."
@@ -574,7 +575,7 @@ def moved_but_identical_sentence(panel: Panel) -> str | None:
             moved[layer] = change
     if not moved:
         return None
-    norms = ", ".join(f"{v:.3g} in layer {i + 1}" for i, v in moved.items())
+    norms = ", ".join(f"{num(v, 3)} in layer {i + 1}" for i, v in moved.items())
     text = f"**{panel.label}**: "
     first = next(iter(moved))
     start_act = float(rec.layer_stats["act_mean"][0, first])
@@ -664,9 +665,9 @@ def heatmap_sentence(panels: Sequence[Panel], checkpoint: int, layer: int) -> st
 
 def accuracy_sentence(panels: Sequence[Panel], split: DataSplit | None) -> str:
     """Final test accuracy of every run, against always guessing the most frequent class."""
-    parts = [f"{p.label}: {100 * final_test_acc(p.record):.0f} %" for p in panels]
+    parts = [f"{p.label}: {pct(final_test_acc(p.record))}" for p in panels]
     text = f"Test accuracy {when(int(panels[0].record.eval_steps[-1]))} — " + "; ".join(parts)
     if split is not None:
         majority = float(class_frequencies(split.y_test, panels[0].record.sizes[-1]).max())
-        text += f" (always guessing the most frequent class scores {100 * majority:.0f} %)"
+        text += f" (always guessing the most frequent class scores {pct(majority)})"
     return text + "."

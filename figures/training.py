@@ -14,6 +14,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from figures.numbers import minus, num, pct
 from core.records import Histogram, RunRecord
 
 # Used only when the page passes no colour for a scheme (the page passes ui/style.py's colours).
@@ -124,17 +125,17 @@ def _mix(hex_color: str, t: float) -> str:
 
 
 def fmt(x: float) -> str:
-    """A number as a student reads it: 1.10, 0.0213, 3.1e-05, "NaN"."""
+    """A number as a student reads it: 1.10, 0.0213, 3.1×10⁻⁵ (figures.numbers' style), "not a number"."""
     if x is None or not math.isfinite(x):
         return "not a number"
     ax = abs(x)
     if ax == 0:
         return "0"
     if ax >= 1e6 or ax < 1e-3:
-        return f"{x:.1e}"
+        return num(x, 2)
     if ax >= 100:
-        return f"{x:,.0f}"
-    return f"{x:.3g}" if ax < 1 else f"{x:.2f}"
+        return minus(f"{x:,.0f}")
+    return minus(f"{x:.3g}" if ax < 1 else f"{x:.2f}")
 
 
 def layer_name(j: int, n_layers: int) -> str:
@@ -436,7 +437,7 @@ def ridgeline_figure(
                         y=base + 0.3,
                         xref=_axis("x", i),
                         yref=_axis("y", i),
-                        text=f"{zero_frac[j]:.0%} exactly 0",
+                        text=f"{pct(zero_frac[j])} exactly 0",
                         showarrow=False,
                         font=dict(size=11, color=col[r.scheme]),
                     )
@@ -685,7 +686,7 @@ def boundary_figure(
 
 
 def fmt_pct(x: float) -> str:
-    return "not a number" if not math.isfinite(x) else f"{x:.1%}"
+    return pct(x, 1)
 
 
 def best_and_worst(records: Sequence[RunRecord]) -> tuple[RunRecord, RunRecord]:
@@ -809,7 +810,7 @@ def confusion_sentence(best: RunRecord, worst: RunRecord) -> str:
     w = f"{run_label(worst)} {fmt_pct(acc)}"
     if worst.diverged_at is not None:
         w = f"{run_label(worst)} diverged at step {worst.diverged_at} (its matrix is from its last finite step)"
-    return f"{b}; {w}, and it answers “{top}” for {share:.0%} of them."
+    return f"{b}; {w}, and it answers “{top}” for {pct(share)} of them."
 
 
 def per_step_table(records: Sequence[RunRecord]) -> pd.DataFrame:
@@ -902,7 +903,7 @@ def accuracy_sentence(records: Sequence[RunRecord]) -> str:
     s = (
         f"Final test accuracy: best {run_label(best)} {fmt_pct(final_value(best, 'test_acc'))}, "
         f"worst {run_label(worst)} {fmt_pct(final_value(worst, 'test_acc'))} "
-        f"(guessing would give about {1 / k:.0%})."
+        f"(guessing would give about {pct(1 / k)})."
     )
     return s
 
@@ -942,7 +943,7 @@ def hist_sentence(records: Sequence[RunRecord], checkpoint: int, kind: str = "gr
             s += f" (exactly 0 in {_layer_list(all_zero, n)})"
         mostly = float(np.mean(zero_frac))
         if mostly >= 0.25:
-            s += f", and {mostly:.0%} of all entries are exactly 0"
+            s += f", and {pct(mostly)} of all entries are exactly 0"
         parts.append(s)
     step = int(records[0].hist_steps[checkpoint])
     if records[0].hists[kind].transform == "log10abs":
