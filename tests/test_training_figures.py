@@ -220,7 +220,7 @@ def test_hist_sentences(pair):
     # zeros: layers 1 and 2 have only exact zeros, the output layer's median is 10^(-8 + 0.5 * 8 + 0.25)
     assert "Zeros: exactly 0 in layer 1, 1.8×10⁻⁴ in the output layer (exactly 0 in layer 1, layer 2)" in s
     assert "67\u00a0% of all entries are exactly 0" in s
-    assert "Xavier (Glorot) uniform: 1.8e-06 in layer 1, 1.8×10⁻⁴ in the output layer." in s
+    assert "Xavier (Glorot) uniform: 1.8×10⁻⁶ in layer 1, 1.8×10⁻⁴ in the output layer." in s
     same = [make_record("xavier_uniform"), make_record("he_normal")]
     assert ft.scheme_gap_sentence(same, 0) == ""  # equal medians: no gap is claimed
     far = [make_record("xavier_uniform"), make_record("he_normal")]
