@@ -296,6 +296,9 @@ def predict(record: RunRecord, input_second_moment: float) -> Prediction | None:
     bp_out = float(record.layer_stats["backprop_std"][i0, L])
     with np.errstate(all="ignore"):
         act, grad = np.sqrt(out["act_var"][:L]), np.sqrt(out["grad_var"]) * bp_out
+    if getattr(c, "output_init", "same") == "zeros":
+        grad = grad.copy()
+        grad[:L] = 0.0  # W_out = 0: nothing flows back into the hidden layers at step 0
     if not (np.isfinite(act).all() and np.isfinite(grad).all()):
         return None
     return Prediction(act_std=act, grad_std=grad)
@@ -626,6 +629,7 @@ class DepthSummary:
     health_mean: float  # mean over hidden layers of that fraction (NaN if None)
     zero_layer: int | None  # first hidden layer whose activations have std exactly 0, if any
     zero_weights: bool  # that layer's weights have std 0 (all equal), rather than an underflow
+    output_zero: bool = False  # the output layer started at zero (config.output_init)
 
 
 def _geo(ratio: float, n: int) -> float:
@@ -664,6 +668,7 @@ def summarize(record: RunRecord, input_std: float) -> DepthSummary:
         health_mean=float(np.nanmean(health[1])) if health else float("nan"),
         zero_layer=int(zeros[0]) + 1 if zeros.size else None,
         zero_weights=bool(zeros.size and record.layer_stats["weight_std"][i0, zeros[0]] == 0),
+        output_zero=getattr(record.config, "output_init", "same") == "zeros",
     )
 
 
@@ -741,8 +746,8 @@ def signal_verdict(s: DepthSummary) -> str:
         line = f"The signal {verb}: layer 1's std is {fmt_ratio(s.signal_ratio)} × the input's ({var})."
     if s.health == "saturated" and s.health_mean > SATURATED:
         line += (
-            f" {pct(s.health_mean)} of the units are saturated (|h| > 0.99), where the "
-            "derivative of tanh or sigmoid is nearly 0."
+            f" {pct(s.health_mean)} of the units are saturated (|h| > 0.99), where the derivative of tanh "
+            "or sigmoid is nearly 0; large weights can still make the gradient grow on its way back (below)."
         )
     elif s.health == "dead" and s.health_mean > DEAD:
         line += f" {pct(s.health_mean)} of the units are dead (0 on every example)."
@@ -752,6 +757,12 @@ def signal_verdict(s: DepthSummary) -> str:
 def gradient_verdict(s: DepthSummary) -> str:
     """One line: how ∂loss/∂z changes per layer from layer L back to layer 1, and the ratio over those layers."""
     L = s.depth
+    if s.grad_ratio == 0 and s.output_zero:
+        return (
+            "The output layer starts at zero, so at step 0 no gradient flows back into the hidden layers "
+            "(∂loss/∂z is exactly 0 there); the first step makes the output weights non-zero, and from then "
+            "on the random hidden layers learn."
+        )
     if not math.isfinite(s.grad_ratio) or s.grad_ratio == 0 or not math.isfinite(s.grad_first_to_last):
         return "The gradient does not reach layer 1: it is exactly 0 or not a finite number there."
     h = s.grad_factor

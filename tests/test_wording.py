@@ -242,3 +242,12 @@ def test_depth_page_reproduces_the_cs231n_table():
     np.testing.assert_allclose(measured, CS231N, rtol=0.03)
     assert cfg.steps < 100  # the training run was shortened to fit the budget, and the page says so
     assert any(f"steps cut from 100 to {cfg.steps}" in i.value for i in at.info)
+
+
+def test_depth_page_with_a_zero_output_layer_says_why_no_gradient_flows():
+    at = open_page("depth", {"out": "zeros", "init": "xavier_normal"})
+    assert not at.exception
+    assert url_notices(at) == []
+    t = page_text(at)
+    assert "The output layer starts at zero, so at step 0 no gradient flows back" in t
+    assert "the training loss fell" in t  # the random hidden layers do learn after the first step
