@@ -77,6 +77,8 @@ VALID: dict[str, st.SearchStrategy] = {
     "steps": _steps_of(0, 3000, 50).map(int),
     "seed": _ints("seed"),
     "dtype": st.sampled_from(C.DTYPES),
+    "input_dim": _ints("input_dim"),
+    "output_init": st.sampled_from(C.OUTPUT_INITS),
 }
 
 
