@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from core.phase import TRAINABLE_MULTIPLE
-from figures.numbers import num
+from figures.numbers import num, pct
 from ui.style import apply
 
 # What the colour of a cell shows: id (shown in the page and its URL) -> (column of the grid table, label,
@@ -431,5 +431,5 @@ def cell_sentence(row: pd.Series) -> str:
     verdict = "trained" if row["loss_vs_guess"] < TRAINED_BELOW else "did not train"
     return head + (
         f"loss {row['initial_loss']:.3f} at the start, {row['final_loss']:.3f} at the end "
-        f"({row['loss_vs_guess']:.2f} × the guessing loss, accuracy {row['final_acc']:.0%}): it {verdict}."
+        f"({row['loss_vs_guess']:.2f} × the guessing loss, accuracy {pct(row['final_acc'])}): it {verdict}."
     )
