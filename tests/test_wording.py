@@ -252,3 +252,23 @@ def test_depth_page_with_a_zero_output_layer_says_why_no_gradient_flows():
     t = page_text(at)
     assert "The output layer starts at zero, so at step 0 no gradient flows back" in t
     assert "the training loss fell" in t  # the random hidden layers do learn after the first step
+
+
+def test_phase_heading_claims_the_widest_band_only_when_the_grid_shows_it():
+    import pandas as pd
+
+    from figures import phase as fp
+
+    def grid(deepest_at: float) -> pd.DataFrame:
+        rows = []
+        for sw in (0.5, 1.0, 1.41, 2.0):
+            for d in (5, 10, 20, 40):
+                ok = d <= (40 if sw == deepest_at else 10)
+                rows.append(
+                    {"sigma_w": sw, "depth": d, "loss_vs_guess": 0.1 if ok else 0.9, "diverged": False}
+                )
+        return pd.DataFrame(rows)
+
+    # the default tanh grid of issue 14: sigma_w = 1 (critical) trains to 20 layers, 1.4-2 reach deeper
+    assert fp.theory_heading(grid(2.0), critical=1.0) == "What the theory predicts: χ₁ and the depth scale ξ"
+    assert fp.theory_heading(grid(1.0), critical=1.0) == "Why the band is widest at the critical scale"
