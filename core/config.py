@@ -21,6 +21,7 @@ BLOCKS = ("plain", "residual")
 NORMS = ("none", "batch", "layer")
 ALPHAS = ("one", "inv_sqrt_l", "inv_sqrt_2l", "learned")
 BRANCH_LAYERS = (1, 2)
+OUTPUT_INITS = ("same", "zeros")  # the output layer starts like the hidden layers, or at zero
 
 # Inclusive (low, high) ranges. Together with MAX_WORK they keep any request within a few
 # seconds on a small cloud instance.
@@ -29,7 +30,7 @@ LIMITS: dict[str, tuple[float, float]] = {
     "noise": (0.0, 1.0),
     "n_classes": (2, 6),
     "depth": (1, 50),
-    "width": (2, 256),
+    "width": (2, 512),
     "n_schemes": (1, 6),
     "scale": (0.01, 100.0),
     "weight_std": (1e-6, 10.0),
@@ -46,6 +47,7 @@ LIMITS: dict[str, tuple[float, float]] = {
     "record_every": (1, 1000),
     "n_checkpoints": (1, 12),
     "branch_layers": (1, 2),
+    "input_dim": (1, 1000),
 }
 
 # Multiply-adds of one whole run, summed over schemes: training steps, the evaluations on the whole
@@ -64,7 +66,10 @@ class ExperimentConfig:
     n_samples: int = 600  # train + test; the test split is 25 %
     noise: float = 0.1
     n_classes: int = 3  # spiral arms / blob centres; ignored by moons, circles, xor (2), digits (10)
+    # (gaussian: bands of a random projection)
     data_seed: int = 0
+    # inputs of `gaussian` (unit-Gaussian x, as in the CS231n lecture's D = randn(1000, 500)); others ignore it
+    input_dim: int = 500
     # architecture
     depth: int = 3  # hidden layers L; the network has L + 1 weight matrices
     width: int = 32
@@ -86,6 +91,7 @@ class ExperimentConfig:
     leaky_slope: float = 0.01  # negative slope of leaky_relu (activation and He/gain formulas)
     bias_init: str = "zeros"
     bias_value: float = 0.0  # c of `constant`, sigma of `normal`
+    output_init: str = "same"  # "zeros": the output layer's weights and biases start at 0
     # training
     optimizer: str = "sgd"
     lr: float = 0.1
@@ -100,7 +106,7 @@ class ExperimentConfig:
     @property
     def sizes(self) -> list[int]:
         """Layer sizes [d, n, ..., n, k] for this config's data set."""
-        d, k = dataset_shape(self.dataset, self.n_classes)
+        d, k = dataset_shape(self.dataset, self.n_classes, self.input_dim)
         return [d] + [self.width] * self.depth + [k]
 
     def replace(self, **changes) -> ExperimentConfig:
@@ -125,7 +131,7 @@ class ExperimentConfig:
         examples = 3 * max(self.steps, 1) * self.batch_size + n_records * self.n_samples
         if diagnostics:
             examples += 2 * n_records * self.batch_size
-            examples += 0 if self.dataset == "digits" else BOUNDARY_GRID**2
+            examples += BOUNDARY_GRID**2 if s[0] == 2 else 0  # core.train draws it for 2-D data only
         return float(len(self.schemes) * per_example * examples)
 
 
@@ -156,6 +162,7 @@ def validate(config: ExperimentConfig) -> ExperimentConfig:
     _check_choice("alpha", config.alpha, ALPHAS)
     if config.branch_layers not in BRANCH_LAYERS or isinstance(config.branch_layers, bool):
         raise ValueError(f"branch_layers must be 1 or 2, got {config.branch_layers!r}")
+    _check_choice("output_init", config.output_init, OUTPUT_INITS)
     if not isinstance(config.schemes, tuple) or not config.schemes:
         raise ValueError("schemes must be a non-empty tuple of scheme ids")
     _check_range("n_schemes", len(config.schemes))
@@ -177,6 +184,7 @@ def validate(config: ExperimentConfig) -> ExperimentConfig:
         "data_seed",
         "record_every",
         "n_checkpoints",
+        "input_dim",
     ):
         if not isinstance(getattr(config, name), int) or isinstance(getattr(config, name), bool):
             raise ValueError(f"{name} must be an integer, got {getattr(config, name)!r}")

@@ -1,4 +1,4 @@
-"""Seeded, standardized toy data sets: spiral, moons, circles, XOR, blobs and the bundled 8x8 digits.
+"""Seeded, standardized toy data sets: spiral, moons, circles, XOR, blobs, the bundled 8x8 digits, Gaussian.
 `load` returns a `DataSplit`: stratified train/test split, standardized with the train split's statistics.
 """
 
@@ -6,6 +6,9 @@
 # clean shape has radius about 1 (spiral arms of length 1, unit moons and circles, XOR on [-1, 1]^2,
 # blob centres on the unit circle, so blobs are k points when noise is 0). digits ignores noise and
 # n_classes (always 10 classes) and uses at most all 1797 images of scikit-learn's bundled copy.
+# gaussian: unit-Gaussian inputs of `dim` coordinates (the CS231n lecture 6 experiment feeds
+# randn(1000, 500)); the k classes are k equal-sized bands of the projection onto one random direction,
+# so the task is learnable and exactly balanced. It ignores noise.
 
 from __future__ import annotations
 
@@ -17,17 +20,22 @@ import numpy as np
 
 from core.records import DataSplit
 
-DATASETS = ("spiral", "moons", "circles", "xor", "blobs", "digits")  # the one list of data set ids
+DATASETS = ("spiral", "moons", "circles", "xor", "blobs", "digits", "gaussian")  # the one list of data set ids
 
 N_DIGITS = 1797
-MAX_CLASSES = 10  # spiral arms / blob centres
+MAX_CLASSES = 10  # spiral arms / blob centres / Gaussian bands
+MAX_DIM = 1000
+DIM = 500  # default input dimension of `gaussian` (ExperimentConfig.input_dim)
 
 
-def dataset_shape(name: str, n_classes: int = 3) -> tuple[int, int]:
-    """(input dimension d, number of classes k) of a data set; n_classes matters for spiral and blobs."""
+def dataset_shape(name: str, n_classes: int = 3, dim: int = DIM) -> tuple[int, int]:
+    """(input dimension d, number of classes k); n_classes matters for spiral, blobs and gaussian, dim for
+    gaussian."""
     _check_name(name)
     if name == "digits":
         return 64, 10
+    if name == "gaussian":
+        return _check_dim(dim), _check_classes(n_classes)
     if name in ("spiral", "blobs"):
         return 2, _check_classes(n_classes)
     return 2, 2
@@ -40,10 +48,11 @@ def load(
     n_classes: int = 3,
     seed: int = 0,
     test_fraction: float = 0.25,
+    dim: int = DIM,
 ) -> DataSplit:
     """Generate (or load) a data set, split it stratified and standardize it. Deterministic in ``seed``."""
     _check_name(name)
-    _, k = dataset_shape(name, n_classes)
+    d, k = dataset_shape(name, n_classes, dim)
     if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 4 * k:
         raise ValueError(
             f"n_samples must be an integer >= {4 * k} (4 per class) for {name}, got {n_samples!r}"
@@ -62,6 +71,9 @@ def load(
     if name == "digits":
         X, y = _digits(int(n_samples), rng)
         names = _digits_raw()[2]
+    elif name == "gaussian":
+        X, y = _gaussian(int(n_samples), d, k, rng)
+        names = tuple(f"x{i + 1}" for i in range(d))
     else:
         X, y = _GENERATORS[name](int(n_samples), float(noise), k, rng)
         names = ("x1", "x2")
@@ -85,6 +97,13 @@ def load(
 def _check_name(name: str) -> None:
     if name not in DATASETS:
         raise ValueError(f"dataset must be one of {', '.join(DATASETS)}; got {name!r}")
+
+
+def _check_dim(dim: int) -> int:
+    ok = isinstance(dim, (int, np.integer)) and not isinstance(dim, bool)
+    if not (ok and 1 <= dim <= MAX_DIM):
+        raise ValueError(f"input_dim must be an integer in [1, {MAX_DIM}], got {dim!r}")
+    return int(dim)
 
 
 def _check_classes(n_classes: int) -> int:
@@ -148,6 +167,16 @@ def _blobs(n: int, noise: float, k: int, rng: np.random.Generator) -> tuple[np.n
     a = 2.0 * np.pi * np.arange(k) / k
     X = np.column_stack([np.cos(a), np.sin(a)])[y]
     return X + noise * rng.standard_normal(X.shape), y
+
+
+def _gaussian(n: int, d: int, k: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """n unit-Gaussian points in d dimensions; class c = the c-th of k equal bands of x · u (u random)."""
+    X = rng.standard_normal((n, d))
+    u = rng.standard_normal(d)
+    order = np.argsort(X @ u, kind="stable")
+    y = np.empty(n, dtype=np.int64)
+    y[order] = _labels(n, k)
+    return X, y
 
 
 _GENERATORS = {"spiral": _spiral, "moons": _moons, "circles": _circles, "xor": _xor, "blobs": _blobs}

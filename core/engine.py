@@ -76,6 +76,10 @@ def initial_network(config: ExperimentConfig, scheme: str, X_batch: np.ndarray |
             phi_of(config.activation, config.leaky_slope),  # as the engine computes it
         )
         net.weights = [np.array(w, dtype=net.dtype) for w in weights]
+    if config.output_init == "zeros":  # common practice: only the output layer starts at zero
+        net.weights[-1][...] = 0
+        if len(net.biases) == len(net.weights):
+            net.biases[-1][...] = 0
     return net
 
 

@@ -100,7 +100,7 @@ def run_many(
 def _load(c: ExperimentConfig, cache: dict) -> DataSplit:
     from core.data import load
 
-    key = (c.dataset, c.n_samples, c.noise, c.n_classes, c.data_seed)
+    key = (c.dataset, c.n_samples, c.noise, c.n_classes, c.data_seed, c.input_dim)
     if key not in cache:
-        cache[key] = load(c.dataset, c.n_samples, c.noise, c.n_classes, c.data_seed)
+        cache[key] = load(c.dataset, c.n_samples, c.noise, c.n_classes, c.data_seed, dim=c.input_dim)
     return cache[key]

@@ -15,6 +15,7 @@ from plotly.subplots import make_subplots
 
 from core.config import ExperimentConfig
 from core.records import Histogram, RunRecord
+from figures.numbers import num, pct
 
 # Schemes the mean-field prediction does not cover, and why (the page says it in these words).
 NO_THEORY = {
@@ -30,8 +31,8 @@ RIDGE_HEIGHT = 0.9
 # A layer counts as "mostly saturated" / "mostly dead" above these fractions.
 SATURATED = 0.5
 DEAD = 0.1
-
-_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+# A final test accuracy less than this far above 1/k (k balanced classes) counts as chance level.
+CHANCE_MARGIN = 0.05
 
 HIST_TITLES = {
     "act": "activations h",
@@ -45,28 +46,15 @@ HIST_TITLES = {
 
 
 def fmt_ratio(x: float) -> str:
-    """A ratio in plain words: 0.08, 3.2, 2×10⁻¹¹, 10⁸."""
-    if not math.isfinite(x):
-        return "infinite" if x > 0 else "not a number"
-    if x == 0:
-        return "exactly 0"
-    if 100 <= abs(x) < 1000:
-        return f"{x:.0f}"
-    if 0.001 <= abs(x) < 100:
-        return f"{x:.2g}"
-    exp = math.floor(math.log10(abs(x)))
-    mant = x / 10.0**exp
-    if round(mant, 1) >= 9.95:
-        exp, mant = exp + 1, mant / 10
-    power = "10" + str(exp).translate(_SUPERSCRIPT)
-    return power if round(mant) == 1 and abs(mant - 1) < 0.05 else f"{mant:.1f}×{power}"
+    """A ratio in the house style (figures.numbers.num): 0.08, 3.2, 2.0×10⁻¹¹, 10⁸; "exactly 0" for 0."""
+    return "exactly 0" if x == 0 else num(x)
 
 
 def fmt_value(x: float) -> str:
-    """A value on an axis or in a metric: 0, -0.05, 1.3, 6.7×10⁶; — when it is not a number."""
+    """A value on an axis or in a metric: 0, −0.05, 1.3, 6.7×10⁶; — when it is not a number."""
     if math.isnan(x):
         return "—"
-    return "0" if x == 0 else fmt_ratio(x)
+    return num(x)
 
 
 def stat_index(record: RunRecord, step: int) -> int:
@@ -239,7 +227,7 @@ def log_activation_sentence(hist: Histogram, depth: int, c: int, step: int) -> s
         zero = zeros / (counts.sum() + zeros)
         parts.append(
             f"a typical |h| in layer {j + 1} lies between {fmt_ratio(10 ** edges[b])} and "
-            f"{fmt_ratio(10 ** edges[b + 1])}" + (f" ({zero:.0%} exactly 0)" if zero >= 0.005 else "")
+            f"{fmt_ratio(10 ** edges[b + 1])}" + (f" ({pct(zero)} exactly 0)" if zero >= 0.005 else "")
         )
     return ("At initialization, " if step == 0 else f"At step {step}, ") + "; ".join(parts) + "."
 
@@ -308,6 +296,9 @@ def predict(record: RunRecord, input_second_moment: float) -> Prediction | None:
     bp_out = float(record.layer_stats["backprop_std"][i0, L])
     with np.errstate(all="ignore"):
         act, grad = np.sqrt(out["act_var"][:L]), np.sqrt(out["grad_var"]) * bp_out
+    if getattr(c, "output_init", "same") == "zeros":
+        grad = grad.copy()
+        grad[:L] = 0.0  # W_out = 0: nothing flows back into the hidden layers at step 0
     if not (np.isfinite(act).all() and np.isfinite(grad).all()):
         return None
     return Prediction(act_std=act, grad_std=grad)
@@ -529,8 +520,8 @@ def saturation_sentence(record: RunRecord, step: int) -> str:
         )
     what = "saturated (|h| > 0.99, derivative near 0)" if name == "saturated" else "dead (0 on every example)"
     return (
-        f"At step {s}, {np.nanmean(values):.0%} of the hidden units are {what} on average; the most in "
-        f"layer {j + 1}: {values[j]:.0%}."
+        f"At step {s}, {pct(np.nanmean(values))} of the hidden units are {what} on average; the most in "
+        f"layer {j + 1}: {pct(values[j])}."
     )
 
 
@@ -566,7 +557,7 @@ def histogram_sentence(record: RunRecord, kind: str, c: int) -> str:
             zero = hist.zeros[c, j] / total if total else 0.0
             parts.append(
                 f"{names[j]}: typically {fmt_ratio(median)}"
-                + (f", {zero:.0%} exactly 0" if zero >= 0.005 else "")
+                + (f", {pct(zero)} exactly 0" if zero >= 0.005 else "")
             )
         return f"Size of the weight gradients at step {step} — " + "; ".join(parts) + "."
     L, i = len(record.sizes) - 2, stat_index(record, step)
@@ -581,7 +572,7 @@ def histogram_sentence(record: RunRecord, kind: str, c: int) -> str:
         spans.append(f"between {fmt_value(lo)} and {fmt_value(hi)} in {names[j]} (std {fmt_ratio(std)})")
         if 0 <= std < width / 4:
             spikes.append(names[j])
-    line = f"At step {step}, 98 % of the activations lie " + " and ".join(spans) + "."
+    line = f"At step {step}, {pct(0.98)} of the activations lie " + " and ".join(spans) + "."
     if spikes and c == 0:
         line += (
             f" With bins {fmt_value(width)} wide, {' and '.join(spikes)} "
@@ -591,23 +582,33 @@ def histogram_sentence(record: RunRecord, kind: str, c: int) -> str:
     ends = counts[:, [0, -1]].sum(axis=1) / np.maximum(counts.sum(axis=1), 1)
     if record.config.activation in ("tanh", "sigmoid") and ends.max() >= 0.05:
         j = int(np.argmax(ends))
-        line += f" {ends[j]:.0%} of {names[j]}'s activations sit in the end bins, at saturation."
+        line += f" {pct(ends[j])} of {names[j]}'s activations sit in the end bins, at saturation."
     return line
 
 
 def training_sentence(record: RunRecord) -> str:
-    """How far the short training run got: the training loss at the start and the end."""
+    """How far the short training run got: loss and test accuracy at the start and the end, and a verdict
+    that agrees with both (a loss that falls while the accuracy stays at chance is not "trained")."""
     if record.diverged_at is not None:
         return record.divergence
     if len(record.train_loss) < 2:
         return "No training steps were taken: the charts show the network at initialization."
     a, b = float(record.train_loss[0]), float(record.train_loss[-1])
+    acc0, acc1 = float(record.test_acc[0]), float(record.test_acc[-1])
     steps = int(record.eval_steps[-1])
+    k = int(record.sizes[-1])
+    chance = 1.0 / k
     change = "barely moved" if abs(a - b) < 0.02 * max(a, 1e-12) else ("fell" if b < a else "rose")
-    return (
-        f"In {steps} steps the training loss {change}: {a:.3g} → {b:.3g} (test accuracy "
-        f"{record.test_acc[0]:.0%} → {record.test_acc[-1]:.0%})."
+    line = (
+        f"In {steps} steps the training loss {change}: {num(a, 3)} → {num(b, 3)}; the test accuracy went "
+        f"{pct(acc0)} → {pct(acc1)}."
     )
+    if acc1 < chance + CHANCE_MARGIN:
+        line += (
+            f" That is still chance level (guessing among {k} balanced classes scores about {pct(chance)}): "
+            "the network has not learned to classify yet."
+        )
+    return line
 
 
 # ---------------------------------------------------------------------------------------------- verdicts
@@ -622,11 +623,13 @@ class DepthSummary:
     signal_factor: float  # geometric mean factor per layer, layer 1 -> L: first_to_last ** (1 / (L - 1))
     first_to_last: float  # std of layer L / std of layer 1
     grad_ratio: float  # std of ∂loss/∂z at layer 1 / at the output layer
-    grad_factor: float  # per layer going backwards, layer L -> 1 (the same rule as signal_factor)
+    grad_first_to_last: float  # std of ∂loss/∂z at layer 1 / at layer L: the layers grad_factor is from
+    grad_factor: float  # per layer going backwards, layer L -> 1: grad_first_to_last ** (1 / (L - 1))
     health: str | None  # "saturated" | "dead" | None
     health_mean: float  # mean over hidden layers of that fraction (NaN if None)
     zero_layer: int | None  # first hidden layer whose activations have std exactly 0, if any
     zero_weights: bool  # that layer's weights have std 0 (all equal), rather than an underflow
+    output_zero: bool = False  # the output layer started at zero (config.output_init)
 
 
 def _geo(ratio: float, n: int) -> float:
@@ -659,48 +662,68 @@ def summarize(record: RunRecord, input_std: float) -> DepthSummary:
         signal_factor=_geo(first_to_last, L - 1) if L > 1 else signal_ratio,
         first_to_last=first_to_last,
         grad_ratio=grad_ratio,
+        grad_first_to_last=grad_hidden if L > 1 else grad_ratio,
         grad_factor=_geo(grad_hidden, L - 1) if L > 1 else grad_ratio,
         health=health[0] if health else None,
         health_mean=float(np.nanmean(health[1])) if health else float("nan"),
         zero_layer=int(zeros[0]) + 1 if zeros.size else None,
         zero_weights=bool(zeros.size and record.layer_stats["weight_std"][i0, zeros[0]] == 0),
+        output_zero=getattr(record.config, "output_init", "same") == "zeros",
     )
 
 
+def _span(L: int) -> str:
+    """The layers a per-layer factor is a geometric mean over, in words."""
+    return f"from layer 1 to layer {L}" if L > 1 else "from the input to layer 1"
+
+
 def summary_metrics(s: DepthSummary) -> list[tuple[str, str, str]]:
-    """(label, value, help) of the page's headline numbers at initialization."""
+    """(label, value, help) of the page's headline numbers at initialization.
+
+    The per-layer factors and the ratio beside them are from the same layers: ratio = factor^(L − 1).
+    """
+    L = s.depth
     out = [
         (
             "Signal per layer",
-            f"×{fmt_value(s.signal_factor)}",
-            "Geometric mean, from layer 1 to the last hidden layer, of the factor by which each layer "
-            "multiplies the std of the activations.",
+            f"×{fmt_factor(s.signal_factor)}",
+            f"Std factor per layer of the activations h, {_span(L)}: the geometric mean of what each "
+            "layer multiplies the std by (the variance changes by its square).",
         ),
         (
-            f"Layer {s.depth} ÷ input",
-            fmt_value(s.signal_ratio),
-            "Std of the last hidden layer's activations divided by the std of the input.",
+            f"Layer {L} ÷ layer 1" if L > 1 else "Layer 1 ÷ input",
+            fmt_value(s.first_to_last if L > 1 else s.signal_ratio),
+            f"Std of layer {L}'s activations divided by the std of layer 1's"
+            + (": the per-layer factor to the power " + str(L - 1) + "." if L > 1 else "."),
         ),
         (
             "Gradient per layer",
-            f"×{fmt_value(s.grad_factor)}",
-            "Geometric mean factor per layer of the std of ∂loss/∂z, going back from the last hidden "
-            "layer to layer 1.",
+            f"×{fmt_factor(s.grad_factor)}",
+            "Std factor per layer of the gradient ∂loss/∂z, going back from layer "
+            f"{L} to layer 1 (geometric mean).",
         ),
     ]
     if s.health is not None:
         out.append(
             (
                 f"{s.health.capitalize()} units",
-                f"{s.health_mean:.0%}",
-                "Mean over the hidden layers of the share of saturated (|h| > 0.99) or dead units.",
+                pct(s.health_mean),
+                "Mean over the hidden layers of the share of saturated (|h| > 0.99) or dead (0 on every "
+                "example) units.",
             )
         )
     return out
 
 
+def fmt_factor(x: float) -> str:
+    """A per-layer factor: three significant digits, so that its power over the layers matches the ratio."""
+    if math.isnan(x):
+        return "—"
+    return "exactly 0" if x == 0 else num(x, 3)
+
+
 def signal_verdict(s: DepthSummary) -> str:
-    """One line: how the signal's std changes per layer, and what is left of it at the last layer."""
+    """One line: how the signal's std changes per layer, and the end-to-end ratio over the same layers."""
     L = s.depth
     if s.zero_layer is not None:
         why = "its weights are all equal" if s.zero_weights else "the values underflowed"
@@ -708,50 +731,51 @@ def signal_verdict(s: DepthSummary) -> str:
             f"The signal is gone: from layer {s.zero_layer} on the activations do not vary at all (std exactly "
             f"0; {why}), so the network's output no longer depends on its input."
         )
-    if not math.isfinite(s.signal_ratio):
+    if not math.isfinite(s.signal_ratio) or (L > 1 and not math.isfinite(s.first_to_last)):
         return f"The signal overflows: at layer {L} the activations are no longer finite numbers."
     g = s.signal_factor
-    var = f" (variance ×{fmt_ratio(g * g)})"
-    if g < 0.9:
+    verb = "shrinks" if g < 0.9 else "grows" if g > 1.1 else "keeps its size"
+    var = f"variance ×{fmt_ratio(g * g)}"
+    if L > 1:
         line = (
-            f"The signal shrinks ×{fmt_ratio(g)} per layer{var}: at layer {L} its std is "
-            f"{fmt_ratio(s.signal_ratio)} of the input's."
-        )
-    elif g > 1.1:
-        line = (
-            f"The signal grows ×{fmt_ratio(g)} per layer{var}: at layer {L} its std is "
-            f"{fmt_ratio(s.signal_ratio)} times the input's."
+            f"The signal {verb}: its std changes ×{fmt_factor(g)} per layer ({var}) from layer 1 to "
+            f"layer {L}, so layer {L}'s std is {fmt_ratio(s.first_to_last)} × layer 1's. "
+            f"Against the input, layer {L}'s std is {fmt_ratio(s.signal_ratio)} × the input's."
         )
     else:
-        line = (
-            f"The signal keeps its size: ×{fmt_ratio(g)} per layer{var}; at layer {L} its std is "
-            f"{fmt_ratio(s.signal_ratio)} of the input's."
-        )
+        line = f"The signal {verb}: layer 1's std is {fmt_ratio(s.signal_ratio)} × the input's ({var})."
     if s.health == "saturated" and s.health_mean > SATURATED:
         line += (
-            f" But {s.health_mean:.0%} of the units are saturated (|h| > 0.99), where the "
-            "derivative is nearly 0."
+            f" {pct(s.health_mean)} of the units are saturated (|h| > 0.99), where the derivative of tanh "
+            "or sigmoid is nearly 0; large weights can still make the gradient grow on its way back (below)."
         )
     elif s.health == "dead" and s.health_mean > DEAD:
-        line += f" {s.health_mean:.0%} of the units are dead (0 on every example)."
+        line += f" {pct(s.health_mean)} of the units are dead (0 on every example)."
     return line
 
 
 def gradient_verdict(s: DepthSummary) -> str:
-    """One line: how the gradient ∂loss/∂z changes per layer on its way back from the output to layer 1."""
+    """One line: how ∂loss/∂z changes per layer from layer L back to layer 1, and the ratio over those layers."""
     L = s.depth
-    if not math.isfinite(s.grad_ratio) or s.grad_ratio == 0:
+    if s.grad_ratio == 0 and s.output_zero:
+        return (
+            "The output layer starts at zero, so at step 0 no gradient flows back into the hidden layers "
+            "(∂loss/∂z is exactly 0 there); the first step makes the output weights non-zero, and from then "
+            "on the random hidden layers learn."
+        )
+    if not math.isfinite(s.grad_ratio) or s.grad_ratio == 0 or not math.isfinite(s.grad_first_to_last):
         return "The gradient does not reach layer 1: it is exactly 0 or not a finite number there."
     h = s.grad_factor
-    if h < 0.9:
-        verb = f"shrinks ×{fmt_ratio(h)} per layer"
-    elif h > 1.1:
-        verb = f"grows ×{fmt_ratio(h)} per layer"
-    else:
-        verb = f"keeps its size, ×{fmt_ratio(h)} per layer"
+    verb = "shrinks" if h < 0.9 else "grows" if h > 1.1 else "keeps its size"
+    if L > 1:
+        return (
+            f"Going back through the network, the gradient ∂loss/∂z {verb}: its std changes ×{fmt_factor(h)} "
+            f"per layer from layer {L} to layer 1, so layer 1's is {fmt_ratio(s.grad_first_to_last)} × "
+            f"layer {L}'s ({fmt_ratio(s.grad_ratio)} × the output layer's)."
+        )
     return (
         f"Going back from the output, the gradient ∂loss/∂z {verb}: at layer 1 its std is "
-        f"{fmt_ratio(s.grad_ratio)} × the output layer's, across {L} hidden layer{'s' if L > 1 else ''}."
+        f"{fmt_ratio(s.grad_ratio)} × the output layer's."
     )
 
 

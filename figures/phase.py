@@ -13,6 +13,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from core.phase import TRAINABLE_MULTIPLE
+from figures.numbers import num, pct
 from ui.style import apply
 
 # What the colour of a cell shows: id (shown in the page and its URL) -> (column of the grid table, label,
@@ -59,6 +60,7 @@ def phase_figure(
     color_by: str = "loss-vs-guess",
     selected: tuple[float, int] | None = None,
     height: int = 520,
+    bounded: bool = True,
 ) -> go.Figure:
     """The phase diagram: one coloured cell per (sigma_w, depth) run, the trainable-depth curve over it.
 
@@ -168,10 +170,8 @@ def phase_figure(
         **octave_ticks(sw),
     )
     if math.isfinite(critical):
-        for text, x, anchor in (
-            ("◀ ordered: the signal fades", 0.0, "left"),
-            ("chaotic: the signal scrambles ▶", 1.0, "right"),
-        ):
+        large = "chaotic: inputs decorrelate ▶" if bounded else "the signal explodes ▶"
+        for text, x, anchor in (("◀ ordered: the signal fades", 0.0, "left"), (large, 1.0, "right")):
             fig.add_annotation(
                 text=text,
                 x=x,
@@ -222,7 +222,7 @@ def theory_figure(theory: pd.DataFrame, critical: float, sigma_w: np.ndarray, he
             x=x,
             y=chi,
             mode="lines",
-            name="χ₁ (gradient factor per layer)",
+            name="χ₁ (gradient variance factor per layer; std ×√χ₁)",
             line=dict(color="#0072B2", width=2.5),
             hovertemplate="σ_w = %{x:.3g}: χ₁ = %{y:.3g}<extra></extra>",
         ),
@@ -312,6 +312,21 @@ def clicked_cell(state: object) -> tuple[float, int] | None:
     return None
 
 
+def theory_heading(grid: pd.DataFrame, critical: float) -> str:
+    """The heading over the chi_1 / xi chart: it claims the band is widest at the critical scale only if
+    on this grid the deepest trained network sits at the grid scale nearest the critical one."""
+    from core.phase import TRAINED_BELOW
+
+    trained = grid[(grid["loss_vs_guess"] < TRAINED_BELOW) & ~grid["diverged"]]
+    if math.isfinite(critical) and not trained.empty:
+        deepest = trained.groupby("sigma_w")["depth"].max()
+        sws = np.sort(grid["sigma_w"].unique())
+        nearest = float(sws[np.argmin(np.abs(np.log(sws / critical)))])
+        if nearest in deepest.index and deepest[nearest] >= deepest.max():
+            return "Why the band is widest at the critical scale"
+    return "What the theory predicts: χ₁ and the depth scale ξ"
+
+
 def _fmt_depth(d: float) -> str:
     return "unbounded" if not math.isfinite(d) else f"{d:.1f}"
 
@@ -324,7 +339,8 @@ def grid_sentences(grid: pd.DataFrame, theory_at_cells: pd.DataFrame, critical: 
     trained = (grid["loss_vs_guess"] < TRAINED_BELOW) & ~grid["diverged"]
     guess = float(grid["guess_loss"].iloc[0])
     out = [
-        f"**{int(trained.sum())} of {n} cells trained**: their final training loss fell below "
+        f"**{int(trained.sum())} of {n} cells trained** (loss-vs-guess below {TRAINED_BELOW:g}): their final "
+        "training loss fell below "
         f"{TRAINED_BELOW:g} × {guess:.3f}, where {guess:.3f} is the loss of guessing the class frequencies"
         + (f"; **{int(grid['diverged'].sum())} diverged** (✕)." if grid["diverged"].any() else ".")
     ]
@@ -338,7 +354,7 @@ def grid_sentences(grid: pd.DataFrame, theory_at_cells: pd.DataFrame, critical: 
     lo = float(sws[0])
     d_lo = deepest(lo)
     out.append(
-        f"Deep in the ordered phase, at σ_w = {lo:.3g} (χ₁ = {th.loc[lo, 'chi1']:.3g}), "
+        f"Deep in the ordered phase, at σ_w = {lo:.3g} (χ₁ = {num(th.loc[lo, 'chi1'], 3)}), "
         + (
             "no cell trained"
             if d_lo is None
@@ -379,13 +395,14 @@ def theory_sentences(
     if math.isfinite(critical):
         head = (
             f"For {activation} with σ_b = {sigma_b:g}, χ₁ = 1 at **σ_w = {critical:.3f}** "
-            f"(σ_w² = {critical**2:.3f}): below it gradients shrink by χ₁ per layer, above it they grow."
+            f"(σ_w² = {critical**2:.3f}): below it the gradient's variance shrinks by the factor χ₁ per layer (its size, the std, by √χ₁), "
+            "above it it grows."
         )
     else:
         head = f"For {activation} with σ_b = {sigma_b:g}, χ₁ never reaches 1 on this range."
     finite = t[np.isfinite(t["xi"]) & np.isfinite(t["q_star"])]
-    tail = f" At σ_w = {first['sigma_w']:.3g}, χ₁ = {first['chi1']:.3g} and {_xi_words(first)}; "
-    tail += f"at σ_w = {last['sigma_w']:.3g}, χ₁ = {last['chi1']:.3g} and {_xi_words(last)}."
+    tail = f" At σ_w = {first['sigma_w']:.3g}, χ₁ = {num(first['chi1'], 3)} and {_xi_words(first)}; "
+    tail += f"at σ_w = {last['sigma_w']:.3g}, χ₁ = {num(last['chi1'], 3)} and {_xi_words(last)}."
     unbounded = t[np.isinf(t["xi"]) & np.isfinite(t["q_star"])]
     if not unbounded.empty:
         tail += f" At σ_w = {unbounded['sigma_w'].iloc[0]:.3g} ξ is unbounded: that grid scale is critical."
@@ -414,5 +431,5 @@ def cell_sentence(row: pd.Series) -> str:
     verdict = "trained" if row["loss_vs_guess"] < TRAINED_BELOW else "did not train"
     return head + (
         f"loss {row['initial_loss']:.3f} at the start, {row['final_loss']:.3f} at the end "
-        f"({row['loss_vs_guess']:.2f} × the guessing loss, accuracy {row['final_acc']:.0%}): it {verdict}."
+        f"({row['loss_vs_guess']:.2f} × the guessing loss, accuracy {pct(row['final_acc'])}): it {verdict}."
     )

@@ -14,6 +14,7 @@ from plotly.subplots import make_subplots
 
 from core.config import ExperimentConfig
 from core.records import DataSplit, RunRecord
+from figures.numbers import num, pct
 
 # Okabe-Ito colours (colour-blind safe) for the classes of the data set; the schemes use the
 # app-wide palette passed in by the page.
@@ -22,6 +23,8 @@ LAYER_DASHES = ("solid", "dash", "dot", "dashdot")
 # Two incoming weight vectors (columns of W) count as equal when they differ by at most this,
 # relative to the largest weight of the matrix (snapshots are float32).
 COLUMN_TOL = 1e-5
+# Mean |cosine| at or above which a layer's weight vectors count as parallel (one direction, rank 1).
+PARALLEL = 0.95
 
 
 class Panel(NamedTuple):
@@ -106,7 +109,7 @@ def softmax(z: np.ndarray) -> np.ndarray:
 
 
 def _pct(values: Sequence[float]) -> str:
-    return ", ".join(f"{100 * v:.0f} %" for v in values)
+    return ", ".join(pct(v) for v in values)
 
 
 def when(steps: int) -> str:
@@ -419,12 +422,30 @@ def final_distinct(record: RunRecord) -> np.ndarray:
 
 
 def distinct_text(record: RunRecord) -> str:
-    """Distinct units at the last step as a short metric: "1 of 16", or per layer "1 · 3 of 16"."""
+    """Distinct units at the last step as a short metric: "1 of 16", or per layer "1 · 3 of 16".
+
+    "parallel" is added when a layer's units differ but their weight vectors still point along one line
+    (mean |cosine| ≥ PARALLEL at the last snapshot): a rank-1 bottleneck, not a success.
+    """
     dist = final_distinct(record)
     width = record.sizes[1]
-    if np.all(dist == dist[0]):
-        return f"{dist[0]} of {width}"
-    return " · ".join(str(d) for d in dist) + f" of {width}"
+    text = (
+        f"{dist[0]} of {width}"
+        if np.all(dist == dist[0])
+        else " · ".join(str(d) for d in dist) + f" of {width}"
+    )
+    # Only after an equal-weights start, and only where the weight vectors have more than 2 coordinates
+    # (random 2-D vectors are often nearly parallel by chance).
+    parallel = starts_symmetric(record) and any(
+        dist[j] > 1
+        and record.sizes[j] > 2
+        and (cos := abs_cosine_curve(record, j)[1]).size
+        and cos[-1] >= PARALLEL
+        for j in range(hidden_depth(record))
+    )
+    if parallel:
+        text += ", parallel"
+    return text
 
 
 def loss_sentence(sym: Panel, ref: Panel, baseline: float | None) -> str:
@@ -473,7 +494,7 @@ def dead_start_sentence(record: RunRecord, split: DataSplit | None) -> str | Non
         sat = float(record.layer_stats["saturation"][-1, 0])
         if np.isfinite(sat) and sat > 0:
             text += (
-                f"; at the end {100 * sat:.0f} % of hidden layer 1's outputs are saturated (beyond ±0.99, "
+                f"; at the end {pct(sat)} of hidden layer 1's outputs are saturated (beyond ±0.99, "
                 f"where {act} is flat and passes almost no gradient back)"
             )
         return text + "."
@@ -546,7 +567,7 @@ def moved_but_identical_sentence(panel: Panel) -> str | None:
             moved[layer] = change
     if not moved:
         return None
-    norms = ", ".join(f"{v:.3g} in layer {i + 1}" for i, v in moved.items())
+    norms = ", ".join(f"{num(v, 3)} in layer {i + 1}" for i, v in moved.items())
     text = f"**{panel.label}**: "
     first = next(iter(moved))
     start_act = float(rec.layer_stats["act_mean"][0, first])
@@ -603,7 +624,11 @@ def broken_badly_sentence(panel: Panel, reference: Panel) -> str | None:
         return text
     text += f" ({reference.label}: {end_ref:.2f})."
     if np.isfinite(end_cos) and end_cos >= 0.95:
-        text += " Symmetry is broken, but badly: the layer still acts almost like one unit."
+        text += (
+            " Symmetry is broken, but badly: the weight vectors are nearly parallel, so the layer is a "
+            "rank-1 bottleneck. Its units compute different functions (their biases differ) of one and "
+            "the same projection of the input."
+        )
     elif np.isfinite(end_cos) and np.isfinite(end_ref) and end_cos > end_ref + 0.05:
         text += " Symmetry is broken, but slowly: the units are still more alike than random ones."
     return text
@@ -632,9 +657,9 @@ def heatmap_sentence(panels: Sequence[Panel], checkpoint: int, layer: int) -> st
 
 def accuracy_sentence(panels: Sequence[Panel], split: DataSplit | None) -> str:
     """Final test accuracy of every run, against always guessing the most frequent class."""
-    parts = [f"{p.label}: {100 * final_test_acc(p.record):.0f} %" for p in panels]
+    parts = [f"{p.label}: {pct(final_test_acc(p.record))}" for p in panels]
     text = f"Test accuracy {when(int(panels[0].record.eval_steps[-1]))} — " + "; ".join(parts)
     if split is not None:
         majority = float(class_frequencies(split.y_test, panels[0].record.sizes[-1]).max())
-        text += f" (always guessing the most frequent class scores {100 * majority:.0f} %)"
+        text += f" (always guessing the most frequent class scores {pct(majority)})"
     return text + "."

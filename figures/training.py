@@ -16,6 +16,7 @@ from plotly.subplots import make_subplots
 
 from core import initializers
 from core.records import Histogram, RunRecord
+from figures.numbers import minus, num, pct
 
 # Used only when the page passes no colour for a scheme (the page passes ui/style.py's colours).
 FALLBACK_COLORS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00")
@@ -104,17 +105,17 @@ def _mix(hex_color: str, t: float) -> str:
 
 
 def fmt(x: float) -> str:
-    """A number as a student reads it: 1.10, 0.0213, 3.1e-05, "NaN"."""
+    """A number as a student reads it: 1.10, 0.0213, 3.1×10⁻⁵ (figures.numbers' style), "not a number"."""
     if x is None or not math.isfinite(x):
         return "not a number"
     ax = abs(x)
     if ax == 0:
         return "0"
     if ax >= 1e6 or ax < 1e-3:
-        return f"{x:.1e}"
+        return num(x, 2)
     if ax >= 100:
-        return f"{x:,.0f}"
-    return f"{x:.3g}" if ax < 1 else f"{x:.2f}"
+        return minus(f"{x:,.0f}")
+    return minus(f"{x:.3g}" if ax < 1 else f"{x:.2f}")
 
 
 def layer_name(j: int, n_layers: int) -> str:
@@ -416,7 +417,7 @@ def ridgeline_figure(
                         y=base + 0.3,
                         xref=_axis("x", i),
                         yref=_axis("y", i),
-                        text=f"{zero_frac[j]:.0%} exactly 0",
+                        text=f"{pct(zero_frac[j])} exactly 0",
                         showarrow=False,
                         font=dict(size=11, color=col[r.scheme]),
                     )
@@ -665,7 +666,7 @@ def boundary_figure(
 
 
 def fmt_pct(x: float) -> str:
-    return "not a number" if not math.isfinite(x) else f"{x:.1%}"
+    return pct(x, 1)
 
 
 def best_and_worst(records: Sequence[RunRecord]) -> tuple[RunRecord, RunRecord]:
@@ -738,8 +739,12 @@ def results_table(records: Sequence[RunRecord], target_loss: float) -> pd.DataFr
             }
         )
     df = pd.DataFrame(rows)
-    for c in (f"steps to train loss ≤ {target_loss:g}", "diverged at step"):
-        df[c] = df[c].astype("Int64")
+    # Words, not a raw None: an empty cell here means "not reached" or "did not diverge".
+    reach = f"steps to train loss ≤ {target_loss:g}"
+    df[reach] = [f"{int(v)}" if v is not None and v == v else "not reached" for v in df[reach].astype(object)]
+    df["diverged at step"] = [
+        f"{int(v)}" if v is not None and v == v else "no" for v in df["diverged at step"].astype(object)
+    ]
     return df
 
 
@@ -761,9 +766,15 @@ def target_sentence(records: Sequence[RunRecord], target_loss: float) -> str:
         )
     if missed:
         steps = max(int(r.eval_steps[-1]) for r in records)
-        parts.append(f"never reached within {steps} steps by " + ", ".join(missed))
-    text = "; ".join(parts)
-    return text[0].upper() + text[1:] + "." if text else ""
+        verb = "does" if len(missed) == 1 else "do"
+        parts.append(f"{_join(missed)} {verb} not reach train loss ≤ {target_loss:g} within {steps} steps")
+    return "; ".join(parts) + "." if parts else ""
+
+
+def _join(names: Sequence[str]) -> str:
+    """'A', 'A and B', 'A, B and C'."""
+    names = list(names)
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def confusion_sentence(best: RunRecord, worst: RunRecord) -> str:
@@ -779,7 +790,7 @@ def confusion_sentence(best: RunRecord, worst: RunRecord) -> str:
     w = f"{run_label(worst)} {fmt_pct(acc)}"
     if worst.diverged_at is not None:
         w = f"{run_label(worst)} diverged at step {worst.diverged_at} (its matrix is from its last finite step)"
-    return f"{b}; {w}, and it answers “{top}” for {share:.0%} of them."
+    return f"{b}; {w}, and it answers “{top}” for {pct(share)} of them."
 
 
 def per_step_table(records: Sequence[RunRecord]) -> pd.DataFrame:
@@ -872,7 +883,7 @@ def accuracy_sentence(records: Sequence[RunRecord]) -> str:
     s = (
         f"Final test accuracy: best {run_label(best)} {fmt_pct(final_value(best, 'test_acc'))}, "
         f"worst {run_label(worst)} {fmt_pct(final_value(worst, 'test_acc'))} "
-        f"(guessing would give about {1 / k:.0%})."
+        f"(guessing would give about {pct(1 / k)})."
     )
     return s
 
@@ -912,7 +923,7 @@ def hist_sentence(records: Sequence[RunRecord], checkpoint: int, kind: str = "gr
             s += f" (exactly 0 in {_layer_list(all_zero, n)})"
         mostly = float(np.mean(zero_frac))
         if mostly >= 0.25:
-            s += f", and {mostly:.0%} of all entries are exactly 0"
+            s += f", and {pct(mostly)} of all entries are exactly 0"
         parts.append(s)
     step = int(records[0].hist_steps[checkpoint])
     if records[0].hists[kind].transform == "log10abs":

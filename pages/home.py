@@ -22,14 +22,17 @@ Three short answers, one lesson each:
 1. **Near zero.** With normalized inputs nothing tells a weight to be positive rather than negative, so
    its expected value is 0. Starting near zero keeps each unit in the range where its activation still
    responds (not saturated, not dead).
-2. **Not at zero.** If every weight starts equal (zero or any constant), every unit of a layer computes
-   the same thing and receives the same gradient, so they stay identical forever: the layer behaves like
-   a single unit. Small *random* values break this symmetry.
+2. **Not at zero.** If the units of a layer start with equal incoming weights (zero or any constant),
+   equal biases and equal outgoing weights, every unit computes the same function and receives the same
+   gradient, so in exact arithmetic they stay identical at every step: the layer behaves like a single
+   unit. (In floating point, rounding noise can break the tie, but too slowly and too weakly to train
+   well.) Small *random* values break this symmetry.
 3. **Not too small, not too large.** Each layer multiplies the signal's variance by about
-   fan_in × Var(W). Below 1 the signal and the gradients shrink layer after layer; above 1 they grow or
-   saturate. Scaling the weights by 1/√fan_in keeps the variance steady through depth: **LeCun**
-   (Var = 1/fan_in), **Xavier/Glorot** (2/(fan_in + fan_out), for tanh), **He/Kaiming** (2/fan_in,
-   for ReLU, which zeroes half of its inputs).
+   fan_in × Var(W) for tanh near 0 (and linear units), and by ½ × fan_in × Var(W) for ReLU, which zeroes
+   half of its inputs (He et al. 2015). Below 1 the signal and the gradients shrink layer after layer;
+   above 1 ReLU signals blow up, while tanh units saturate and the gradients explode. Scaling the weights
+   by 1/√fan_in keeps the variance steady through depth: **LeCun** (Var = 1/fan_in),
+   **Xavier/Glorot** (2/(fan_in + fan_out), for tanh), **He/Kaiming** (2/fan_in, for ReLU).
 """
 )
 

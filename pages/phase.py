@@ -63,17 +63,65 @@ def open_link(page: str, label: str, params: dict[str, str], icon: str) -> None:
     share.page_link(f"pages/{page}.py", label, params, icon=icon)
 
 
+def fig_trained_below() -> str:
+    from core.phase import TRAINED_BELOW
+
+    return f"{TRAINED_BELOW:g}"
+
+
+def sigma_b_slider() -> float:
+    """σ_b: any value from 0 to the largest the theory covers (Schoenholz et al.'s σ_b² = 0.05 is 0.224)."""
+    hi = max(phase.SIGMA_B_OPTIONS)
+    value = st.slider(
+        "Bias σ_b",
+        min_value=0.0,
+        max_value=float(hi),
+        value=float(phase.PhaseConfig.sigma_b),
+        step=0.001,
+        format="%.3f",
+        key="sb",
+        bind="query-params",
+        help="Biases start as N(0, σ_b²); 0 means zero biases. Schoenholz et al. (2017) use σ_b² = 0.05, "
+        "σ_b ≈ 0.224.",
+    )
+    value = float(value)
+    text = controls.fmt_number(value)
+    controls.registered()["sigma_b"] = controls.Control(
+        "sigma_b", "sb", value, (text,), f"a number from 0 to {hi:g}", text
+    )
+    return value
+
+
 nav.through_app()
 share.begin("phase")
 
 st.title("Phase diagram: which scales train at which depth")
 st.markdown(
-    "Every square below is a real network, its weights drawn from N(0, σ_w²/fan_in) and trained for a few "
-    "hundred steps. Too small a scale and the signal fades layer by layer; too large and it turns to noise: "
-    "either way a deep network cannot learn. Mean-field theory says how deep is too deep: a signal survives "
-    f"about ξ layers, networks train up to about {phase.TRAINABLE_MULTIPLE:g} ξ (Schoenholz et al., 2017), "
-    "and ξ is unbounded at the critical scale, where the per-layer gradient factor χ₁ is exactly 1."
+    "Every square below is a real network, its weights drawn from N(0, σ_w²/fan_in) and its biases from "
+    "N(0, σ_b²), trained with plain SGD for the number of steps set under *Steps per cell*. Too small a "
+    "scale σ_w and the signal fades layer by layer (the ordered phase). Too large, and what happens depends "
+    "on the activation: tanh units saturate, two different inputs end up with unrelated activations and the "
+    "gradient explodes (the chaotic phase); ReLU and linear signals simply explode. Either way a deep "
+    "network cannot learn. Mean-field theory says how deep is too deep: the correlation between two inputs "
+    "stays distinguishable for about ξ layers, networks train up to about "
+    f"{phase.TRAINABLE_MULTIPLE:g} ξ (Schoenholz et al., 2017), and ξ is unbounded at the critical scale, "
+    "where χ₁ is exactly 1."
 )
+with st.expander("What ξ, χ₁, q*, ordered / chaotic and loss-vs-guess mean"):
+    st.markdown(
+        "- **q\\*** is the variance the pre-activations settle at after many layers (a fixed point of the "
+        "layer-to-layer map); for ReLU and linear units above the critical scale there is none: q* = ∞.\n"
+        "- **χ₁** is the factor by which one layer multiplies the *variance* (the squared size) of the "
+        "back-propagated gradient at q*; the gradient's typical size, its std, changes by √χ₁ per layer.\n"
+        "- **Ordered** (χ₁ < 1): gradients vanish with depth and all inputs end up looking alike. "
+        "**Chaotic** (χ₁ > 1): gradients explode with depth; for tanh two nearby inputs end up unrelated.\n"
+        "- **ξ** (in layers) is the depth over which the correlation between two inputs is still "
+        "distinguishable from its fixed point: ξ = −1 / ln χ_c, with χ_c the slope of the correlation map "
+        "there.\n"
+        "- **loss-vs-guess** is a cell's final training loss divided by the loss of always guessing the "
+        "class frequencies: 1 means it learned nothing, 0 a perfect fit; a cell counts as trained below "
+        f"{fig_trained_below()}."
+    )
 st.latex(r"\chi_1 = \sigma_w^2\;\mathbb{E}_{u\sim\mathcal{N}(0,1)}\big[\phi'(\sqrt{q^*}\,u)^2\big]")
 
 left, right = st.columns([1, 3])
@@ -84,16 +132,7 @@ with left:
         help="Sigmoid and GELU are not offered here: sigmoid's critical scale (σ_w ≈ 10) takes the theory "
         "minutes to compute, and for GELU χ₁ jumps past 1 instead of crossing it, so there is no edge to mark.",
     )
-    sigma_b = st.select_slider(
-        "Bias σ_b",
-        options=phase.SIGMA_B_OPTIONS,
-        value=phase.PhaseConfig.sigma_b,
-        format_func=controls.fmt_number,
-        key="sb",
-        bind="query-params",
-        help="Biases start as N(0, σ_b²); 0 means zero biases.",
-    )
-    phase_control("sigma_b", "sb", float(sigma_b), phase.SIGMA_B_OPTIONS)
+    sigma_b = sigma_b_slider()
     dataset = controls.dataset(default=phase.PhaseConfig.dataset)
     width = controls.width(default=phase.PhaseConfig.width, options=phase.WIDTH_OPTIONS)
     cell_steps = st.select_slider(
@@ -166,6 +205,7 @@ with right:
         critical,
         color_by=color_by,
         selected=(st.session_state["pick_sw"], st.session_state["pick_depth"]),
+        bounded=activation in ("tanh",),
     )
     charts.show(
         figure,
@@ -190,7 +230,7 @@ with right:
     with l2:
         open_link("depth", "See its signal on the Depth page", params, ":material/stacked_line_chart:")
 
-    st.subheader("Why the band is widest at the critical scale")
+    st.subheader(fig.theory_heading(grid, critical))
     charts.show(
         fig.theory_figure(theory_line, critical, sws),
         alt="χ₁ and the depth scale ξ against the weight scale; χ₁ = 1 where ξ is unbounded",

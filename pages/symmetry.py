@@ -13,6 +13,7 @@ import streamlit as st
 
 from core.config import BIAS_INITS, DATASETS
 from figures import symmetry as fs
+from figures.numbers import pct
 from ui import charts, controls, nav, runs, share, style
 
 PAGE = "symmetry"
@@ -76,15 +77,26 @@ share.begin(PAGE)
 
 st.title("Why not start at zero? Symmetry")
 st.markdown(
-    "If every weight of a layer starts with the same value — zero or any constant *c* — every unit of that "
-    "layer computes the same function of the input. So every unit receives the same gradient and takes the "
-    "same step (with SGD, momentum or Adam alike), and the units stay copies of each other forever: a layer "
-    "of many units works like a single unit. Below, the start you choose is trained beside a small random "
-    "start (Xavier uniform weights, zero biases) on the same data, in the same mini-batches, with the same seed."
+    "If the units of a layer start with equal incoming weights — zero or any constant *c* — **and** equal "
+    "biases, and the weights going out of them are equal too, every unit of that layer computes the same "
+    "function of the input, receives the same gradient and takes the same step (with SGD, momentum or Adam "
+    "alike). In exact arithmetic they stay copies of each other at every step: a layer of many units works "
+    "like a single unit. In floating point the tie is unstable: rounding differences of about 10⁻¹⁶ can "
+    "grow until the units differ, but too slowly and too weakly to train well. Random biases with equal "
+    "weights break the tie only partly (see below). Below, the start you choose is trained beside a small "
+    "random start (Xavier uniform weights, zero biases) on the same data, in the same mini-batches, with the "
+    "same seed."
 )
 st.latex(
-    r"W^{(0)}_{:,i} = W^{(0)}_{:,j},\ b^{(0)}_i = b^{(0)}_j \ \text{for all units } i, j"
-    r"\;\Longrightarrow\; W^{(t)}_{:,i} = W^{(t)}_{:,j} \ \text{at every step } t"
+    r"W^{(0)}_{:,i} = W^{(0)}_{:,j},\ b^{(0)}_i = b^{(0)}_j,\ W^{(0)}_{\text{out};\,i,:} = "
+    r"W^{(0)}_{\text{out};\,j,:}\ \text{for all units } i, j"
+    r"\;\Longrightarrow\; W^{(t)}_{:,i} = W^{(t)}_{:,j} \ \text{at every step } t \text{ (exact arithmetic)}"
+)
+st.caption(
+    "Symbols: W the layer's incoming weights (column i belongs to unit i), b its biases, W_out the weights "
+    "from its units to the next layer (row i), t the training step. Distinct units: units whose incoming "
+    "weights and bias differ (by more than 10⁻⁵ of the largest weight). Mean |cosine|: the mean over pairs of "
+    "units of the absolute cosine between their incoming weight vectors (1 = parallel, near 0 = unrelated)."
 )
 
 left, right = st.columns([1, 3])
@@ -105,7 +117,9 @@ with left:
     controls.optimizer(default=DEFAULTS["optimizer"])
     controls.lr(default=DEFAULTS["lr"])
     controls.steps(default=DEFAULTS["steps"], min_value=0, max_value=1000)
-    controls.dataset(default=DEFAULTS["dataset"], options=tuple(d for d in DATASETS if d != "digits"))
+    controls.dataset(
+        default=DEFAULTS["dataset"], options=tuple(d for d in DATASETS if d not in ("digits", "gaussian"))
+    )
     controls.seed()
 
 with right:
@@ -134,10 +148,11 @@ with right:
         col.metric(
             f"Distinct units, {who}",
             fs.distinct_text(p.record),
-            help="At the last step, per hidden layer: units whose incoming weights and bias differ.",
+            help="At the last step, per hidden layer: units whose incoming weights and bias differ. "
+            "Distinct units alone do not mean the network learned: read it beside the test accuracy.",
         )
     for col, p, who in ((metrics[2], you, "your start"), (metrics[3], ref, "reference")):
-        col.metric(f"Test accuracy, {who}", f"{100 * fs.final_test_acc(p.record):.0f} %")
+        col.metric(f"Test accuracy, {who}", pct(fs.final_test_acc(p.record)))
 
     st.subheader("Does it learn?")
     baseline = fs.frequency_loss(split.y_train, k)

@@ -258,7 +258,7 @@ with right:
         pair = [best] if best is worst else [best, worst]
         charts.show(ft.confusion_figure(pair, colors), key="tr_confusion")
         st.markdown(ft.confusion_sentence(best, worst))
-    else:
+    elif config.sizes[0] == 2:  # a decision boundary can be drawn for 2-D inputs only
         st.subheader("What each network learned")
         split = runs.data_split(
             config.dataset, config.n_samples, config.noise, config.n_classes, config.data_seed

@@ -212,24 +212,26 @@ def test_collapse_verdict_numbers():
     assert s.first_to_last == pytest.approx(0.08**9)
     assert s.grad_ratio == pytest.approx(0.08**10)
     line = fd.signal_verdict(s)
-    assert line.startswith("The signal shrinks ×0.08 per layer (variance ×0.0064)")
-    assert "at layer 10 its std is 1.1×10⁻¹¹ of the input's" in line
-    assert "shrinks ×0.08 per layer" in fd.gradient_verdict(s)
+    assert line.startswith("The signal shrinks: its std changes ×0.08 per layer (variance ×0.0064)")
+    # the end-to-end ratio over the same layers 1 -> 10 as the factor: 0.08 ** 9
+    assert "layer 10's std is 1.3×10⁻¹⁰ × layer 1's" in line
+    assert "layer 10's std is 1.1×10⁻¹¹ × the input's" in line
+    assert "changes ×0.08 per layer from layer 10 to layer 1" in fd.gradient_verdict(s)
 
 
 def test_growth_saturation_dead_and_underflow_verdicts():
     L = 3
     grow = np.vstack([[2.0, 4.0, 8.0, 1.0]] * 2)
-    assert "grows ×2 per layer (variance ×4)" in fd.signal_verdict(
+    assert "grows: its std changes ×2 per layer (variance ×4)" in fd.signal_verdict(
         fd.summarize(make_record(L=L, act_std=grow), 1.0)
     )
     flat = np.vstack([[0.95, 0.95, 0.95, 1.0]] * 2)
     sat = np.vstack([[0.8, 0.9, 0.9, np.nan]] * 2)
     line = fd.signal_verdict(fd.summarize(make_record(L=L, act_std=flat, saturation=sat), 1.0))
-    assert "keeps its size" in line and "87% of the units are saturated" in line
+    assert "keeps its size" in line and "87\u00a0% of the units are saturated" in line
     dead = np.vstack([[0.2, 0.3, 0.4, np.nan]] * 2)
     line = fd.signal_verdict(fd.summarize(make_record(L=L, act_std=flat, dead=dead, activation="relu"), 1.0))
-    assert "30% of the units are dead" in line
+    assert "30\u00a0% of the units are dead" in line
     under = np.vstack([[1e-3, 0.0, 0.0, 0.0]] * 2)
     assert (
         "from layer 2 on the activations do not vary at all (std exactly 0; the values underflowed)"

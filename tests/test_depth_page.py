@@ -128,7 +128,7 @@ def test_preset_labels_are_the_issues_six():
 def test_collapse_preset_signal_dies_and_theory_saw_it_coming():
     at, cfg, rec, s = open_preset("σ=0.01, 10 tanh layers")
     assert rec.layer_stats["act_std"][0, 9] < 1e-6  # last hidden layer, step 0
-    assert metrics(at)["Layer 10 ÷ input"] < 1e-6
+    assert metrics(at)["Layer 10 ÷ layer 1"] < 1e-5
     assert "The signal shrinks" in markdown_text(at)
     # fan_in * sigma^2 = 64e-4 in variance: x0.08 in std per layer (tanh is linear this small)
     assert s.signal_factor == pytest.approx(0.08, rel=0.25)
@@ -213,7 +213,7 @@ def test_default_page_is_the_classic_tutorial_start():
     assert at.session_state["init"] == "normal" and at.session_state["sigma"] == 0.01
     assert at.session_state["depth"] == 10 and at.session_state["width"] == 64
     assert at.session_state["batch"] == 256 and at.session_state["steps"] == 100
-    assert metrics(at)["Layer 10 ÷ input"] < 1e-6
+    assert metrics(at)["Layer 10 ÷ layer 1"] < 1e-5
     assert len(at.get("plotly_chart")) == 5
     assert url_notices(at) == []
 
@@ -225,7 +225,7 @@ def test_query_params_set_the_widgets():
     assert at.session_state["init"] == "he_uniform" and at.session_state["mode"] == "fan_out"
     assert at.session_state["depth"] == 7 and at.session_state["width"] == 32
     assert at.session_state["act"] == "relu" and at.session_state["scale"] == 2.0
-    assert "Layer 7 ÷ input" in metrics(at)
+    assert "Layer 7 ÷ layer 1" in metrics(at)
     cfg = page_config(at)
     assert (cfg.depth, cfg.width, cfg.scale, cfg.schemes) == (7, 32, 2.0, ("he_uniform",))
 
@@ -246,7 +246,7 @@ def test_garbage_query_params_fall_back_to_defaults_with_a_notice():
     for key in ("depth", "init", "act", "zzz", "width"):
         assert f"**{key}**" in notice
     assert "<b>" not in notice  # a URL value is never rendered as markup
-    assert metrics(at)["Layer 10 ÷ input"] < 1e-6  # the default experiment ran
+    assert metrics(at)["Layer 10 ÷ layer 1"] < 1e-5  # the default experiment ran
 
 
 def test_divergence_is_said_in_plain_words():
@@ -372,7 +372,7 @@ def test_browser_depth_page_renders_every_chart(app_url, context, artifacts):
     assert error_texts(page) == []
     page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length >= 5", timeout=60_000)
     text = page.inner_text('[data-testid="stMain"]')
-    assert "keeps its size" in text and "Layer 30 ÷ input" in text
+    assert "keeps its size" in text and "Layer 30 ÷ layer 1" in text
     # the step slider re-draws the charts at a checkpoint, with no error
     slider = page.locator('[data-testid="stSlider"]').filter(has_text="Show the network at training step")
     slider.locator("input").first.focus()

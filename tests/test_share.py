@@ -82,6 +82,8 @@ VALID: dict[str, st.SearchStrategy] = {
     "norm": st.sampled_from(C.NORMS),
     "alpha": st.sampled_from(C.ALPHAS),
     "branch_layers": st.sampled_from(C.BRANCH_LAYERS),
+    "input_dim": _ints("input_dim"),
+    "output_init": st.sampled_from(C.OUTPUT_INITS),
 }
 
 

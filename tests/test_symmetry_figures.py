@@ -215,7 +215,7 @@ def test_accuracy_sentence_uses_the_last_test_accuracy(panels):
     s = fs.accuracy_sentence(panels, make_split())
     assert (
         s
-        == "Test accuracy after 20 steps — Constant: 80 %; Xavier: 80 % (always guessing the most frequent class scores 33 %)."
+        == "Test accuracy after 20 steps — Constant: 80\u00a0%; Xavier: 80\u00a0% (always guessing the most frequent class scores 33\u00a0%)."
     )
 
 
@@ -230,7 +230,7 @@ def test_dead_start_sentence_reports_the_predicted_class_frequencies():
     rec = _replace(rec, final_biases=tuple(biases), final_weights=tuple(weights), weight_snapshots=zero)
     s = fs.dead_start_sentence(rec, make_split())
     assert s.startswith("With zero weights and tanh, every hidden weight gradient is exactly 0")
-    assert "(50 %, 30 %, 20 %)" in s and "are 33 %, 33 %, 33 %" in s
+    assert "(50\u00a0%, 30\u00a0%, 20\u00a0%)" in s and "are 33\u00a0%, 33\u00a0%, 33\u00a0%" in s
     # the same zero gradients from a start that is not all zeros: only the fact, no class frequencies
     s = fs.dead_start_sentence(_replace(rec, weight_snapshots=make_record().weight_snapshots), None)
     assert s.startswith("Every recorded hidden weight gradient is exactly 0") and "frequencies" not in s

@@ -78,7 +78,7 @@ def check_all_zeros(at) -> None:
     assert np.allclose(predicted, freq, atol=3)
     assert "All 16 units of each of the 2 hidden layers are still identical after 300 steps" in t
     assert "ends on the dashed line" in t
-    assert metric(at, "Test accuracy, your start") == "33 %"
+    assert metric(at, "Test accuracy, your start") == "33\u00a0%"
 
 
 def check_constant(at) -> None:
@@ -198,7 +198,7 @@ def test_default_page_and_its_heatmap_equal_the_records():
     np.testing.assert_allclose(heat[0]["z"], rec.weight_snapshots[-1][1])
     np.testing.assert_allclose(heat[1]["z"], ref.weight_snapshots[-1][1])
     assert np.ptp(heat[0]["z"], axis=1).max() == 0.0  # every column identical
-    assert metric(at, "Test accuracy, your start") == f"{100 * rec.test_acc[-1]:.0f} %"
+    assert metric(at, "Test accuracy, your start") == f"{100 * rec.test_acc[-1]:.0f}\u00a0%"
 
 
 def test_scrubbing_the_heatmap_changes_step_and_layer():

@@ -48,6 +48,8 @@ URL_KEYS: dict[str, str] = {
     "norm": "norm",
     "alpha": "alpha",
     "branch_layers": "branch",
+    "input_dim": "dim",
+    "output_init": "out",
 }
 FIELDS_BY_KEY: dict[str, str] = {v: k for k, v in URL_KEYS.items()}
 
@@ -82,6 +84,8 @@ LABELS: dict[str, str] = {
     "norm": "Normalization",
     "alpha": "Branch scale α",
     "branch_layers": "Layers per branch",
+    "input_dim": "Input dimension",
+    "output_init": "Output layer starts",
 }
 
 _DEFAULTS = ExperimentConfig()
@@ -935,6 +939,37 @@ def branch_layers(
     )
 
 
+def input_dim(
+    container: Any = None,
+    *,
+    default: int | None = None,
+    min_value: int | None = None,
+    max_value: int | None = None,
+    label: str | None = None,
+    help: str | None = "Coordinates of each unit-Gaussian input of the `gaussian` data set (the CS231n "
+    "lecture feeds 500).",
+    disabled: bool = False,
+) -> int:
+    """Input dimension of the gaussian data set (URL `dim`)."""
+    return _number_input(
+        "input_dim", container, default, min_value, max_value, 1, True, label, help, disabled
+    )
+
+
+def output_init(
+    container: Any = None,
+    *,
+    default: str | None = None,
+    label: str | None = None,
+    help: str | None = "`same`: the output layer starts like the hidden layers. `zeros`: only the output "
+    "layer's weights and biases start at 0 (common practice; the hidden layers stay random, so the "
+    "symmetry is broken after the first step).",
+    disabled: bool = False,
+) -> str:
+    """How the output layer starts: like the hidden layers or at zero (URL `out`)."""
+    return _choice("output_init", container, default, C.OUTPUT_INITS, label, help, disabled, horizontal=True)
+
+
 # field name -> control function, for generic code (tests, presets).
 CONTROLS: dict[str, Callable[..., Any]] = {name: globals()[name] for name in URL_KEYS}
 
@@ -957,7 +992,10 @@ def data_details(dataset: str, container: Any = None) -> None:
     """The data set's own settings: classes (spiral, blobs), noise (not digits), size and seed."""
     if dataset in ("spiral", "blobs"):
         n_classes(container)
-    if dataset != "digits":
+    if dataset == "gaussian":
+        n_classes(container, help="Bands of the projection onto one random direction.")
+        input_dim(container)
+    elif dataset != "digits":
         noise(container)
     n_samples(container)
     data_seed(container)

@@ -28,6 +28,20 @@ PRESETS: tuple[Preset, ...] = (
         "depth", "σ=0.01, 10 tanh layers", {"init": "normal", "sigma": "0.01", "depth": "10", "act": "tanh"}
     ),
     Preset("depth", "N(0,1), 10 tanh layers", {"init": "normal", "sigma": "1", "depth": "10", "act": "tanh"}),
+    Preset(
+        "depth",
+        "CS231n: 0.01·randn, 500 tanh units, Gaussian inputs",
+        {
+            "init": "normal",
+            "sigma": "0.01",
+            "depth": "10",
+            "width": "500",
+            "act": "tanh",
+            "data": "gaussian",
+            "dim": "500",
+            "n": "1000",
+        },
+    ),  # fmt: skip
     Preset("depth", "Xavier + tanh", {"init": "xavier_normal", "depth": "10", "act": "tanh"}),
     Preset("depth", "Xavier + ReLU, 30 layers", {"init": "xavier_normal", "depth": "30", "act": "relu"}),
     Preset("depth", "He + ReLU, 30 layers", {"init": "he_normal", "depth": "30", "act": "relu"}),
