@@ -5,16 +5,78 @@ Pages call `charts.show(fig, key=..., alt=...)`; extra keyword arguments (on_sel
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import plotly.graph_objects as go
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from ui import style
 
 CONFIG = {"displayModeBar": False}
+CONTROLS_KEY = "lesson_controls"  # st.container key of a lesson's controls column (CSS class st-key-...)
+
+# Page CSS, sent once per run by `controls` (style-only st.html takes no room on the page).
+# 1. On a phone (Streamlit stacks columns below 640 px) the lesson's result comes first, its controls after;
+#    the DOM order (controls, then result) stays what keyboards and screen readers follow.
+# 2. Streamlit's Plotly theme draws axis text in a fixed grey (#808495, 3.7:1 on white) in the light theme;
+#    darken exactly that grey to the theme's caption grey (WCAG AA, 4.5:1). The dark theme's is 15:1 already.
+# 3. A multiselect's chips carry white text on the primary colour; the dark theme's primary is a light blue
+#    (readable as text on the dark page), so the chips keep the light theme's blue in both (5.2:1 for white).
+# 4. Formulas scroll inside their own box instead of being cut at the right edge.
+PAGE_CSS = f"""<style>
+@media (max-width: 640px) {{
+  [data-testid="stHorizontalBlock"]:has(> [data-testid="stColumn"] .st-key-{CONTROLS_KEY}) {{
+    flex-direction: column-reverse;
+  }}
+}}
+.js-plotly-plot .main-svg text[style*="fill: rgb(128, 132, 149)"] {{ fill: #5C5F6B !important; }}
+[data-testid="stMultiSelectTagsContainer"] span:has(> span[title]) {{ background-color: {style.SCHEME_COLORS["xavier_normal"]} !important; }}
+[data-testid="stMarkdownContainer"] .katex-display {{ overflow-x: auto; overflow-y: hidden; padding: 2px 0; }}
+</style>"""
+AXIS_TEXT_LIGHT = "#5C5F6B"  # the colour PAGE_CSS gives chart axis text in the light theme
+
+
+def controls(column: DeltaGenerator) -> DeltaGenerator:
+    """The container a lesson draws its controls into (inside `column`); shown after the result on a phone."""
+    st.html(PAGE_CSS)
+    return column.container(key=CONTROLS_KEY)
+
+
+def _plain(text: Any) -> str:
+    """Plotly label text without its HTML (<br>, <b>, <sup>)."""
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", str(text or ""))).strip()
+
+
+def describe(fig: go.Figure) -> str:
+    """A one-sentence text alternative computed from the figure: its title, axes and series."""
+    layout = fig.layout
+    parts: list[str] = []
+    title = _plain(layout.title.text) if layout.title is not None else ""
+    panels = [_plain(a.text) for a in layout.annotations or () if a.xref == "paper" and a.yref == "paper"]
+    parts.append(title or "Chart")
+    axes = []
+    for name in sorted(n for n in dir(layout) if n.startswith(("xaxis", "yaxis"))):
+        axis = layout[name]
+        if axis is not None and axis.title is not None and _plain(axis.title.text):
+            axes.append(f"{name[0]}: {_plain(axis.title.text)}")
+    if axes:
+        parts.append(", ".join(dict.fromkeys(axes)))
+    names = list(dict.fromkeys(_plain(t.name) for t in fig.data if t.name and getattr(t, "showlegend", True)))
+    if names:
+        parts.append("series: " + ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else ""))
+    if panels and not title:
+        parts.append("panels: " + ", ".join(p for p in panels[:8] if p))
+    return "; ".join(parts) + "."
 
 
 def show(fig: go.Figure, *, key: str | None = None, alt: str | None = None, **kwargs: Any) -> Any:
-    """st.plotly_chart with the shared template and settings; returns what st.plotly_chart returns."""
-    return st.plotly_chart(style.apply(fig), width="stretch", config=CONFIG, key=key, alt=alt, **kwargs)
+    """st.plotly_chart with the shared template and settings; returns what st.plotly_chart returns.
+
+    Every chart gets an accessible name: `alt` when the page gives one, else `describe(fig)`.
+    """
+    fig = style.readable_figure(style.apply(fig))
+    return st.plotly_chart(
+        fig, width="stretch", config=CONFIG, key=key, alt=alt or describe(fig), **kwargs
+    )
