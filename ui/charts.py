@@ -24,7 +24,10 @@ CONTROLS_KEY = "lesson_controls"  # st.container key of a lesson's controls colu
 #    darken exactly that grey to the theme's caption grey (WCAG AA, 4.5:1). The dark theme's is 15:1 already.
 # 3. A multiselect's chips carry white text on the primary colour; the dark theme's primary is a light blue
 #    (readable as text on the dark page), so the chips keep the light theme's blue in both (5.2:1 for white).
-# 4. Formulas scroll inside their own box instead of being cut at the right edge.
+# 4. A chart of WIDE_PANELS or more panels side by side keeps WIDE_MIN_PX on a phone and scrolls inside its box.
+# 5. Formulas scroll inside their own box instead of being cut at the right edge.
+WIDE_PANELS = 4
+WIDE_MIN_PX = 600
 PAGE_CSS = f"""<style>
 @media (max-width: 640px) {{
   [data-testid="stHorizontalBlock"]:has(> [data-testid="stColumn"] .st-key-{CONTROLS_KEY}) {{
@@ -33,6 +36,10 @@ PAGE_CSS = f"""<style>
 }}
 .js-plotly-plot .main-svg text[style*="fill: rgb(128, 132, 149)"] {{ fill: #5C5F6B !important; }}
 [data-testid="stMultiSelectTagsContainer"] span:has(> span[title]) {{ background-color: {style.SCHEME_COLORS["xavier_normal"]} !important; }}
+@media (max-width: 640px) {{
+  [class*="st-key-wide_chart_"] {{ overflow-x: auto; }}
+  [class*="st-key-wide_inner_"] {{ min-width: {WIDE_MIN_PX}px; }}
+}}
 [data-testid="stMarkdownContainer"] .katex-display {{ overflow-x: auto; overflow-y: hidden; padding: 2px 0; }}
 </style>"""
 AXIS_TEXT_LIGHT = "#5C5F6B"  # the colour PAGE_CSS gives chart axis text in the light theme
@@ -65,18 +72,33 @@ def describe(fig: go.Figure) -> str:
         parts.append(", ".join(dict.fromkeys(axes)))
     names = list(dict.fromkeys(_plain(t.name) for t in fig.data if t.name and getattr(t, "showlegend", True)))
     if names:
-        parts.append("series: " + ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else ""))
+        parts.append(
+            "series: " + ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+        )
     if panels and not title:
         parts.append("panels: " + ", ".join(p for p in panels[:8] if p))
     return "; ".join(parts) + "."
 
 
+def _md(text: str) -> str:
+    """Plain text safe inside markdown (no emphasis, links or HTML)."""
+    return re.sub(r"([\\`*_{}\[\]()#+!|<>~$-])", r"\\\1", text)
+
+
 def show(fig: go.Figure, *, key: str | None = None, alt: str | None = None, **kwargs: Any) -> Any:
     """st.plotly_chart with the shared template and settings; returns what st.plotly_chart returns.
 
-    Every chart gets an accessible name: `alt` when the page gives one, else `describe(fig)`.
+    Every chart gets an accessible name: `alt` when the page gives one, else `describe(fig)`. The figure's
+    title is drawn as page text above the chart: it wraps on a phone (Plotly cuts a long title at the edge)
+    and is read in order by a screen reader.
     """
-    fig = style.readable_figure(style.apply(fig))
-    return st.plotly_chart(
-        fig, width="stretch", config=CONFIG, key=key, alt=alt or describe(fig), **kwargs
-    )
+    alt = alt or describe(style.apply(fig))
+    title = _plain(fig.layout.title.text) if fig.layout.title is not None else ""
+    if title:
+        fig.update_layout(title_text=None, margin_t=30)
+        st.markdown(f"**{_md(title)}**")
+    style.readable_figure(fig)
+    where: Any = st
+    if key and style.panel_columns(fig) >= WIDE_PANELS:  # Streamlit sizes the chart to its container
+        where = st.container(key=f"wide_chart_{key}").container(key=f"wide_inner_{key}")
+    return where.plotly_chart(fig, width="stretch", config=CONFIG, key=key, alt=alt, **kwargs)

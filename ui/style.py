@@ -237,6 +237,7 @@ def readable_figure(fig: go.Figure) -> go.Figure:
             _fix_font(axis.tickfont)
             if axis.title is not None:
                 _fix_font(axis.title.font)
+    _fit_narrow(fig)
     for trace in fig.data:
         line = getattr(trace, "line", None)
         if line is not None and isinstance(line.color, str):
@@ -248,3 +249,78 @@ def readable_figure(fig: go.Figure) -> go.Figure:
         if textfont is not None and isinstance(textfont.size, (int, float)) and textfont.size < MIN_FONT_SIZE:
             textfont.size = MIN_FONT_SIZE
     return fig
+
+
+# A phone (390 px) leaves a chart about 330 px of width: panel titles wrap to fit it.
+PHONE_CHART_PX = 260  # the plotting area: 390 px less the page padding and the axis margins
+
+
+def wrap(text: str, chars: int) -> str:
+    """Break text into lines of at most `chars` characters at spaces ("<br>" between lines); words stay whole
+    and lines the text already breaks stay broken."""
+    out = []
+    for line in str(text).split("<br>"):
+        words, cur = line.split(" "), ""
+        for w in words:
+            if cur and len(_visible(cur)) + 1 + len(_visible(w)) > chars:
+                out.append(cur)
+                cur = w
+            else:
+                cur = f"{cur} {w}" if cur else w
+        out.append(cur)
+    return "<br>".join(out)
+
+
+def _visible(text: str) -> str:
+    import re
+
+    return re.sub(r"<[^>]+>", "", text)
+
+
+def panel_columns(fig: go.Figure) -> int:
+    """How many panels a figure has side by side (distinct x domains)."""
+    layout = fig.layout
+    return len(
+        {
+            tuple(layout[n].domain)
+            for n in dir(layout)
+            if n.startswith("xaxis") and layout[n] is not None and layout[n].domain
+        }
+        or {0}
+    )
+
+
+def _fit_narrow(fig: go.Figure) -> None:
+    """Panel titles that fit a phone: they wrap to their panel's width (at most 12 px), and narrow panels
+    get fewer x ticks. (A figure's own title is drawn as page text above it: ui.charts.show.)"""
+    layout = fig.layout
+    # Subplot titles: paper annotations anchored at the bottom, above a panel.
+    domains = {}
+    for name in dir(layout):
+        if name.startswith("xaxis") and layout[name] is not None and layout[name].domain:
+            d = tuple(layout[name].domain)
+            domains[name] = d
+    lines = 1
+    for ann in layout.annotations or ():
+        if ann.xref != "paper" or ann.yref != "paper" or ann.yanchor != "bottom" or not ann.text:
+            continue
+        width = next(
+            (d[1] - d[0] for d in domains.values() if d[0] - 1e-6 <= (ann.x or 0) <= d[1] + 1e-6), 1.0
+        )
+        if ann.xanchor in ("left", "right"):  # a note at one side of the top: it shares the row with another
+            width = min(width, 0.4)
+        if width < 0.9:
+            size = min(ann.font.size or 12, 12) if ann.font is not None else 12
+            ann.font.size = size if width >= 0.3 else MIN_FONT_SIZE
+            ann.text = wrap(ann.text, max(8, int(width * PHONE_CHART_PX / (0.55 * ann.font.size))))
+            lines = max(lines, ann.text.count("<br>") + 1)
+    if lines > 1:  # room above the panels for the wrapped titles
+        layout.margin.t = max(layout.margin.t or 0, 15 * lines + 12)
+    bars = [getattr(t, "colorbar", None) for t in fig.data]
+    bars += [layout[n].colorbar for n in dir(layout) if n.startswith("coloraxis") and layout[n] is not None]
+    for bar in bars:  # a horizontal colour bar under a narrow panel: three ticks
+        if bar is not None and bar.orientation == "h" and (bar.len or 1) < 0.6:
+            bar.nticks = 3
+    for name, (lo, hi) in domains.items():
+        if hi - lo < 0.3 and (layout[name].nticks or 99) > 3:
+            layout[name].nticks = 3
