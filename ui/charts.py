@@ -70,7 +70,11 @@ def describe(fig: go.Figure) -> str:
             axes.append(f"{name[0]}: {_plain(axis.title.text)}")
     if axes:
         parts.append(", ".join(dict.fromkeys(axes)))
-    names = list(dict.fromkeys(_plain(t.name) for t in fig.data if t.name and getattr(t, "showlegend", True)))
+    names = list(
+        dict.fromkeys(
+            _plain(t.name) for t in fig.data if t.name and getattr(t, "showlegend", None) is not False
+        )
+    )
     if names:
         parts.append(
             "series: " + ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")

@@ -235,6 +235,8 @@ def readable_figure(fig: go.Figure) -> go.Figure:
         if name.startswith(("xaxis", "yaxis")) and layout[name] is not None:
             axis = layout[name]
             _fix_font(axis.tickfont)
+            if axis.type == "log" and axis.minorloglabels is None:
+                axis.minorloglabels = "none"  # Plotly draws the 2s and 5s between decades at 9 px
             if axis.title is not None:
                 _fix_font(axis.title.font)
     _fit_narrow(fig)
