@@ -25,7 +25,8 @@ CONTROLS_KEY = "lesson_controls"  # st.container key of a lesson's controls colu
 # 3. A multiselect's chips carry white text on the primary colour; the dark theme's primary is a light blue
 #    (readable as text on the dark page), so the chips keep the light theme's blue in both (5.2:1 for white).
 # 4. A chart of WIDE_PANELS or more panels side by side keeps WIDE_MIN_PX on a phone and scrolls inside its box.
-# 5. Formulas scroll inside their own box instead of being cut at the right edge.
+# 5. A figure's own title is drawn as page text above the chart (show), so its SVG copy is hidden.
+# 6. Formulas scroll inside their own box instead of being cut at the right edge.
 WIDE_PANELS = 4
 WIDE_MIN_PX = 600
 PAGE_CSS = f"""<style>
@@ -40,6 +41,7 @@ PAGE_CSS = f"""<style>
   [class*="st-key-wide_chart_"] {{ overflow-x: auto; }}
   [class*="st-key-wide_inner_"] {{ min-width: {WIDE_MIN_PX}px; }}
 }}
+.js-plotly-plot .gtitle {{ display: none; }}
 [data-testid="stMarkdownContainer"] .katex-display {{ overflow-x: auto; overflow-y: hidden; padding: 2px 0; }}
 </style>"""
 AXIS_TEXT_LIGHT = "#5C5F6B"  # the colour PAGE_CSS gives chart axis text in the light theme
@@ -99,7 +101,9 @@ def show(fig: go.Figure, *, key: str | None = None, alt: str | None = None, **kw
     alt = alt or describe(style.apply(fig))
     title = _plain(fig.layout.title.text) if fig.layout.title is not None else ""
     if title:
-        fig.update_layout(title_text=None, margin_t=30)
+        fig.update_layout(
+            margin_t=30
+        )  # the SVG title stays in the figure (tests, exports), hidden by PAGE_CSS
         st.markdown(f"**{_md(title)}**")
     style.readable_figure(fig)
     where: Any = st
