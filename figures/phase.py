@@ -189,7 +189,8 @@ def phase_figure(
         margin={**MARGIN, "t": 80},
         clickmode="event+select",
         dragmode=False,
-        legend=dict(orientation="h", y=1.07, yanchor="bottom", x=0),
+        # under the plot: above it, the legend's rows would run into the ordered/chaotic notes on a phone
+        legend=dict(orientation="h", y=-0.2, yanchor="top", x=0),
     )
     return fig
 

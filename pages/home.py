@@ -36,11 +36,13 @@ Three short answers, one lesson each:
 """
 )
 
-st.subheader("Lessons")
-cols = st.columns(2)
+st.header("Lessons", anchor=False)
+# One row per pair of lessons, so a phone (where columns stack) lists them in the menu's order.
 for i, page in enumerate(nav.LESSONS):
+    if i % 2 == 0:
+        cols = st.columns(2)
     with cols[i % 2].container(border=True):
-        st.markdown(f"#### {page.title}")
+        st.markdown(f"### {page.title}")
         st.caption(f"What you will see: {page.you_will_see}")
         for preset in presets.for_page(page.url_path):
             share.page_link(page.file, preset.label, preset.params, icon=":material/arrow_forward:")

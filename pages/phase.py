@@ -125,7 +125,7 @@ with st.expander("What ξ, χ₁, q*, ordered / chaotic and loss-vs-guess mean")
 st.latex(r"\chi_1 = \sigma_w^2\;\mathbb{E}_{u\sim\mathcal{N}(0,1)}\big[\phi'(\sqrt{q^*}\,u)^2\big]")
 
 left, right = st.columns([1, 3])
-with left:
+with charts.controls(left):
     activation = controls.activation(
         default=phase.PhaseConfig.activation,
         options=phase.ACTIVATIONS,
@@ -230,7 +230,7 @@ with right:
     with l2:
         open_link("depth", "See its signal on the Depth page", params, ":material/stacked_line_chart:")
 
-    st.subheader(fig.theory_heading(grid, critical))
+    st.header(fig.theory_heading(grid, critical), anchor=False)
     charts.show(
         fig.theory_figure(theory_line, critical, sws),
         alt="χ₁ and the depth scale ξ against the weight scale; χ₁ = 1 where ξ is unbounded",

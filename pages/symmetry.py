@@ -100,7 +100,7 @@ st.caption(
 )
 
 left, right = st.columns([1, 3])
-with left:
+with charts.controls(left):
     scheme = controls.schemes(multi=False, default=DEFAULTS["schemes"], label="Your start: weights")[0]
     if scheme == "constant":
         controls.weight_const()
@@ -154,7 +154,7 @@ with right:
     for col, p, who in ((metrics[2], you, "your start"), (metrics[3], ref, "reference")):
         col.metric(f"Test accuracy, {who}", pct(fs.final_test_acc(p.record)))
 
-    st.subheader("Does it learn?")
+    st.header("Does it learn?", anchor=False)
     baseline = fs.frequency_loss(split.y_train, k)
     charts.show(fs.loss_figure(panels, baseline))
     st.markdown(fs.loss_sentence(you, ref, baseline))
@@ -162,7 +162,7 @@ with right:
     if dead:
         st.markdown(dead)
 
-    st.subheader("Are the units still copies of each other?")
+    st.header("Are the units still copies of each other?", anchor=False)
     charts.show(fs.distinct_figure(panels))
     for sentence in (
         fs.symmetry_sentence(you),
@@ -173,11 +173,11 @@ with right:
         if sentence:
             st.markdown(sentence)
 
-    st.subheader("The weights: one column per unit")
+    st.header("The weights: one column per unit", anchor=False)
     st.caption("Identical units have identical columns. Pick a layer and scrub through training.")
     weight_matrix(panels)
 
-    st.subheader("What each network learned")
+    st.header("What each network learned", anchor=False)
     charts.show(fs.boundary_figure(panels, split))
     st.markdown(fs.accuracy_sentence(panels, split))
 

@@ -210,7 +210,7 @@ st.latex(
 )
 
 left, right = st.columns([1, 3])
-with left:
+with charts.controls(left):
     draw_controls()
 
 with right:
@@ -236,37 +236,37 @@ with right:
             border=True,
         )
 
-    st.subheader("Loss and accuracy")
+    st.header("Loss and accuracy", anchor=False)
     curves(records, colors)
 
-    st.subheader("Gradients by layer")
+    st.header("Gradients by layer", anchor=False)
     histograms(records, colors)
 
-    st.subheader("Gradient norm of every layer over training")
+    st.header("Gradient norm of every layer over training", anchor=False)
     charts.show(ft.grad_norm_heatmap(records, colors), key="tr_heatmap")
     sentence = ft.grad_norm_sentence(records)
     if sentence:
         st.markdown(sentence)
 
-    st.subheader("How big is each step?")
+    st.header("How big is each step?", anchor=False)
     charts.show(ft.update_ratio_figure(records, colors), key="tr_ratio")
     st.markdown(ft.update_ratio_sentence(records))
 
     if config.dataset == "digits":
-        st.subheader("Digits: best and worst scheme")
+        st.header("Digits: best and worst scheme", anchor=False)
         best, worst = ft.best_and_worst(records)
         pair = [best] if best is worst else [best, worst]
         charts.show(ft.confusion_figure(pair, colors), key="tr_confusion")
         st.markdown(ft.confusion_sentence(best, worst))
     elif config.sizes[0] == 2:  # a decision boundary can be drawn for 2-D inputs only
-        st.subheader("What each network learned")
+        st.header("What each network learned", anchor=False)
         split = runs.data_split(
             config.dataset, config.n_samples, config.noise, config.n_classes, config.data_seed
         )
         charts.show(ft.boundary_figure(records, colors, split.X_test, split.y_test), key="tr_boundary")
         st.markdown(ft.boundary_sentence(records))
 
-    st.subheader("Results")
+    st.header("Results", anchor=False)
     results(records)
 
     share.link()

@@ -5,16 +5,108 @@ Pages call `charts.show(fig, key=..., alt=...)`; extra keyword arguments (on_sel
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import plotly.graph_objects as go
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from ui import style
 
 CONFIG = {"displayModeBar": False}
+CONTROLS_KEY = "lesson_controls"  # st.container key of a lesson's controls column (CSS class st-key-...)
+
+# Page CSS, sent once per run by `controls` (style-only st.html takes no room on the page).
+# 1. On a phone (Streamlit stacks columns below 640 px) the lesson's result comes first, its controls after;
+#    the DOM order (controls, then result) stays what keyboards and screen readers follow.
+# 2. Streamlit's Plotly theme draws axis text in a fixed grey (#808495, 3.7:1 on white) in the light theme;
+#    darken exactly that grey to the theme's caption grey (WCAG AA, 4.5:1). The dark theme's is 15:1 already.
+# 3. A multiselect's chips carry white text on the primary colour; the dark theme's primary is a light blue
+#    (readable as text on the dark page), so the chips keep the light theme's blue in both (5.2:1 for white).
+# 4. A chart of WIDE_PANELS or more panels side by side keeps WIDE_MIN_PX on a phone and scrolls inside its box.
+# 5. A figure's own title is drawn as page text above the chart (show), so its SVG copy is hidden.
+# 6. Formulas scroll inside their own box instead of being cut at the right edge.
+WIDE_PANELS = 4
+WIDE_MIN_PX = 600
+PAGE_CSS = f"""<style>
+@media (max-width: 640px) {{
+  [data-testid="stHorizontalBlock"]:has(> [data-testid="stColumn"] .st-key-{CONTROLS_KEY}) {{
+    flex-direction: column-reverse;
+  }}
+}}
+.js-plotly-plot .main-svg text[style*="fill: rgb(128, 132, 149)"] {{ fill: #5C5F6B !important; }}
+[data-testid="stMultiSelectTagsContainer"] span:has(> span[title]) {{ background-color: {style.SCHEME_COLORS["xavier_normal"]} !important; }}
+@media (max-width: 640px) {{
+  [class*="st-key-wide_chart_"] {{ overflow-x: auto; }}
+  [class*="st-key-wide_inner_"] {{ min-width: {WIDE_MIN_PX}px; }}
+}}
+.js-plotly-plot .gtitle {{ display: none; }}
+[data-testid="stMarkdownContainer"] .katex-display {{ overflow-x: auto; overflow-y: hidden; padding: 2px 0; }}
+</style>"""
+AXIS_TEXT_LIGHT = "#5C5F6B"  # the colour PAGE_CSS gives chart axis text in the light theme
+
+
+def controls(column: DeltaGenerator) -> DeltaGenerator:
+    """The container a lesson draws its controls into (inside `column`); shown after the result on a phone."""
+    st.html(PAGE_CSS)
+    return column.container(key=CONTROLS_KEY)
+
+
+def _plain(text: Any) -> str:
+    """Plotly label text without its HTML (<br>, <b>, <sup>)."""
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", str(text or ""))).strip()
+
+
+def describe(fig: go.Figure) -> str:
+    """A one-sentence text alternative computed from the figure: its title, axes and series."""
+    layout = fig.layout
+    parts: list[str] = []
+    title = _plain(layout.title.text) if layout.title is not None else ""
+    panels = [_plain(a.text) for a in layout.annotations or () if a.xref == "paper" and a.yref == "paper"]
+    parts.append(title or "Chart")
+    axes = []
+    for name in sorted(n for n in dir(layout) if n.startswith(("xaxis", "yaxis"))):
+        axis = layout[name]
+        if axis is not None and axis.title is not None and _plain(axis.title.text):
+            axes.append(f"{name[0]}: {_plain(axis.title.text)}")
+    if axes:
+        parts.append(", ".join(dict.fromkeys(axes)))
+    names = list(
+        dict.fromkeys(
+            _plain(t.name) for t in fig.data if t.name and getattr(t, "showlegend", None) is not False
+        )
+    )
+    if names:
+        parts.append(
+            "series: " + ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+        )
+    if panels and not title:
+        parts.append("panels: " + ", ".join(p for p in panels[:8] if p))
+    return "; ".join(parts) + "."
+
+
+def _md(text: str) -> str:
+    """Plain text safe inside markdown (no emphasis, links or HTML)."""
+    return re.sub(r"([\\`*_{}\[\]()#+!|<>~$-])", r"\\\1", text)
 
 
 def show(fig: go.Figure, *, key: str | None = None, alt: str | None = None, **kwargs: Any) -> Any:
-    """st.plotly_chart with the shared template and settings; returns what st.plotly_chart returns."""
-    return st.plotly_chart(style.apply(fig), width="stretch", config=CONFIG, key=key, alt=alt, **kwargs)
+    """st.plotly_chart with the shared template and settings; returns what st.plotly_chart returns.
+
+    Every chart gets an accessible name: `alt` when the page gives one, else `describe(fig)`. The figure's
+    title is drawn as page text above the chart: it wraps on a phone (Plotly cuts a long title at the edge)
+    and is read in order by a screen reader.
+    """
+    alt = alt or describe(style.apply(fig))
+    title = _plain(fig.layout.title.text) if fig.layout.title is not None else ""
+    if title:
+        fig.update_layout(
+            margin_t=30
+        )  # the SVG title stays in the figure (tests, exports), hidden by PAGE_CSS
+        st.markdown(f"**{_md(title)}**")
+    style.readable_figure(fig)
+    where: Any = st
+    if key and style.panel_columns(fig) >= WIDE_PANELS:  # Streamlit sizes the chart to its container
+        where = st.container(key=f"wide_chart_{key}").container(key=f"wide_inner_{key}")
+    return where.plotly_chart(fig, width="stretch", config=CONFIG, key=key, alt=alt, **kwargs)

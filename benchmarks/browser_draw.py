@@ -1,0 +1,156 @@
+"""How long a cached lesson takes to finish drawing in headless Chromium: this checkout against another git ref.
+
+Both apps are served side by side, every lesson is computed once (so the server only replays its cache), then
+each lesson is opened in rounds, alternating the two apps: in a browser that has the app open already (warm:
+same context, its scripts cached) and in a fresh one (new context: nothing cached). A lesson has finished
+drawing when its script has run to the end and every chart on the page has its SVG (or WebGL canvas).
+Prints medians and the before/after ratio; numbers go to benchmarks/RESULTS.md by hand.
+
+    python benchmarks/browser_draw.py                  # before = main, 5 rounds
+    python benchmarks/browser_draw.py --before HEAD~3 --rounds 7
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import socket
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.browser_util import CHROMIUM, CHROMIUM_ARGS, wait_idle  # noqa: E402
+from ui import nav  # noqa: E402
+
+# Every chart element has drawn: Plotly's SVG is in it (a WebGL trace draws into a canvas inside it too).
+DRAWN = """() => {
+    const charts = [...document.querySelectorAll('[data-testid="stPlotlyChart"]')];
+    return charts.length > 0 && charts.every(c => c.querySelector('.js-plotly-plot .main-svg'));
+}"""
+COUNT = """() => [document.querySelectorAll('[data-testid="stPlotlyChart"]').length,
+                document.querySelectorAll('.js-plotly-plot path, .js-plotly-plot text').length]"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serve(root: Path, log: Path) -> Iterator[str]:
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "app.py",
+        "--server.headless=true",
+        f"--server.port={port}",
+        "--server.address=127.0.0.1",
+        "--browser.gatherUsageStats=false",
+        "--server.fileWatcherType=none",
+    ]
+    with open(log, "w") as out:
+        proc = subprocess.Popen(cmd, cwd=root, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 90
+            while True:
+                try:
+                    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                        if r.status == 200:
+                            break
+                except OSError:
+                    pass
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"server in {root} did not start; see {log}")
+                time.sleep(0.3)
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def checkout(ref: str, dest: Path) -> Path:
+    """The tree of `ref` unpacked into dest (git archive: no worktree, nothing of this checkout touched)."""
+    data = subprocess.run(["git", "-C", str(ROOT), "archive", ref], check=True, capture_output=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        tar.extractall(dest, filter="data")
+    return dest
+
+
+def draw(page, url: str) -> float:
+    """Seconds from navigation to the last chart drawn."""
+    t0 = time.perf_counter()
+    page.goto(url, wait_until="commit")
+    wait_idle(page)
+    page.wait_for_function(DRAWN, timeout=120_000, polling="raf")
+    return time.perf_counter() - t0 - 0.3  # wait_idle's settle pause is not drawing
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--before", default="main", help="git ref of the 'before' app (default: main)")
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--pages", default=",".join(p.url_path for p in nav.LESSONS))
+    args = ap.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    lessons = args.pages.split(",")
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
+        before_root = checkout(args.before, Path(tmp) / "before")
+        apps = {
+            "before": stack.enter_context(serve(before_root, Path(tmp) / "before.log")),
+            "after": stack.enter_context(serve(ROOT, Path(tmp) / "after.log")),
+        }
+        pw = stack.enter_context(sync_playwright())
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        warm = {name: browser.new_context(viewport={"width": 1400, "height": 1000}) for name in apps}
+        pages = {name: ctx.new_page() for name, ctx in warm.items()}
+        sizes = {}
+        for name, url in apps.items():  # compute every lesson once: later visits replay the server's cache
+            for lesson in lessons:
+                draw(pages[name], f"{url}/{lesson}")
+                sizes[name, lesson] = pages[name].evaluate(COUNT)
+        times: dict[tuple[str, str, str], list[float]] = {}
+        for _ in range(args.rounds):
+            for lesson in lessons:
+                for name, url in apps.items():
+                    times.setdefault((name, lesson, "warm"), []).append(draw(pages[name], f"{url}/{lesson}"))
+                    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+                    try:
+                        t = draw(ctx.new_page(), f"{url}/{lesson}")
+                    finally:
+                        ctx.close()
+                    times.setdefault((name, lesson, "fresh"), []).append(t)
+        browser.close()
+
+    print(f"Cached lesson drawn in headless Chromium (1400x1000), median of {args.rounds} rounds, seconds;")
+    print(f"before = {args.before}, after = this checkout; charts / SVG paths+texts on the page.\n")
+    print("| lesson | browser | before | after | after/before | charts, elements before -> after |")
+    print("|---|---|---|---|---|---|")
+    for lesson in lessons:
+        for kind in ("warm", "fresh"):
+            b = statistics.median(times["before", lesson, kind])
+            a = statistics.median(times["after", lesson, kind])
+            (cb, eb), (ca, ea) = sizes["before", lesson], sizes["after", lesson]
+            print(f"| {lesson} | {kind} | {b:.2f} | {a:.2f} | {a / b:.2f} | {cb}, {eb} -> {ca}, {ea} |")
+
+
+if __name__ == "__main__":
+    main()
