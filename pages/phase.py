@@ -17,7 +17,7 @@ from streamlit.errors import StreamlitAPIException
 from core import phase
 from core.config import ExperimentConfig
 from figures import phase as fig
-from ui import charts, controls, nav, runs, share
+from ui import charts, controls, nav, runs, share, takehome
 
 
 def phase_control(field: str, key: str, value: object, options: tuple) -> None:
@@ -203,4 +203,5 @@ with right:
     )
     for sentence in fig.theory_sentences(theory_cells, critical, activation, pc.sigma_b):
         st.markdown(sentence)
+    takehome.show(phase.cell_config(pc, pick_sw, pick_depth), "phase", what="the picked cell")
     share.link()

@@ -13,7 +13,7 @@ import streamlit as st
 
 from core.config import BIAS_INITS, DATASETS
 from figures import symmetry as fs
-from ui import charts, controls, nav, runs, share, style
+from ui import charts, controls, nav, runs, share, style, takehome
 
 PAGE = "symmetry"
 # The small random start every run is compared with: the usual, correct choice (random weights, zero biases).
@@ -162,4 +162,5 @@ with right:
     charts.show(fs.boundary_figure(panels, split))
     st.markdown(fs.accuracy_sentence(panels, split))
 
+    takehome.show(student, PAGE, what="your start")
     share.link()

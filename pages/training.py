@@ -16,7 +16,7 @@ import streamlit as st
 from core.config import ExperimentConfig
 from core.records import RunRecord
 from figures import training as ft
-from ui import charts, controls, nav, runs, share, style
+from ui import charts, controls, nav, runs, share, style, takehome
 
 PAGE = "training"
 # Four starts that tell the lesson's story: exactly zero (symmetric, never learns), near zero but too small
@@ -258,4 +258,5 @@ with right:
     st.subheader("Results")
     results(records)
 
+    takehome.show(config, PAGE)
     share.link()
