@@ -11,9 +11,10 @@ import ui.boot  # noqa: F401 - first: loads the app's libraries once under a loc
 
 import streamlit as st
 
+from core import predict as ask
 from core.config import BIAS_INITS, DATASETS
 from figures import symmetry as fs
-from ui import charts, controls, nav, runs, share, style, takehome
+from ui import charts, controls, nav, predict, runs, share, style, takehome
 
 PAGE = "symmetry"
 # The small random start every run is compared with: the usual, correct choice (random weights, zero biases).
@@ -118,6 +119,8 @@ with right:
     split = runs.data_split(
         student.dataset, student.n_samples, student.noise, student.n_classes, student.data_seed
     )
+    if not predict.gate(PAGE, [ask.symmetry(you.record)]):
+        st.stop()
     if student == reference:
         st.caption("Your start is the reference start: pick another initialization to compare.")
     for p in panels:
@@ -164,3 +167,4 @@ with right:
 
     takehome.show(student, PAGE, what="your start")
     share.link()
+    predict.share_option()
