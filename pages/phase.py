@@ -14,7 +14,7 @@ import streamlit as st
 from core import phase
 from core.config import ExperimentConfig
 from figures import phase as fig
-from ui import charts, controls, nav, runs, share
+from ui import charts, controls, nav, predict, runs, share, takehome
 
 
 def phase_control(field: str, key: str, value: object, options: tuple) -> None:
@@ -185,6 +185,9 @@ with right:
         st.info("To keep this grid within seconds: " + "; ".join(cuts) + ".", icon=":material/speed:")
     grid = runs.phase_grid(pc)
     sws, dps = phase.sigma_ws(pc), phase.depths(pc)
+    question, asked_cell = predict.phase_question(grid, sws, dps, phase.TRAINED_BELOW)
+    if not predict.gate("phase", [question], asked_cell):
+        st.stop()
     critical = phase.critical_sigma_w(activation, pc.sigma_b)
     theory_cells = runs.phase_theory(activation, pc.sigma_b, tuple(sws))
     theory_line = runs.phase_theory(activation, pc.sigma_b, phase.theory_axis(sws, critical))
@@ -237,4 +240,6 @@ with right:
     )
     for sentence in fig.theory_sentences(theory_cells, critical, activation, pc.sigma_b):
         st.markdown(sentence)
+    takehome.show(phase.cell_config(pc, pick_sw, pick_depth), "phase", what="the picked cell")
     share.link()
+    predict.share_option()

@@ -11,10 +11,11 @@ import ui.boot  # noqa: F401 - first: loads the app's libraries once under a loc
 
 import streamlit as st
 
+from core import predict as ask
 from core.config import BIAS_INITS, DATASETS
 from figures import symmetry as fs
 from figures.numbers import pct
-from ui import charts, controls, nav, runs, share, style
+from ui import charts, controls, nav, predict, runs, share, style, takehome
 
 PAGE = "symmetry"
 # The small random start every run is compared with: the usual, correct choice (random weights, zero biases).
@@ -136,6 +137,8 @@ with right:
     split = runs.data_split(
         student.dataset, student.n_samples, student.noise, student.n_classes, student.data_seed
     )
+    if not predict.gate(PAGE, [ask.symmetry(you.record)]):
+        st.stop()
     if student == reference:
         st.caption("Your start is the reference start: pick another initialization to compare.")
     for p in panels:
@@ -181,4 +184,6 @@ with right:
     charts.show(fs.boundary_figure(panels, split))
     st.markdown(fs.accuracy_sentence(panels, split))
 
+    takehome.show(student, PAGE, what="your start")
     share.link()
+    predict.share_option()

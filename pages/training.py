@@ -13,10 +13,11 @@ import math
 
 import streamlit as st
 
+from core import predict as ask
 from core.config import ExperimentConfig
 from core.records import RunRecord
 from figures import training as ft
-from ui import charts, controls, nav, runs, share, style
+from ui import charts, controls, nav, predict, runs, share, style, takehome
 
 PAGE = "training"
 # Four starts that tell the lesson's story: exactly zero (symmetric, never learns), near zero but too small
@@ -221,6 +222,8 @@ with right:
     result = runs.experiment(config)
     records = list(result.values())
     colors = {r.scheme: style.scheme_color(r.scheme) for r in records}
+    if not predict.gate(PAGE, [ask.training_lowest(records), ask.training_never(records)]):
+        st.stop()
     if len(records) == 1:
         st.info("Pick a second initialization to compare it with.", icon=":material/compare_arrows:")
     for sentence in ft.divergence_sentences(records):
@@ -269,4 +272,6 @@ with right:
     st.header("Results", anchor=False)
     results(records)
 
+    takehome.show(config, PAGE)
     share.link()
+    predict.share_option()

@@ -22,6 +22,8 @@ _ALWAYS_SHOWN = "visibility: visible !important; opacity: 1 !important;"
 RESERVED = frozenset({"embed", "embed_options"})
 MAX_SHOWN = 40  # characters of a user-supplied value quoted back in a notice
 MAX_REPORTED = 12  # parameters listed in one notice
+# Page-wide options that are not experiment controls (ui.predict's "predict"): URL key -> its values now.
+OPTIONS: dict[str, Any] = {}
 
 
 def md_escape(text: str, limit: int = MAX_SHOWN) -> str:
@@ -142,7 +144,7 @@ def _url_notes(
     by_key = {c.key: c for c in drawn.values()}
     notes: list[str] = []
     for key, values in raw.items():
-        if key in RESERVED:
+        if key in RESERVED or key in OPTIONS:
             continue
         shown = md_escape(values[0] if len(values) == 1 else " & ".join(values))
         if fixes and key in fixes:
@@ -220,7 +222,9 @@ def report(
 
 def params() -> list[tuple[str, str]]:
     """(key, value) pairs of every control drawn in this run, defaults included, in drawing order."""
-    return [(c.key, v) for c in controls.registered().values() for v in c.url]
+    return [(c.key, v) for c in controls.registered().values() for v in c.url] + [
+        (key, v) for key, values in OPTIONS.items() for v in values()
+    ]
 
 
 def _base_url(page: str) -> str:

@@ -1,0 +1,227 @@
+"""Predict first: the right option of every question is the one the run's numbers select; the gate hides every
+chart and computed sentence until the student reveals, then shows them all with the verdict."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+
+from core import phase
+from core import predict as P
+from core.config import ExperimentConfig
+from core.train import run_experiment
+from figures.depth import input_moments
+from tests.apptest_util import open_page, share_link
+
+
+def _in_option(i: int, log10: float) -> bool:
+    lo = P.DECADES[i][0]
+    hi = P.DECADES[i - 1][0] if i > 0 else math.inf
+    return lo <= log10 < hi
+
+
+# ------------------------------------------------------------------------------------------- the scale
+@pytest.mark.parametrize(
+    ("ratio", "option"),
+    [(10**0.5, 0), (10**0.5 * (1 - 1e-12), 1), (1.0, 1), (10**-0.5, 1), (0.1, 2), (0.01, 3), (10**-2.5, 3),
+     (1e-3, 4), (10**-6.5, 4), (1e-7, 5), (1.7e-12, 5), (0.0, 5), (1e300, 0)],
+)  # fmt: skip
+def test_decade_ends_are_half_open(ratio, option):
+    assert P.decade(ratio) == option
+
+
+# -------------------------------------------------------------------------------------------- depth
+DEPTH_CASES = [
+    dict(schemes=("normal",), weight_std=0.01, depth=10, width=64, activation="tanh"),
+    dict(schemes=("normal",), weight_std=1.0, depth=10, width=64, activation="tanh"),
+    dict(schemes=("xavier_normal",), depth=10, width=64, activation="tanh"),
+    dict(schemes=("xavier_normal",), depth=30, width=64, activation="relu"),
+    dict(schemes=("he_normal",), depth=30, width=64, activation="relu"),
+    dict(schemes=("standard_uniform",), depth=10, width=64, activation="tanh"),
+    dict(schemes=("he_normal",), depth=20, width=32, activation="relu", scale=3.0),
+    dict(schemes=("zeros",), depth=5, width=16, activation="tanh"),
+    dict(schemes=("lecun_normal",), depth=6, width=32, activation="linear", scale=0.3),
+    dict(schemes=("orthogonal",), depth=4, width=32, activation="sigmoid", gain="auto"),
+]
+
+
+@pytest.mark.parametrize(
+    "case", DEPTH_CASES, ids=lambda c: f"{c['schemes'][0]}-{c['activation']}-{c['depth']}"
+)
+def test_depth_questions_select_the_measured_decade(case):
+    cfg = ExperimentConfig(steps=0, batch_size=256, **case)
+    rec = run_experiment(cfg)[cfg.schemes[0]]
+    _, input_std = input_moments(cfg)
+    L = cfg.depth
+    signal = rec.layer_stats["act_std"][0, L - 1] / input_std
+    q = P.depth_signal(rec, input_std)
+    lg = math.log10(signal) if signal > 0 else -math.inf
+    assert [i for i in range(len(P.DECADES)) if _in_option(i, lg)] == sorted(q.correct)
+    b = rec.layer_stats["backprop_std"][0]
+    g = P.depth_gradient(rec)
+    lg = math.log10(b[0] / b[L]) if b[0] > 0 else -math.inf
+    assert [i for i in range(len(P.DECADES)) if _in_option(i, lg)] == sorted(g.correct)
+    assert P.sci(signal) in q.truth
+
+
+def test_depth_verdict_counts_the_orders_of_magnitude():
+    cfg = ExperimentConfig(schemes=("normal",), weight_std=0.01, depth=10, width=64, batch_size=256, steps=0)
+    rec = run_experiment(cfg)["normal"]
+    q = P.depth_signal(rec, input_moments(cfg)[1])
+    ratio = rec.layer_stats["act_std"][0, 9] / input_moments(cfg)[1]
+    assert ratio < 1e-10 and q.correct == {5}
+    text = P.verdict(q, 3)  # "about 1 %"
+    n = round(-2 - math.log10(ratio))
+    assert f"about {n} orders of magnitude below what you said" in text and P.sci(ratio) in text
+    assert P.verdict(q, 5).startswith("You said *less than a millionth (or exactly 0)*: right")
+    assert P.verdict(q, None).startswith("You did not answer; the run says")
+
+
+# ----------------------------------------------------------------------------------------- symmetry
+@pytest.mark.parametrize(
+    ("start", "right"),
+    [
+        (dict(schemes=("zeros",)), 0),
+        (dict(schemes=("constant",), weight_const=0.5), 0),
+        (dict(schemes=("normal",), weight_std=0.01), 2),
+        (dict(schemes=("zeros",), bias_init="normal", bias_value=0.1), None),  # computed from the records
+        (dict(schemes=("he_normal",), scale=30.0, lr=10.0, activation="relu"), None),  # diverges
+    ],
+)
+def test_symmetry_question_counts_the_distinct_units(start, right):
+    cfg = ExperimentConfig(depth=2, width=16, optimizer="momentum", steps=150, **start)
+    rec = run_experiment(cfg)[cfg.schemes[0]]
+    q = P.symmetry(rec)
+    n = int(rec.symmetry["distinct"][-1, 0])
+    want = 0 if n == 1 else 2 if n == 16 else 1
+    assert q.correct == {want}
+    if right is not None:
+        assert want == right
+    assert f"{n} of its 16 units" in q.truth
+    assert f"After {int(rec.stat_steps[-1])} steps" in q.prompt
+
+
+def test_symmetry_a_few_distinct_units_is_the_middle_option():
+    rec = run_experiment(ExperimentConfig(depth=1, width=8, steps=10, schemes=("zeros",)))["zeros"]
+    for n, want in ((1, 0), (2, 1), (7, 1), (8, 2)):
+        distinct = rec.symmetry["distinct"].copy()
+        distinct[-1, 0] = n
+        fake = dataclasses.replace(rec, symmetry={**rec.symmetry, "distinct": distinct})
+        assert P.symmetry(fake).correct == {want}
+
+
+# ----------------------------------------------------------------------------------------- training
+def test_training_questions_follow_the_final_losses_with_ties_and_divergence():
+    cfg = ExperimentConfig(
+        schemes=("zeros", "constant", "normal", "xavier_uniform", "he_normal"), weight_const=0.0, steps=120
+    )
+    recs = list(run_experiment(cfg).values())
+    final = [float(r.train_loss[-1]) for r in recs]
+    assert final[0] == final[1]  # a constant 0 start is the zeros start: a tie
+    low = P.training_lowest(recs)
+    assert low.correct == {int(np.argmin(final))}
+    never = P.training_never(recs)
+    assert never.correct == {i for i, r in enumerate(recs) if r.train_loss[-1] > 0.99 * r.train_loss[0]}
+    assert {0, 1} <= never.correct  # zeros and constant 0 never learn: both are right
+    # a tie for the lowest: both tied starts are right
+    tied = P.training_lowest([recs[0], recs[1]])
+    assert tied.correct == {0, 1}
+    # a diverged start is never the lowest, and it never learns
+    big = ExperimentConfig(
+        schemes=("normal", "xavier_uniform"), activation="relu", weight_std=3.0, depth=10, steps=60
+    )
+    brecs = list(run_experiment(big).values())
+    assert brecs[0].diverged_at is not None
+    assert brecs[1].diverged_at is None
+    assert 0 in P.training_never(brecs).correct and P.training_lowest(brecs).correct == {1}
+
+
+def test_none_of_them_never_learns():
+    recs = list(run_experiment(ExperimentConfig(schemes=("xavier_uniform", "he_normal"), steps=200)).values())
+    q = P.training_never(recs)
+    assert q.correct == {2} and q.options[2].startswith("none of them")
+
+
+# -------------------------------------------------------------------------------------------- phase
+@pytest.mark.parametrize(
+    ("ratio", "diverged", "trains"),
+    [(0.1, False, True), (phase.TRAINED_BELOW, False, False), (phase.TRAINED_BELOW * (1 - 1e-12), False, True),
+     (0.9, False, False), (0.1, True, False)],
+)  # fmt: skip
+def test_phase_question_uses_the_pages_criterion(ratio, diverged, trains):
+    q = P.phase_cell(1.5, 20, ratio, diverged, phase.TRAINED_BELOW)
+    assert q.correct == {0 if trains else 1}
+
+
+# ------------------------------------------------------------------------------------- the gate (AppTest)
+def _charts(at) -> int:
+    return len(at.get("plotly_chart"))
+
+
+PAGES = [
+    ("symmetry", {}),
+    ("depth", {}),
+    ("training", {"steps": "100"}),
+    ("phase", {}),
+]
+
+
+@pytest.mark.parametrize(("page", "query"), PAGES, ids=[p for p, _ in PAGES])
+def test_gate_hides_every_chart_until_reveal_then_shows_all(page, query):
+    plain = open_page(page, query, timeout=300)
+    n_charts, n_metrics = _charts(plain), len(plain.metric)
+    assert n_charts >= 1
+    at = open_page(page, {**query, "predict": "1"}, timeout=300)
+    assert not at.exception
+    radios = [r for r in at.radio if (r.key or "").startswith(f"predict_{page}_")]
+    assert radios and all(r.value is None for r in radios)
+    assert _charts(at) == 0 and len(at.metric) == 0 and not at.success
+    # the answer can change before reveal
+    radios[0].set_value(1).run()
+    radios = [r for r in at.radio if (r.key or "").startswith(f"predict_{page}_")]
+    radios[0].set_value(0).run()
+    assert _charts(at) == 0
+    at.button(key=f"predict_reveal_{page}").click().run()
+    assert not at.exception
+    assert _charts(at) == n_charts and len(at.metric) == n_metrics
+    verdicts = [m.value for m in (*at.success, *at.info) if m.value.startswith("You ")]
+    assert verdicts and verdicts[0].startswith("You said *")
+    assert "predict=1" in share_link(at)
+
+
+def test_checkbox_puts_predict_in_the_link_and_no_notice():
+    at = open_page("depth", {})
+    assert "predict=1" not in share_link(at)
+    at.checkbox(key="predict_option").check().run()
+    assert "predict=1" in share_link(at) and _charts(at) == 0
+    at2 = open_page("depth", {"predict": "1"})
+    assert not [w for w in at2.warning if "could not be used" in w.value]
+
+
+def test_reveal_without_answering_says_so():
+    at = open_page("depth", {"predict": "1"})
+    at.button(key="predict_reveal_depth").click().run()
+    assert [m.value for m in at.info if m.value.startswith("You did not answer")]
+    assert _charts(at) > 0
+
+
+# ------------------------------------------------------------------------------------------- browser
+def test_browser_predict_then_see(app_url, context, artifacts):
+    from tests.browser_util import error_texts, screenshot
+    from tests.browser_util import open_page as open_browser_page
+
+    page = context.new_page()
+    open_browser_page(page, f"{app_url}/depth?predict=1", charts=False)
+    page.get_by_text("Reveal the result").wait_for()
+    assert page.locator(".js-plotly-plot").count() == 0
+    page.get_by_text("about 1 %").first.click()
+    screenshot(page, artifacts / "predict-asked.png")
+    page.get_by_text("Reveal the result").click()
+    page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot .main-svg').length >= 3")
+    body = page.inner_text("body")
+    assert "You said about 1 %" in body and "orders of magnitude below what you said" in body
+    assert error_texts(page) == []
+    screenshot(page, artifacts / "predict-revealed.png")

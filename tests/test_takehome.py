@@ -1,0 +1,331 @@
+"""The take-home PyTorch scripts: every lesson preset's script runs and reproduces the app's run.
+
+Exact where it can be (data, batches, training from the app's own initial weights), within sampling error where
+PyTorch draws its own weights (the std of every layer at the start, the final loss).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+import re
+import runpy
+import subprocess
+import sys
+from urllib.parse import parse_qsl, urlsplit
+
+import numpy as np
+import pytest
+
+from core import phase, takehome
+from core.config import ExperimentConfig
+from core.data import load
+from core.initializers import SCHEMES, bias_std, weight_std
+from core.train import batch_indices, initial_network, init_params, run_experiment
+from tests.apptest_util import open_page, share_link
+from ui import controls, nav
+from ui.presets import PRESETS
+
+torch = pytest.importorskip("torch")
+
+# The presets train for up to 300 steps; the scripts here train for at most TEST_STEPS (the same config with
+# fewer steps, for the app and the script alike) to keep CI short: the comparison does not change in kind.
+TEST_STEPS = 20
+# Float64, same data, batches and initial weights: the script and the app differ only in the order of
+# floating-point operations (rounding ~1e-16 per operation), which training amplifies. Measured at most
+# 3e-8 relative over 100 Adam steps of 10 tanh layers (the largest of the presets' runs): 1e-6 leaves margin
+# and still fails on any real difference (a wrong learning rate, batch or momentum moves the loss by > 1e-3).
+RTOL_EXACT = 1e-6
+# In the chaotic phase (N(0, 1) weights at fan-in 64, tanh: chi_1 >> 1, Poole et al. 2016) the network amplifies
+# every difference, rounding too, by orders of magnitude per layer: the two runs agree on the first two steps
+# (measured 1e-9) and then part, as two runs of a chaotic system do. Only those steps are compared there.
+CHAOTIC = {"depth: N(0,1), 10 tanh layers"}
+N_DRAWS = 8  # PyTorch seeds for the sampling spread of a random start
+SIGMAS = 5.0  # tolerance in standard deviations of that spread
+
+
+def _torch_env() -> dict[str, str]:
+    return {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+def _config_from_link(at, fixed: dict) -> ExperimentConfig:
+    """The config the page ran, read back from its share link (which lists every control)."""
+    fields: dict = {}
+    for key, value in parse_qsl(urlsplit(share_link(at)).query, keep_blank_values=True):
+        name = controls.FIELDS_BY_KEY[key]
+        if name == "schemes":
+            fields[name] = (*fields.get(name, ()), value)
+        else:
+            fields[name] = type(getattr(ExperimentConfig(), name))(value)
+    return ExperimentConfig(**fields, **fixed)
+
+
+def _phase_cell() -> ExperimentConfig:
+    """The cell the Phase page picks at its defaults (pages/phase.py): the critical σ_w, depth nearest 20."""
+    pc, _ = phase.fit_phase(phase.PhaseConfig())
+    sw = phase.nearest(phase.sigma_ws(pc), phase.critical_sigma_w(pc.activation, pc.sigma_b))
+    return phase.cell_config(pc, sw, phase.nearest(phase.depths(pc), 20))
+
+
+@functools.cache
+def _preset(preset: str) -> tuple[ExperimentConfig, str]:
+    """The config of the page a preset opens and the script that page shows (one AppTest per preset)."""
+    p = next(p for p in PRESETS if f"{p.page}: {p.label}" == preset)
+    at = open_page(p.page, p.query_params(), timeout=300)
+    assert not at.exception
+    shown = [c.value for c in at.code if c.value.startswith('"""Init Lab')]
+    assert len(shown) == 1, f"{p.page}: expected one take-home script"
+    return (_phase_cell() if p.page == "phase" else _config_from_link(at, {})), shown[0]
+
+
+@pytest.fixture
+def preset_runs():
+    class Lazy:
+        def __getitem__(self, preset):
+            return _preset(preset)
+
+    return Lazy()
+
+
+PRESET_IDS = [f"{p.page}: {p.label}" for p in PRESETS]
+
+
+def _title(page: str) -> str:
+    return f"Init Lab · {nav.by_url_path(page).title}"
+
+
+def _load_script(text: str, tmp_path, name: str = "initlab_takehome.py") -> dict:
+    path = tmp_path / name
+    path.write_text(text)
+    return runpy.run_path(str(path), run_name="initlab_takehome")  # defines, does not run main()
+
+
+def _app_weights_into(model, config: ExperimentConfig, scheme: str, X0: np.ndarray) -> None:
+    """Overwrite the script's model with the app's initial weights (PyTorch stores W transposed)."""
+    net = initial_network(config, scheme, X0)
+    linear = [m for m in model if isinstance(m, torch.nn.Linear)]
+    assert len(linear) == len(net.weights)
+    with torch.no_grad():
+        for layer, W, b in zip(linear, net.weights, net.biases):
+            layer.weight.copy_(torch.tensor(W.T))
+            layer.bias.copy_(torch.tensor(b))
+
+
+def _parse(out: str) -> dict[str, dict]:
+    """{scheme: {"std": [...], "loss": float}} from the script's printout."""
+    res: dict[str, dict] = {}
+    scheme = None
+    for line in out.splitlines():
+        m = re.match(r"^(\w+): activation std at initialization", line)
+        if m:
+            scheme = m.group(1)
+            res[scheme] = {}
+        elif line.strip().startswith("init_std"):
+            res[scheme]["std"] = [float(v) for v in line.split()[1:]]
+        elif line.strip().startswith("final_loss"):
+            res[scheme]["loss"] = float(line.split()[1])
+    return res
+
+
+# ---------------------------------------------------------------------------------- every preset
+@pytest.mark.parametrize("preset", PRESET_IDS)
+def test_the_page_shows_the_script_of_its_experiment(preset_runs, preset):
+    cfg, shown = preset_runs[preset]
+    page = preset.split(":")[0]
+    assert shown.rstrip("\n") == takehome.script(cfg, _title(page)).rstrip(
+        "\n"
+    )  # st.code drops the last newline
+    assert takehome.filename(page, cfg).startswith(f"initlab_{page}_")
+
+
+@pytest.mark.parametrize("preset", PRESET_IDS)
+def test_script_trains_exactly_as_the_app_from_the_apps_weights(preset_runs, preset, tmp_path):
+    """Same data, batches, forward pass, loss and optimizer: from the app's own initial weights the script's
+    per-step losses and final loss equal the app's up to float64 rounding."""
+    cfg, _ = preset_runs[preset]
+    cfg = cfg.replace(steps=min(cfg.steps, TEST_STEPS))
+    mod = _load_script(takehome.script(cfg), tmp_path)
+    X, y, _, _ = mod["make_data"]()
+    data = load(cfg.dataset, cfg.n_samples, cfg.noise, cfg.n_classes, cfg.data_seed)
+    assert np.array_equal(X.numpy(), data.X_train) and np.array_equal(y.numpy(), data.y_train)
+    batches = mod["batch_indices"](len(y))
+    assert np.array_equal(batches.numpy(), batch_indices(cfg, len(y)))
+    records = run_experiment(cfg)
+    for scheme, rec in records.items():
+        model = mod["build"](scheme, X[batches[0]])
+        _app_weights_into(model, cfg, scheme, data.X_train[batch_indices(cfg, len(y))[0]])
+        stds = mod["layer_stds"](model, X[batches[0]])
+        np.testing.assert_allclose(stds, rec.layer_stats["act_std"][0], rtol=1e-10, atol=1e-300)
+        losses, final = mod["train"](model, X, y, batches)
+        assert rec.diverged_at is None
+        if preset in CHAOTIC:
+            np.testing.assert_allclose(losses[:2], rec.loss[:2], rtol=RTOL_EXACT)
+            continue
+        np.testing.assert_allclose(losses, rec.loss, rtol=RTOL_EXACT)
+        assert final == pytest.approx(float(rec.train_loss[-1]), rel=RTOL_EXACT)
+
+
+def _draw_spread(mod: dict, X, y, batches, scheme: str) -> tuple[np.ndarray, np.ndarray]:
+    """log10 of each layer's initial std, and the final losses, over N_DRAWS other PyTorch seeds."""
+    logs, finals = [], []
+    script_globals = mod["make_model"].__globals__  # runpy returns a copy; build() reads SEED from these
+    seed0 = script_globals["SEED"]
+    for seed in range(1, N_DRAWS + 1):
+        script_globals["SEED"] = seed0 + seed  # torch's seed only: the batches were drawn before
+        model = mod["build"](scheme, X[batches[0]])
+        logs.append(np.log10(np.maximum(mod["layer_stds"](model, X[batches[0]]), 1e-300)))
+        finals.append(mod["train"](model, X, y, batches)[1])
+    script_globals["SEED"] = seed0
+    return np.array(logs), np.array(finals)
+
+
+@pytest.mark.parametrize("preset", PRESET_IDS)
+def test_the_script_run_on_its_own_matches_the_app(preset_runs, preset, tmp_path):
+    """The script as a student runs it (a fresh python, its own PyTorch draws): the printed initial std of
+    every layer and the final loss lie within SIGMAS standard deviations of the spread PyTorch's draws of the
+    same rule have (measured over N_DRAWS seeds), or equal the app's to float64 rounding where the start
+    has no randomness (zeros, constant)."""
+    cfg, _ = preset_runs[preset]
+    cfg = cfg.replace(steps=min(cfg.steps, TEST_STEPS))
+    text = takehome.script(cfg)
+    path = tmp_path / "initlab.py"
+    path.write_text(text)
+    run = subprocess.run(
+        [sys.executable, str(path)], capture_output=True, text=True, timeout=600, env=_torch_env()
+    )
+    assert run.returncode == 0, run.stderr
+    printed = _parse(run.stdout)
+    records = run_experiment(cfg)
+    assert set(printed) == set(records)
+    mod = _load_script(text, tmp_path)
+    X, y, _, _ = mod["make_data"]()
+    batches = mod["batch_indices"](len(y))
+    for scheme, rec in records.items():
+        app_std = rec.layer_stats["act_std"][0]
+        got = np.array(printed[scheme]["std"])
+        random_start = scheme not in ("zeros", "constant") or cfg.bias_init in ("normal", "standard_uniform")
+        if not random_start:
+            np.testing.assert_allclose(got, app_std, rtol=1e-5, atol=1e-300)  # printed with 6 digits
+            assert printed[scheme]["loss"] == pytest.approx(float(rec.train_loss[-1]), rel=RTOL_EXACT)
+            continue
+        logs, finals = _draw_spread(mod, X, y, batches, scheme)
+        # the app's draw and the script's are two more draws of the same distribution
+        centre, sd = logs.mean(axis=0), logs.std(axis=0, ddof=1)
+        for name, value in (("app", app_std), ("script", got)):
+            dev = np.abs(np.log10(np.maximum(value, 1e-300)) - centre)
+            assert (dev <= SIGMAS * sd + 1e-5).all(), (name, scheme, dev, sd)
+        f_centre, f_sd = finals.mean(), finals.std(ddof=1)
+        for value in (float(rec.train_loss[-1]), printed[scheme]["loss"]):
+            assert abs(value - f_centre) <= SIGMAS * f_sd + 1e-9, (scheme, value, f_centre, f_sd)
+
+
+# -------------------------------------------------------------------------------- every scheme
+VARIANTS = [
+    ExperimentConfig(
+        depth=2,
+        width=48,
+        activation=act,
+        gain=gain,
+        scale=scale,
+        he_mode=mode,
+        bias_init=bias,
+        bias_value=0.3,
+        leaky_slope=0.2,
+        weight_std=0.05,
+        weight_const=0.25,
+        weight_bound=0.2,
+        schemes=tuple(SCHEMES),
+    )  # fmt: skip
+    for act, gain, scale, mode, bias in (
+        ("tanh", "1", 1.0, "fan_in", "zeros"),
+        ("tanh", "auto", 2.0, "fan_out", "normal"),
+        ("leaky_relu", "auto", 0.5, "fan_out", "standard_uniform"),
+        ("gelu", "auto", 1.0, "fan_in", "constant"),
+        ("relu", "1", 3.0, "fan_in", "zeros"),
+    )
+]
+
+
+@pytest.mark.parametrize("config", VARIANTS, ids=lambda c: f"{c.activation}-{c.gain}-{c.scale}-{c.he_mode}")
+def test_every_scheme_samples_the_apps_distribution(config, tmp_path):
+    """Each layer's weights and biases drawn by the script's torch.nn.init calls have the std (and mean 0)
+    of core.initializers' distribution for that scheme: within 5 / sqrt(2 n) relative for n weights (the
+    sampling sd of a std is sqrt((kurtosis - 1) / (4 n)) <= 1 / sqrt(2 n) for the normal, uniform and
+    truncated normal); orthogonal weights exactly g Q; zeros and constants exactly."""
+    mod = _load_script(takehome.script(config), tmp_path)
+    X, y, _, _ = mod["make_data"]()
+    x0 = X[mod["batch_indices"](len(y))[0]]
+    p = init_params(config)
+    for scheme in SCHEMES:
+        model = mod["build"](scheme, x0)
+        linear = [m for m in model if isinstance(m, torch.nn.Linear)]
+        for layer in linear:
+            w = layer.weight.detach().numpy()
+            fan_out, fan_in = w.shape
+            if scheme == "lsuv":  # rescaled on the batch: each layer's output has variance 1 within 0.05
+                continue
+            want = weight_std(scheme, fan_in, fan_out, config.activation, **p)
+            n = w.size
+            if scheme == "orthogonal":
+                g = want * math.sqrt(max(fan_in, fan_out))
+                gram = w @ w.T if fan_out <= fan_in else w.T @ w
+                np.testing.assert_allclose(gram, g * g * np.eye(len(gram)), atol=1e-12 * g * g)
+            elif scheme in ("zeros", "constant"):
+                value = 0.0 if scheme == "zeros" else np.ravel(initial_network(config, scheme).weights[0])[0]
+                assert (w == value).all()
+            else:
+                assert w.std() == pytest.approx(want, rel=5 / math.sqrt(2 * n)), (scheme, fan_in, fan_out)
+                assert abs(w.mean()) <= 5 * want / math.sqrt(n)
+            b = layer.bias.detach().numpy()
+            want_b = bias_std(config.bias_init, fan_in, config.bias_value)
+            if config.bias_init in ("zeros", "constant"):
+                assert (b == (config.bias_value if config.bias_init == "constant" else 0.0)).all()
+            else:  # few biases per layer: only a loose check of the scale
+                assert 0.2 * want_b < np.sqrt(np.mean(b**2)) < 3 * want_b
+        if scheme == "lsuv":
+            h = x0
+            for m in model:
+                if isinstance(m, torch.nn.Linear):
+                    assert abs(float((h @ m.weight.T + m.bias).detach().var(correction=0)) - 1.0) < 0.05
+                h = m(h).detach()
+
+
+@pytest.mark.parametrize("dataset", ["spiral", "moons", "circles", "xor", "blobs", "digits"])
+def test_every_data_set_is_generated_as_the_app_does(dataset, tmp_path):
+    cfg = ExperimentConfig(
+        dataset=dataset, n_samples=500, n_classes=4, noise=0.2, data_seed=7, depth=1, steps=3
+    )
+    mod = _load_script(takehome.script(cfg), tmp_path)
+    X, y, Xt, yt = mod["make_data"]()
+    data = load(cfg.dataset, cfg.n_samples, cfg.noise, cfg.n_classes, cfg.data_seed)
+    for a, b in ((X, data.X_train), (y, data.y_train), (Xt, data.X_test), (yt, data.y_test)):
+        assert np.array_equal(a.numpy(), b)
+
+
+def test_float32_and_every_optimizer_train_as_the_app(tmp_path):
+    """Adam and momentum from the app's weights, in float32 too (rounding 1e-7: the loss agrees to 1e-4)."""
+    for opt, dtype, rtol in (("momentum", "float64", RTOL_EXACT), ("adam", "float32", 1e-4)):
+        cfg = ExperimentConfig(optimizer=opt, dtype=dtype, lr=0.01, steps=40, schemes=("he_uniform",),
+                               activation="leaky_relu", gain="auto", he_mode="fan_out")  # fmt: skip
+        mod = _load_script(takehome.script(cfg), tmp_path, f"s_{opt}.py")
+        X, y, _, _ = mod["make_data"]()
+        assert X.dtype == getattr(torch, dtype)
+        batches = mod["batch_indices"](len(y))
+        rec = run_experiment(cfg)["he_uniform"]
+        model = mod["build"]("he_uniform", X[batches[0]])
+        data = load(cfg.dataset, cfg.n_samples, cfg.noise, cfg.n_classes, cfg.data_seed)
+        _app_weights_into(model, cfg, "he_uniform", data.X_train[batch_indices(cfg, len(y))[0]])
+        losses, final = mod["train"](model, X, y, batches)
+        np.testing.assert_allclose(losses, rec.loss, rtol=rtol)
+        assert final == pytest.approx(float(rec.train_loss[-1]), rel=rtol)
+
+
+def test_the_script_is_clean_python():
+    """Every generated script compiles, has no question mark (the page tests find the share link by it) and
+    names its numbers once."""
+    for cfg in VARIANTS + [ExperimentConfig(dataset="digits", schemes=("lsuv", "he_normal"), gain="auto")]:
+        text = takehome.script(cfg, "Init Lab · Depth")
+        compile(text, "initlab.py", "exec")
+        assert "?" not in text
+        assert f"LR, BATCH_SIZE, STEPS, SEED = {cfg.lr!r}, {cfg.batch_size}, {cfg.steps}, {cfg.seed}" in text
