@@ -1,4 +1,4 @@
-"""Draw a Plotly figure in a page the same way everywhere: the app's template, full width, no mode bar.
+"""Draw a Plotly figure in a page the same way everywhere: template, the language's separators, full width.
 
 Pages call `charts.show(fig, key=..., alt=...)`; extra keyword arguments (on_select, ...) go to st.plotly_chart.
 """
@@ -10,11 +10,13 @@ from typing import Any
 import plotly.graph_objects as go
 import streamlit as st
 
-from ui import style
+from ui import i18n, style
 
 CONFIG = {"displayModeBar": False}
 
 
 def show(fig: go.Figure, *, key: str | None = None, alt: str | None = None, **kwargs: Any) -> Any:
     """st.plotly_chart with the shared template and settings; returns what st.plotly_chart returns."""
-    return st.plotly_chart(style.apply(fig), width="stretch", config=CONFIG, key=key, alt=alt, **kwargs)
+    fig = style.apply(fig)
+    fig.update_layout(separators=i18n.plotly_separators())  # ticks and hover labels: 0,5 / 1.000 in German
+    return st.plotly_chart(fig, width="stretch", config=CONFIG, key=key, alt=alt, **kwargs)

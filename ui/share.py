@@ -13,6 +13,7 @@ import streamlit as st
 
 from core.config import ExperimentConfig, fit_to_budget
 from ui import controls
+from ui import i18n as ui_i18n
 
 _STATE = "_initlab_share"
 # Streamlit's own parameters: never reported, never copied into a share link.
@@ -55,6 +56,11 @@ def _url_notes(raw: dict[str, list[str]], drawn: dict[str, controls.Control]) ->
         if key in RESERVED:
             continue
         shown = md_escape(values[0] if len(values) == 1 else " & ".join(values))
+        if key == ui_i18n.URL_KEY:  # the language: app.py's switch, not a control of the page
+            note = ui_i18n.url_note(values)
+            if note:
+                notes.append(note)
+            continue
         if key in by_key:
             c = by_key[key]
             if c.means_value(values):
@@ -142,7 +148,7 @@ def link_url(page: str | None = None) -> str:
     if page is None:
         state = st.session_state.get(_STATE)
         page = state["page"] if state else ""
-    query = urlencode(params())
+    query = urlencode([*params(), *ui_i18n.share_params()])  # the language too: the link opens as seen
     base = _base_url(page)
     return f"{base}?{query}" if query else base
 
