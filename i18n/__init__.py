@@ -89,7 +89,6 @@ def _(message: str, /, **values: Any) -> str:
     return _fill(translations(lang).gettext(message), values, lang)
 
 
-
 def ngettext(singular: str, plural: str, n: int, /, **values: Any) -> str:
     """The form for the count `n` (German, like English, has one form for 1 and one for the rest).
 

@@ -72,7 +72,9 @@ def switch(container: Any = None) -> str:
     current = st.session_state.get(_STATE) or begin()
     if st.session_state.get(_SWITCH) != current:
         st.session_state[_SWITCH] = current
-    where = container if container is not None else st.container(horizontal=True, horizontal_alignment="right")
+    where = (
+        container if container is not None else st.container(horizontal=True, horizontal_alignment="right")
+    )
     where.segmented_control(
         "Sprache / Language",  # both, so a reader of either finds it
         i18n.LANGS,
