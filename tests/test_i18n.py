@@ -369,3 +369,60 @@ def test_the_in_memory_catalog_matches_gnu_msgfmt_semantics():
 def test_no_compiled_catalog_is_committed():
     """The .po is the one source: a committed .mo could silently disagree with it."""
     assert not list(Path(i18n.LOCALES_DIR).rglob("*.mo"))
+
+
+# ------------------------------------------------------------------ in a real browser
+
+
+def _nav_link_texts(page) -> list[str]:
+    links = page.locator('[data-testid="stTopNavLink"]')
+    # the label is the last line (the first is the icon's ligature name)
+    return [links.nth(i).inner_text().strip().splitlines()[-1] for i in range(links.count())]
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_a_german_browser_gets_german_and_the_switch_goes_back_to_english(app_url, browser, artifacts):
+    from tests import browser_util as bu
+
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="de-DE")
+    try:
+        page = ctx.new_page()
+        bu.open_page(page, f"{app_url}/")
+        assert bu.error_texts(page) == []
+        assert _nav_link_texts(page) == GERMAN_TITLES
+        bu.screenshot(page, artifacts / "home-de.png")
+        assert page.get_by_role("radio", name="Deutsch").get_attribute("aria-checked") == "true"
+        switch = page.get_by_role("radio", name="English")  # the segmented control is a radio group
+        assert switch.is_visible()
+        switch.click()
+        page.wait_for_url("**lang=en**")
+        bu.wait_idle(page)
+        assert _nav_link_texts(page) == ENGLISH_TITLES
+        # the choice holds on the next page, and the next page's share link carries it
+        page.locator('[data-testid="stTopNavLink"]', has_text="Depth").click()
+        page.wait_for_url("**/depth**")
+        bu.wait_idle(page)
+        assert _nav_link_texts(page) == ENGLISH_TITLES
+        link = bu.share_link(page)
+        assert link is not None and dict(bu.split_link(link)[1])["lang"] == "en"
+    finally:
+        ctx.close()
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_the_switch_is_on_screen_on_a_phone(app_url, browser, artifacts):
+    from tests import browser_util as bu
+
+    ctx = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True)
+    try:
+        page = ctx.new_page()
+        bu.open_page(page, f"{app_url}/?lang=de")
+        button = page.get_by_role("radio", name="Deutsch")
+        assert button.get_attribute("aria-checked") == "true"
+        box = button.bounding_box()
+        assert box is not None and 0 <= box["x"] and box["x"] + box["width"] <= 390 and box["y"] < 844
+        bu.screenshot(page, artifacts / "home-de-phone.png")
+    finally:
+        ctx.close()
