@@ -354,6 +354,64 @@ def test_a_lesson_in_german_keeps_german_navigation_separators_and_share_link():
     assert charts and all('"separators":",."' in c.proto.spec.replace(" ", "") for c in charts)
 
 
+def _all_strings(at: AppTest) -> list[str]:
+    """Every string of every element the page drew (texts, labels, help, options, chart specs)."""
+    import json
+
+    from google.protobuf.json_format import MessageToDict
+
+    out: list[str] = []
+
+    def walk(value) -> None:
+        if isinstance(value, str):
+            out.append(value)
+            if value[:1] in "{[":  # a chart's spec is JSON inside the proto
+                try:
+                    walk(json.loads(value))
+                except ValueError:
+                    pass
+        elif isinstance(value, dict):
+            for v in value.values():
+                walk(v)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v)
+
+    def visit(node) -> None:
+        proto = getattr(node, "proto", None)
+        if proto is not None:
+            walk(MessageToDict(proto))
+        for child in getattr(node, "children", {}).values():
+            visit(child)
+
+    visit(at._tree)
+    return out
+
+
+# Cheap settings (the page's others at their defaults): this test is about words, not training.
+CHEAP_QUERY = {"depth": "2", "width": "8", "n": "200", "steps": "50", "cellsteps": "50"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("spec", nav.PAGES, ids=[p.url_path or "home" for p in nav.PAGES])
+def test_no_english_sentence_of_the_catalog_on_a_german_page(spec):
+    """A page opened with lang=de shows no sentence (4 words or more) of the catalog in English.
+
+    Grows with the catalog: once a page's sentence is marked and translated, its English must be gone.
+    """
+    at = _app({"lang": "de", **CHEAP_QUERY})
+    if spec is not nav.HOME:
+        at.switch_page(spec.file).run(timeout=300)
+    assert not at.exception
+    shown = "\n".join(_all_strings(at))
+    english = [
+        m.id
+        for m in _catalog()
+        if isinstance(m.id, str) and len(m.id.split()) >= 4 and m.string != m.id and m.id in shown
+    ]
+    assert english == [], f"English on the German {spec.url_path or 'home'} page: {english}"
+
+
 def test_the_in_memory_catalog_matches_gnu_msgfmt_semantics():
     """What i18n compiles is what GNU gettext reads: a .mo from the same .po translates the same."""
     catalog = _catalog()
