@@ -46,6 +46,8 @@ def page_config(at) -> ExperimentConfig:
     """The config the page ran, read back from its share link (which lists every control)."""
     fields: dict = {}
     for key, value in parse_qsl(urlsplit(share_link(at)).query, keep_blank_values=True):
+        if key == "lang":  # the language, not a config field
+            continue
         name = controls.FIELDS_BY_KEY[key]
         if name == "schemes":
             fields[name] = (*fields.get(name, ()), value)

@@ -28,6 +28,7 @@ PAGES = [p.url_path for p in nav.PAGES]
 PHASE_KEYS = {"sb", "cellsteps", "res", "color"}  # the Phase page's own controls
 PAGE_KEYS = {"target", "layer"}  # Training's target loss, Symmetry's heatmap layer
 KNOWN = set(controls.URL_KEYS.values()) | PHASE_KEYS | PAGE_KEYS
+LANG = "lang"  # the language (ui.i18n): in every share link, tested in tests/test_i18n.py
 
 # Values that cost little to train with the other settings at their page defaults: the valid part of the fuzz.
 CHEAP: dict[str, list[str]] = {
@@ -126,7 +127,7 @@ garbage = st.one_of(
 )
 unknown_key = st.one_of(
     st.text(min_size=1, max_size=30).filter(
-        lambda k: k.strip() and k not in KNOWN and k not in share.RESERVED
+        lambda k: k.strip() and k not in KNOWN | {LANG} and k not in share.RESERVED
     ),
     st.sampled_from(["Depth", "DEPTH", "depth ", "<script>", "__proto__", "page", "x" * 500, "init[]"]),
 )
@@ -288,7 +289,10 @@ def check_case(page: str, query: dict[str, list[str]], spy: Spy) -> float:
             if key != controls.URL_KEYS["schemes"]:
                 assert used[key] == defaults[key], (key, values, used[key])  # back to the page default
     for key, values in used.items():
-        assert key in KNOWN, key  # the share link holds only the app's own keys ...
+        assert key in KNOWN | {LANG}, key  # the share link holds only the app's own keys ...
+        if key == LANG:
+            assert values in (["en"], ["de"]), values
+            continue
         for v in values:
             assert not _invalid_anywhere(v), (key, v)  # ... with valid values
             assert len(v) < 40

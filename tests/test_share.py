@@ -104,8 +104,11 @@ def test_default_link_lists_every_parameter_once_in_drawing_order():
     at = run_page({})
     assert not at.exception and notices(at) == []
     pairs = parse_qsl(urlsplit(share_link(at)).query)
-    assert [k for k, _ in pairs] == list(controls.URL_KEYS.values())
-    assert dict(pairs) == {controls.URL_KEYS[f]: to_url(getattr(DEFAULTS, f))[0] for f in controls.URL_KEYS}
+    assert [k for k, _ in pairs] == [*controls.URL_KEYS.values(), "lang"]  # the language last (ui.i18n)
+    assert dict(pairs) == {
+        **{controls.URL_KEYS[f]: to_url(getattr(DEFAULTS, f))[0] for f in controls.URL_KEYS},
+        "lang": "en",
+    }
     assert page_config(at) == DEFAULTS
 
 

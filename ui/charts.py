@@ -1,4 +1,4 @@
-"""Draw a Plotly figure in a page the same way everywhere: the app's template, full width, no mode bar.
+"""Draw a Plotly figure in a page the same way everywhere: template, the language's separators, full width.
 
 Pages call `charts.show(fig, key=..., alt=...)`; extra keyword arguments (on_select, ...) go to st.plotly_chart.
 """
@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from ui import style
+from ui import i18n, style
 
 CONFIG = {"displayModeBar": False}
 CONTROLS_KEY = "lesson_controls"  # st.container key of a lesson's controls column (CSS class st-key-...)
@@ -106,6 +106,7 @@ def show(fig: go.Figure, *, key: str | None = None, alt: str | None = None, **kw
         )  # the SVG title stays in the figure (tests, exports), hidden by PAGE_CSS
         st.markdown(f"**{_md(title)}**")
     style.readable_figure(fig)
+    fig.update_layout(separators=i18n.plotly_separators())  # ticks and hover labels: 0,5 / 1.000 in German
     where: Any = st
     if key and style.panel_columns(fig) >= WIDE_PANELS:  # Streamlit sizes the chart to its container
         where = st.container(key=f"wide_chart_{key}").container(key=f"wide_inner_{key}")

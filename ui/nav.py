@@ -9,24 +9,26 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from i18n import N_, Text
+
 
 @dataclass(frozen=True)
 class PageSpec:
     file: str  # relative to the repo root
     url_path: str  # stable: share links contain it; "" is the home page
-    title: str
+    title: Text  # N_(...): translated when shown, in the session's language
     icon: str  # a Material Symbols name, ":material/...:"
-    help: str  # navigation tooltip
-    you_will_see: str  # the home page's one line about the lesson
+    help: Text  # navigation tooltip
+    you_will_see: Text  # the home page's one line about the lesson
     has_charts: bool = True  # the browser test waits for Plotly charts on pages that have them
 
 
 HOME = PageSpec(
     "pages/home.py",
     "",
-    "Home",
+    N_("Home"),
     ":material/home:",
-    "The question, the short answer, and one-click links into each lesson.",
+    N_("The question, the short answer, and one-click links into each lesson."),
     "",
     has_charts=False,
 )
@@ -34,38 +36,46 @@ LESSONS: tuple[PageSpec, ...] = (
     PageSpec(
         "pages/symmetry.py",
         "symmetry",
-        "Symmetry",
+        N_("Symmetry"),
         ":material/content_copy:",
-        "Zero, constant and small random starts side by side: do the units stay identical?",
-        "Start every weight equal and the units of a layer stay clones of each other: the network "
-        "trains like one unit per layer.",
+        N_("Zero, constant and small random starts side by side: do the units stay identical?"),
+        N_(
+            "Start every weight equal and the units of a layer stay clones of each other: the network "
+            "trains like one unit per layer."
+        ),
     ),
     PageSpec(
         "pages/depth.py",
         "depth",
-        "Depth",
+        N_("Depth"),
         ":material/stacked_line_chart:",
-        "The signal through many layers at initialization, against the mean-field prediction.",
-        "Activations and gradients layer by layer: too small and they vanish, too large and they "
-        "explode or saturate; 1/√fan_in scaling keeps them steady.",
+        N_("The signal through many layers at initialization, against the mean-field prediction."),
+        N_(
+            "Activations and gradients layer by layer: too small and they vanish, too large and they "
+            "explode or saturate; 1/√fan_in scaling keeps them steady."
+        ),
     ),
     PageSpec(
         "pages/training.py",
         "training",
-        "Training",
+        N_("Training"),
         ":material/model_training:",
-        "Several init schemes trained on the same data with the same seed.",
-        "Loss and accuracy curves, gradient flow and decision boundaries of several schemes trained "
-        "side by side.",
+        N_("Several init schemes trained on the same data with the same seed."),
+        N_(
+            "Loss and accuracy curves, gradient flow and decision boundaries of several schemes trained "
+            "side by side."
+        ),
     ),
     PageSpec(
         "pages/phase.py",
         "phase",
-        "Phase diagram",
+        N_("Phase diagram"),
         ":material/grid_on:",
-        "Final loss over weight scale × depth, with the theoretical trainable-depth curve.",
-        "Which weight scales train at which depth: the region where deep networks learn, and the "
-        "theory's curve over it.",
+        N_("Final loss over weight scale × depth, with the theoretical trainable-depth curve."),
+        N_(
+            "Which weight scales train at which depth: the region where deep networks learn, and the "
+            "theory's curve over it."
+        ),
     ),
     PageSpec(
         "pages/modern.py",
@@ -88,7 +98,12 @@ def run_app() -> None:
     st.session_state[_THROUGH_APP] = True
     pages = [
         st.Page(
-            p.file, title=p.title, icon=p.icon, url_path=p.url_path or None, default=p is HOME, help=p.help
+            p.file,
+            title=str(p.title),  # translated now, in this session's language
+            icon=p.icon,
+            url_path=p.url_path or None,
+            default=p is HOME,
+            help=str(p.help),
         )
         for p in PAGES
     ]

@@ -15,6 +15,7 @@ import streamlit as st
 
 from core.config import ExperimentConfig, fit_to_budget
 from ui import controls
+from ui import i18n as ui_i18n
 
 _STATE = "_initlab_share"
 _ALWAYS_SHOWN = "visibility: visible !important; opacity: 1 !important;"
@@ -150,6 +151,11 @@ def _url_notes(
         if fixes and key in fixes:
             notes.append(fixes[key])
             continue
+        if key == ui_i18n.URL_KEY:  # the language: app.py's switch, not a control of the page
+            note = ui_i18n.url_note(values)
+            if note:
+                notes.append(note)
+            continue
         if key in by_key:
             c = by_key[key]
             if c.means_value(values):
@@ -246,7 +252,7 @@ def link_url(page: str | None = None) -> str:
     if page is None:
         state = st.session_state.get(_STATE)
         page = state["page"] if state else ""
-    query = urlencode(params())
+    query = urlencode([*params(), *ui_i18n.share_params()])  # the language too: the link opens as seen
     base = _base_url(page)
     return f"{base}?{query}" if query else base
 
