@@ -20,13 +20,11 @@ import core.data
 import core.diagnostics
 import core.initializers
 import core.mlp
-import core.modern
 import core.phase
 import core.records
 import core.theory
 import core.train
 import figures.depth
-import figures.modern
 import figures.phase
 import figures.symmetry
 import figures.training
