@@ -54,6 +54,8 @@ CHEAP: dict[str, list[str]] = {
     "steps": ["0", "50", "100"],
     "seed": ["0", "3"],
     "dtype": list(C.DTYPES),
+    "dim": ["2", "20"],
+    "out": list(C.OUTPUT_INITS),
     # Phase: only its defaults (a new grid is a minute of work; the grid's own limits are tested in extremes)
     "sb": ["0"],
     "cellsteps": ["200"],
@@ -99,7 +101,7 @@ def _invalid_anywhere(value: str) -> bool:
         x = float(value)
     except ValueError:
         valid_words = {*C.DATASETS, *C.ACTIVATIONS, *C.BIAS_INITS, *C.OPTIMIZERS, *C.DTYPES, *C.HE_MODES,
-                       *style.SCHEME_IDS, "1", "auto", "coarse", "fine", "loss-vs-guess", "loss-vs-start",
+                       *style.SCHEME_IDS, *C.OUTPUT_INITS, "1", "auto", "coarse", "fine", "loss-vs-guess", "loss-vs-start",
                        "accuracy"}  # fmt: skip
         return value not in valid_words
     return not math.isfinite(x) or abs(x) > 2**31
