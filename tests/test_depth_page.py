@@ -120,6 +120,7 @@ def test_preset_labels_are_the_issues_six():
     assert list(PRESETS) == [
         "σ=0.01, 10 tanh layers",
         "N(0,1), 10 tanh layers",
+        "CS231n: 0.01·randn, 500 tanh units, Gaussian inputs",
         "Xavier + tanh",
         "Xavier + ReLU, 30 layers",
         "He + ReLU, 30 layers",

@@ -60,6 +60,8 @@ CHEAP: dict[str, list[str]] = {
     "norm": list(C.NORMS),
     "alpha": list(C.ALPHAS),
     "branch": ["1", "2"],
+    "dim": ["2", "20"],
+    "out": list(C.OUTPUT_INITS),
     # Phase: only its defaults (a new grid is a minute of work; the grid's own limits are tested in extremes)
     "target": ["0.5", "2"],
     "layer": ["1", "2"],
@@ -107,7 +109,7 @@ def _invalid_anywhere(value: str) -> bool:
         x = float(value)
     except ValueError:
         valid_words = {*C.DATASETS, *C.ACTIVATIONS, *C.BIAS_INITS, *C.OPTIMIZERS, *C.DTYPES, *C.HE_MODES,
-                       *style.SCHEME_IDS, *C.BLOCKS, *C.NORMS, *C.ALPHAS, "1", "auto",
+                       *style.SCHEME_IDS, *C.BLOCKS, *C.NORMS, *C.ALPHAS, *C.OUTPUT_INITS, "1", "auto",
                        "coarse", "fine", "loss-vs-guess", "loss-vs-start",
                        "accuracy"}  # fmt: skip
         return value not in valid_words

@@ -72,8 +72,8 @@ def check_all_zeros(at) -> None:
     assert "only the output bias learned" in t
     # the predicted probabilities are the class frequencies (within 3 points after 300 steps)
     m = re.search(r"every point \((.*?)\) — the class frequencies of the training set are (.*?)\.", t)
-    predicted = [float(x) for x in re.findall(r"(\d+) %", m.group(1))]
-    freq = [float(x) for x in re.findall(r"(\d+) %", m.group(2))]
+    predicted = [float(x) for x in re.findall(r"(\d+)\u00a0%", m.group(1))]
+    freq = [float(x) for x in re.findall(r"(\d+)\u00a0%", m.group(2))]
     assert len(predicted) == len(freq) == 3
     assert np.allclose(predicted, freq, atol=3)
     assert "All 16 units of each of the 2 hidden layers are still identical after 300 steps" in t

@@ -688,7 +688,7 @@ def gain(
     default: str | None = None,
     label: str | None = None,
     help: str | None = "`1`: the formula as published. `auto`: times the activation's gain "
-    "(5/3 for tanh, √2 for ReLU).",
+    "(5/3 for tanh, √2 for ReLU); for He/Kaiming auto is 1, its formula already holds the ReLU factor.",
     disabled: bool = False,
 ) -> str:
     """Gain of the fan-scaled formulas: "1" or "auto" (URL `gain`)."""
