@@ -138,6 +138,8 @@ class LazyString:
         return bool(self.message)
 
     def __getattr__(self, name: str) -> Any:  # str methods (lower, startswith, ...) on the translation
+        if name.startswith("__") or name == "message":  # copy/pickle probes on a half-built object
+            raise AttributeError(name)
         return getattr(str(self), name)
 
 

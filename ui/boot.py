@@ -9,6 +9,9 @@ wait here until the first has imported everything below; after that, importing i
 """
 
 # ruff: noqa: F401 - imported for their side effect: loaded once, under this module's import lock
+import babel.messages.mofile
+import babel.messages.pofile
+import babel.numbers
 import numpy
 import pandas
 import plotly.graph_objects
@@ -28,8 +31,11 @@ import figures.depth
 import figures.phase
 import figures.symmetry
 import figures.training
+import i18n
+import i18n.numbers
 import ui.charts
 import ui.controls
+import ui.i18n
 import ui.nav
 import ui.presets
 import ui.runs
