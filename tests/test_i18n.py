@@ -107,9 +107,17 @@ def test_the_catalog_compiles_and_translates_the_navigation():
             "Tiefe",
             "Training",
             "Phasendiagramm",
+            "Normalisierung & Residuen",
         ]
     with i18n.use("en"):
-        assert [str(p.title) for p in nav.PAGES] == ["Home", "Symmetry", "Depth", "Training", "Phase diagram"]
+        assert [str(p.title) for p in nav.PAGES] == [
+            "Home",
+            "Symmetry",
+            "Depth",
+            "Training",
+            "Phase diagram",
+            "Normalization & residuals",
+        ]
     assert str(nav.HOME.title) == "Home"  # outside a session and outside `use`: English
 
 

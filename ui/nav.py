@@ -80,11 +80,15 @@ LESSONS: tuple[PageSpec, ...] = (
     PageSpec(
         "pages/modern.py",
         "modern",
-        "Normalization & residuals",
+        N_("Normalization & residuals"),
         ":material/alt_route:",
-        "BatchNorm, LayerNorm and residual connections against a bad start, with the theory of the stream.",
-        "Normalization rescues a bad scale but not a symmetric start; residual streams grow block by "
-        "block unless the branch is scaled down.",
+        N_(
+            "BatchNorm, LayerNorm and residual connections against a bad start, with the theory of the stream."
+        ),
+        N_(
+            "Normalization rescues a bad scale but not a symmetric start; residual streams grow block by "
+            "block unless the branch is scaled down."
+        ),
     ),
 )
 PAGES: tuple[PageSpec, ...] = (HOME, *LESSONS)
