@@ -128,7 +128,8 @@ def main() -> None:
                 draw(pages[name], f"{url}/{lesson}")
                 sizes[name, lesson] = pages[name].evaluate(COUNT)
         times: dict[tuple[str, str, str], list[float]] = {}
-        for _ in range(args.rounds):
+        for k in range(args.rounds):
+            print(f"round {k + 1} of {args.rounds}", file=sys.stderr, flush=True)
             for lesson in lessons:
                 for name, url in apps.items():
                     times.setdefault((name, lesson, "warm"), []).append(draw(pages[name], f"{url}/{lesson}"))
