@@ -34,7 +34,7 @@ def test_every_preset_of_every_landed_lesson_has_a_link_with_its_params():
     at = open_page("")
     links = {
         (pl.proto.page, pl.value): parse_qs(
-            parse_qs(pl.proto.query_string)[share.OPEN_KEY][0], keep_blank_values=True
+            parse_qs(pl.proto.query_string, keep_blank_values=True)[share.OPEN_KEY][0], keep_blank_values=True
         )  # a link between pages carries its settings in one open= value (ui.share.page_link)
         for pl in at.page_link
     }
