@@ -53,7 +53,11 @@ def state_of(page, spec: nav.PageSpec) -> dict:
             '[data-testid="stPlotlyChart"], [data-testid="stException"], [data-testid="stAlertContentError"]'
         ).first.wait_for(state="attached", timeout=90_000)
         bu.wait_idle(page)
-    main = page.locator('[data-testid="stMain"]').inner_text()
+    # what is on screen now: an element left over from the previous page while it redraws is marked stale
+    main = page.evaluate(
+        """() => [...document.querySelectorAll('[data-testid="stMain"] [data-testid="stElementContainer"]')]
+            .filter(e => !e.closest('[data-stale="true"]')).map(e => e.innerText).join('\\n')"""
+    )
     return {
         "errors": bu.error_texts(page) + [e.inner_text() for e in page.query_selector_all(ALERT_ERRORS)],
         "charts": page.locator('[data-testid="stPlotlyChart"]').count(),
@@ -82,7 +86,8 @@ def test_menu_move_after_a_control_change(app_url, browser, src, dst):
         assert not re.search(r"%5B|%27|\[|'", address), f"a Python repr in the address: {address}"
         again = fresh.new_page()
         bu.open_page(again, address, charts=dst.has_charts)
-        assert state_of(again, dst) == seen, "the address does not reproduce the page"
+        fresh_seen = state_of(again, dst)
+        assert fresh_seen == seen, ("the address does not reproduce the page", fresh_seen, seen)
     finally:
         ctx.close()
         fresh.close()

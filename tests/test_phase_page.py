@@ -20,6 +20,11 @@ PAGE = "phase"
 CHEAP = {"cellsteps": "50", "width": "8"}  # a quick grid for tests that are about the page, not the science
 
 
+def _linked(query: str) -> dict[str, str]:
+    """The settings a link between lessons carries (in one open= value, ui.share.page_link)."""
+    return dict(parse_qsl(dict(parse_qsl(query, keep_blank_values=True)).get("open", "")))
+
+
 def text(at) -> str:
     return "\n".join(m.value for m in at.markdown)
 
@@ -58,7 +63,7 @@ def test_default_page_shows_the_theory_and_the_experiment_agreeing():
     # The picked cell (the critical scale, depth 20) and the links that open it elsewhere.
     row = g[(g["sigma_w"] == 1.0) & (g["depth"] == 20)].iloc[0]
     assert f"loss {row['initial_loss']:.3f} at the start, {row['final_loss']:.3f} at the end" in t
-    links = {pl.proto.page: dict(parse_qsl(pl.proto.query_string)) for pl in at.page_link}
+    links = {pl.proto.page: _linked(pl.proto.query_string) for pl in at.page_link}
     assert set(links) == {"training", "depth"}
     q = links["training"]
     assert (q["init"], q["scale"], q["gain"], q["depth"], q["act"], q["bias"], q["steps"], q["data"]) == (
@@ -107,7 +112,7 @@ def test_query_params_set_every_control_and_the_share_link():
     link = dict(parse_qsl(urlsplit(share_link(at)).query))
     assert {k: link[k] for k in q} == q and link["res"] == "coarse"
     # the links carry the cell's exact config: sigma_b = 0.1 means N(0, 0.1^2) biases
-    training = dict(parse_qsl(at.page_link[0].proto.query_string))
+    training = _linked(at.page_link[0].proto.query_string)
     assert (training["bias"], training["bval"], training["act"], training["seed"], training["steps"]) == (
         "normal",
         "0.1",
@@ -151,7 +156,7 @@ def test_picking_a_cell_updates_its_sentence_and_links():
     row = g[(g["sigma_w"] == 0.25) & (g["depth"] == 50)].iloc[0]
     assert row["loss_vs_guess"] > 0.98  # 50 layers at sigma_w = 0.25: ~140 xi deep, nothing to learn from
     assert "σ_w = 0.25, 50 hidden layers" in text(at) and "it did not train" in text(at)
-    q = dict(parse_qsl(at.page_link[0].proto.query_string))
+    q = _linked(at.page_link[0].proto.query_string)
     assert (q["scale"], q["depth"], q["width"], q["steps"]) == ("0.25", "50", "8", "50")
     # a display-only control re-colours the diagram without retraining: same cells, no new run
     at.radio(key="color").set_value("accuracy").run()
@@ -196,7 +201,7 @@ def test_browser_click_a_cell_and_open_it_on_the_training_page(app_url, context,
     wait_idle(page, 120_000)
     link = page.get_by_role("link", name="Train it on the Training page")
     href = link.get_attribute("href")
-    q = dict(parse_qsl(urlsplit(href).query))
+    q = _linked(urlsplit(href).query)
     assert (q["scale"], q["depth"], q["init"], q["act"], q["width"], q["steps"]) == (
         "2",
         "10",

@@ -243,7 +243,8 @@ def test_garbage_query_params_fall_back_to_defaults_with_a_notice():
     for key in ("init", "width", "steps", "depth", "act", "zzz"):
         assert f"**{key}**" in notices[0]
     assert at.session_state["init"] == "constant" and at.session_state["width"] == 16
-    assert at.session_state["depth"] == 2 and at.session_state["steps"] == 300
+    # depth=9 is out of the lesson's range 1-3: the nearest allowed value
+    assert at.session_state["depth"] == 3 and at.session_state["steps"] == 300
     assert metric(at, "Distinct units, your start") == "1 of 16"
 
 

@@ -222,8 +222,9 @@ def test_garbage_query_params_fall_back_to_defaults_with_a_notice():
     assert len(notes) == 1
     for key in ("depth", "init", "lr", "steps", "foo"):
         assert f"**{key}**" in notes[0]
-    assert at.session_state["depth"] == 3 and at.session_state["lr"] == 0.1
-    assert at.session_state["steps"] == 300
+    # malformed: the default; out of range (lr=-3, steps=1e9): the nearest allowed value
+    assert at.session_state["depth"] == 3 and at.session_state["lr"] == 1e-05
+    assert at.session_state["steps"] == 3000
     assert tuple(at.session_state["init"]) == ("he_normal",)
     assert any("second initialization" in i.value for i in at.info)
 
