@@ -25,8 +25,7 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 def nll(logits: np.ndarray, y: np.ndarray) -> np.ndarray:
     """-log softmax(logits)[y] per example: logits (..., N, k), y (N,) integer labels -> (..., N)."""
     shifted, _, s = _shifted_exp(logits)
-    idx = np.broadcast_to(np.asarray(y)[:, None], (*shifted.shape[:-1], 1))
-    return np.log(s[..., 0]) - np.take_along_axis(shifted, idx, axis=-1)[..., 0]
+    return np.log(s[..., 0]) - shifted[..., np.arange(len(y)), y]
 
 
 def softmax_cross_entropy(logits: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:

@@ -262,7 +262,7 @@ def evaluation_macs(c: ExperimentConfig) -> float:
     s = c.sizes
     per_example = sum(a * b for a, b in zip(s[:-1], s[1:]))
     n_evals = c.steps // c.record_every + 2
-    grid = core.train.BOUNDARY_GRID**2 if s[0] == 2 else 0
+    grid = C.BOUNDARY_GRID**2 if s[0] == 2 else 0
     return len(c.schemes) * per_example * (c.n_samples * n_evals + grid)
 
 
