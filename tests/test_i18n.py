@@ -274,7 +274,7 @@ def _nav_titles(at: AppTest) -> list[str]:
 
 
 def _lesson_headings(at: AppTest) -> list[str]:
-    return [m.value.removeprefix("#### ") for m in at.markdown if m.value.startswith("#### ")]
+    return [m.value.removeprefix("### ") for m in at.markdown if m.value.startswith("### ")]
 
 
 def _switch(at: AppTest):
@@ -282,8 +282,8 @@ def _switch(at: AppTest):
     return switch
 
 
-GERMAN_TITLES = ["Start", "Symmetrie", "Tiefe", "Training", "Phasendiagramm"]
-ENGLISH_TITLES = ["Home", "Symmetry", "Depth", "Training", "Phase diagram"]
+GERMAN_TITLES = ["Start", "Symmetrie", "Tiefe", "Training", "Phasendiagramm", "Normalisierung & Residuen"]
+ENGLISH_TITLES = ["Home", "Symmetry", "Depth", "Training", "Phase diagram", "Normalization & residuals"]
 
 
 def test_lang_de_in_the_link_gives_german_navigation_and_the_switch():
