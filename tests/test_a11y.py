@@ -219,17 +219,17 @@ def test_lesson_on_a_phone(app_url, browser, artifacts, spec):
 def test_home_lists_lessons_in_menu_order_on_a_phone(app_url, browser, artifacts):
     ctx, page = _open(browser, app_url, nav.HOME, viewport=PHONE, mobile=True, theme="dark")
     try:
-        titles = {p.title for p in nav.LESSONS}
+        titles = {str(p.title) for p in nav.LESSONS}
         shown = [
             h.inner_text().strip()
             for h in page.locator('[data-testid="stMain"] h3').all()
             if h.inner_text().strip() in titles
         ]
         tops = [
-            page.locator('[data-testid="stMain"] h3', has_text=p.title).first.bounding_box()["y"]
+            page.locator('[data-testid="stMain"] h3', has_text=str(p.title)).first.bounding_box()["y"]
             for p in nav.LESSONS
         ]
-        assert shown == [p.title for p in nav.LESSONS]
+        assert shown == [str(p.title) for p in nav.LESSONS]
         assert tops == sorted(tops), "stacked columns put the lessons out of order"
         bu.screenshot(page, artifacts / "home-phone-dark.png")
     finally:

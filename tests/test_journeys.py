@@ -39,7 +39,7 @@ def change_a_control(page, spec: nav.PageSpec) -> None:
 
 
 def menu_to(page, spec: nav.PageSpec) -> None:
-    link = page.locator('[data-testid="stTopNavLink"]').filter(has_text=spec.title).first
+    link = page.locator('[data-testid="stTopNavLink"]').filter(has_text=str(spec.title)).first
     link.click()
     page.wait_for_url(re.compile(rf"/{spec.url_path}(\?|$)"), timeout=60_000)
     page.wait_for_timeout(500)
