@@ -87,6 +87,17 @@ def generate(n, noise, k, rng):
     X = np.column_stack([np.cos(a), np.sin(a)])[y]
     return X + noise * rng.standard_normal(X.shape), y
 ''',
+    "gaussian": '''\
+def generate(n, noise, k, rng):
+    """n unit-Gaussian points in SIZES[0] dimensions; class c = the c-th of k equal bands of x . u (u random)."""
+    d = SIZES[0]
+    X = rng.standard_normal((n, d))
+    u = rng.standard_normal(d)
+    order = np.argsort(X @ u, kind="stable")
+    y = np.empty(n, dtype=np.int64)
+    y[order] = labels(n, k)
+    return X, y
+''',
     "digits": '''\
 def generate(n, noise, k, rng):
     """A stratified subsample of n of scikit-learn's 1797 bundled 8x8 digits (all when n >= 1797)."""
@@ -244,8 +255,9 @@ def script(config: ExperimentConfig, title: str = "Init Lab") -> str:
     }[c.optimizer]
     data_desc = (
         f"{c.dataset}, {c.n_samples} examples"
-        + ("" if c.dataset == "digits" else f", noise {c.noise:g}")
-        + (f", {c.n_classes} classes" if c.dataset in ("spiral", "blobs") else "")
+        + ("" if c.dataset in ("digits", "gaussian") else f", noise {c.noise:g}")
+        + (f", {c.n_classes} classes" if c.dataset in ("spiral", "blobs", "gaussian") else "")
+        + (f", {c.input_dim} dimensions" if c.dataset == "gaussian" else "")
     )
     needs = "torch numpy scikit-learn" if c.dataset == "digits" else "torch numpy"
 
