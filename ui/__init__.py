@@ -43,7 +43,7 @@ ui.style      SCHEME_COLORS, scheme_color(id), scheme_dash(id), scheme_label(id)
 ui.nav        PAGES / LESSONS (PageSpec: file, url_path, title, icon, help, you_will_see), run_app() (app.py),
               through_app() (first line of every lesson page)
 ui.i18n       begin() (app.py: this session's language from lang=, the session, the browser, else "en"),
-              switch() (the language switch, app.py), lang(), share_params(), url_note(values),
+              switch() (the language switch, app.py), lang(), share_params(), url_note(values, shown),
               plotly_separators(); texts are translated with the streamlit-free package i18n:
               _, ngettext, pgettext, N_ (lazy), i18n.numbers (number, decimal, percent, sci, times)
 ui.presets    PRESETS (Preset: page, label, params), for_page(url_path)

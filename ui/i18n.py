@@ -87,15 +87,15 @@ def switch(container: Any = None) -> str:
     return current
 
 
-def url_note(values: list[str]) -> str | None:
-    """share.report's sentence about a `lang` value the link gave that is not a language of the app."""
+def url_note(values: list[str], shown: str) -> str | None:
+    """share.report's sentence about a `lang` value the link gave that is not a language of the app.
+
+    `shown`: the values as share.md_escape made them safe to quote."""
     if len(values) == 1 and values[0] in i18n.LANGS:
         return None
-    from ui.share import md_escape  # the one escaping of text from a URL
-
     return i18n._(
         "**lang** = {value} is not a language of Init Lab (allowed: {allowed}); using {name}.",
-        value=md_escape(" & ".join(values)),
+        value=shown,
         allowed=", ".join(i18n.LANGS),
         name=i18n.NAMES[lang()],
     )

@@ -152,7 +152,7 @@ def _url_notes(
             notes.append(fixes[key])
             continue
         if key == ui_i18n.URL_KEY:  # the language: app.py's switch, not a control of the page
-            note = ui_i18n.url_note(values)
+            note = ui_i18n.url_note(values, shown)
             if note:
                 notes.append(note)
             continue
