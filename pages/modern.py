@@ -38,7 +38,7 @@ st.markdown(
 )
 
 left, right = st.columns([1, 3], gap="large")
-with left:
+with charts.controls(left):
     controls.weight_std(default=DEFAULTS["weight_std"])
     controls.weight_const()
     controls.depth(default=DEFAULTS["depth"], max_value=40)

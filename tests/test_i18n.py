@@ -470,7 +470,12 @@ def test_a_german_browser_gets_german_and_the_switch_goes_back_to_english(app_ur
         page.wait_for_url("**/depth**")
         bu.wait_idle(page)
         assert _nav_link_texts(page) == ENGLISH_TITLES
-        link = bu.share_link(page)
+        link = None
+        for _ in range(120):  # the lesson's share box is drawn after its charts: wait for it
+            link = bu.share_link(page)
+            if link is not None:
+                break
+            page.wait_for_timeout(500)
         assert link is not None and dict(bu.split_link(link)[1])["lang"] == "en"
     finally:
         ctx.close()
