@@ -281,10 +281,14 @@ def link(container: Any = None, *, title: str = "Share this experiment") -> str:
         st.session_state.setdefault(_LAST, {})[state["page"]] = params()
     url = link_url()
     box = where.container(border=True, key="initlab_share")
-    # Streamlit shows a code block's copy button on hover only, which a touch screen never has.
-    box.html(f"<style>.st-key-initlab_share [data-testid='stCode'] * {{{_ALWAYS_SHOWN}}}</style>")
+    # Streamlit shows a code block's copy button on hover only, which a touch screen never has. The link is
+    # one line cut at the box's edge (a scrolling region would need keyboard focus, which st.code's <pre>
+    # cannot take: axe scrollable-region-focusable); the button copies all of it, the settings below wrap.
+    box.html(
+        f"<style>.st-key-initlab_share [data-testid='stCode'] * {{{_ALWAYS_SHOWN}}}"
+        ".st-key-initlab_share pre { overflow-x: hidden !important; text-overflow: ellipsis; }</style>"
+    )
     box.markdown(f"**{title}**")
-    # One line that scrolls, never broken inside a setting; the settings below wrap between settings.
     box.code(url, language=None, wrap_lines=False)
     box.caption(
         "Copy with the button at the right of the link. It lists every setting, so it opens "
