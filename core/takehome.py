@@ -193,6 +193,7 @@ def _weight_lines(config: ExperimentConfig, scheme: str) -> list[str]:
         "he_normal": [f"nn.init.kaiming_normal_(w, {he_args})"] + scale_line,
         "he_uniform": [f"nn.init.kaiming_uniform_(w, {he_args})"] + scale_line,
         "orthogonal": [f"nn.init.orthogonal_(w, gain=G{times})"],
+        "sparse": [f"nn.init.sparse_(w, {_num(config.sparsity)}, std=G * {_num(config.weight_std)}{times})"],
         "lsuv": [f"nn.init.orthogonal_(w, gain=G{times})  # then lsuv() rescales it on the first batch"],
         "truncated_normal": [
             f"s = G * {_num(config.weight_std)}{times} / {TRUNC_STD!r}  # so that the std after the cut is G sigma",
