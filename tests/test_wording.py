@@ -46,8 +46,9 @@ NUM = r"([−\d.]+(?:×10[⁻⁰¹²³⁴⁵⁶⁷⁸⁹]+)?|10[⁻⁰¹²³⁴�
 def rounding_interval(text: str) -> tuple[float, float]:
     """The interval of values that `num` prints as `text` (half a unit of the last digit either side)."""
     x = parse(text)
-    mant = text.replace(MINUS, "-").split("×")[0]
-    if mant.startswith("10") and "×" not in text and not mant.replace(".", "").isdigit():
+    bare = text.replace(MINUS, "-").lstrip("×")  # a factor '×10⁴' is the number 10⁴
+    mant = bare.split("×")[0]
+    if mant.startswith("10") and "×" not in bare and not mant.replace(".", "").isdecimal():  # isdigit() counts ⁴
         mant = "1"
     decimals = len(mant.split(".")[1]) if "." in mant else 0
     scale = x / float(mant) if float(mant) else 1.0
