@@ -15,7 +15,7 @@ from plotly.subplots import make_subplots
 
 from core.config import ExperimentConfig
 from core.records import Histogram, RunRecord
-from figures.numbers import num, pct
+from i18n.numbers import num, pct
 
 # Schemes the mean-field prediction does not cover, and why (the page says it in these words).
 NO_THEORY = {
@@ -46,7 +46,7 @@ HIST_TITLES = {
 
 
 def fmt_ratio(x: float) -> str:
-    """A ratio in the house style (figures.numbers.num): 0.08, 3.2, 2.0×10⁻¹¹, 10⁸; "exactly 0" for 0."""
+    """A ratio in the house style (i18n.numbers.num): 0.08, 3.2, 2.0×10⁻¹¹, 10⁸; "exactly 0" for 0."""
     return "exactly 0" if x == 0 else num(x)
 
 

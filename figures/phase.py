@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from core.phase import TRAINABLE_MULTIPLE
-from figures.numbers import num, pct
+from i18n.numbers import num, pct
 from ui.style import apply
 
 # What the colour of a cell shows: id (shown in the page and its URL) -> (column of the grid table, label,

@@ -14,7 +14,7 @@ from plotly.subplots import make_subplots
 
 from core.config import ExperimentConfig
 from core.records import DataSplit, RunRecord
-from figures.numbers import num, pct
+from i18n.numbers import num, pct
 
 # Okabe-Ito colours (colour-blind safe) for the classes of the data set; the schemes use the
 # app-wide palette passed in by the page.

@@ -16,7 +16,7 @@ from plotly.subplots import make_subplots
 
 from core import initializers
 from core.records import Histogram, RunRecord
-from figures.numbers import minus, num, pct
+from i18n.numbers import minus, num, pct
 
 # Used only when the page passes no colour for a scheme (the page passes ui/style.py's colours).
 FALLBACK_COLORS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00")
@@ -105,7 +105,7 @@ def _mix(hex_color: str, t: float) -> str:
 
 
 def fmt(x: float) -> str:
-    """A number as a student reads it: 1.10, 0.0213, 3.1×10⁻⁵ (figures.numbers' style), "not a number"."""
+    """A number as a student reads it: 1.10, 0.0213, 3.1×10⁻⁵ (i18n.numbers' style), "not a number"."""
     if x is None or not math.isfinite(x):
         return "not a number"
     ax = abs(x)

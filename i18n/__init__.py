@@ -79,7 +79,7 @@ def _fill(text: str, values: dict[str, Any], lang: str) -> str:
     from i18n import numbers
 
     # Floats are written the language's way (0,079 in German); ints and strings as given.
-    shown = {k: numbers.number(v, lang=lang) if isinstance(v, float) else v for k, v in values.items()}
+    shown = {k: numbers.num(v, 3, lang=lang) if isinstance(v, float) else v for k, v in values.items()}
     return text.format(**shown)
 
 

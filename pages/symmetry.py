@@ -14,7 +14,7 @@ import streamlit as st
 from core import predict as ask
 from core.config import BIAS_INITS, DATASETS
 from figures import symmetry as fs
-from figures.numbers import pct
+from i18n.numbers import pct
 from ui import charts, controls, nav, predict, runs, share, style, takehome
 
 PAGE = "symmetry"

@@ -16,7 +16,7 @@ from core.config import ExperimentConfig, validate
 from core.data import load
 from core.train import initial_network
 from figures import depth as fd
-from figures.numbers import MINUS, num, pct
+from i18n.numbers import MINUS, num, pct
 from tests.apptest_util import open_page, url_notices
 from tests.test_depth_figures import make_record
 from ui import presets
@@ -32,7 +32,7 @@ def page_text(at) -> str:
 
 
 def parse(text: str) -> float:
-    """Invert figures.numbers.num: '0.98', '1.3×10⁻¹⁰', '10⁸', '−0.05'."""
+    """Invert i18n.numbers.num: '0.98', '1.3×10⁻¹⁰', '10⁸', '−0.05'."""
     text = text.replace(MINUS, "-").lstrip("×")
     m = re.fullmatch(r"(?:([-\d.]+)×)?(-?)10([⁻⁰¹²³⁴⁵⁶⁷⁸⁹]+)", text)
     if m:

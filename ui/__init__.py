@@ -45,7 +45,7 @@ ui.nav        PAGES / LESSONS (PageSpec: file, url_path, title, icon, help, you_
 ui.i18n       begin() (app.py: this session's language from lang=, the session, the browser, else "en"),
               switch() (the language switch, app.py), lang(), share_params(), url_note(values, shown),
               plotly_separators(); texts are translated with the streamlit-free package i18n:
-              _, ngettext, pgettext, N_ (lazy), i18n.numbers (number, decimal, percent, sci, times)
+              _, ngettext, pgettext, N_ (lazy), i18n.numbers (num, pct, times, decimal, integer)
 ui.presets    PRESETS (Preset: page, label, params), for_page(url_path)
 
 Page skeleton
