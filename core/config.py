@@ -10,44 +10,23 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
-from core.data import DATASETS, dataset_shape
+from core.data import DATASETS, dataset_shape  # noqa: F401 (DATASETS: public, pages read it here)
+from core.fields import FIELDS
 
-ACTIVATIONS = ("tanh", "relu", "sigmoid", "linear", "leaky_relu", "gelu")
-BIAS_INITS = ("zeros", "constant", "normal", "standard_uniform")
-OPTIMIZERS = ("sgd", "momentum", "adam")
-DTYPES = ("float64", "float32")
-HE_MODES = ("fan_in", "fan_out")
-BLOCKS = ("plain", "residual")
-NORMS = ("none", "batch", "layer")
-ALPHAS = ("one", "inv_sqrt_l", "inv_sqrt_2l", "learned")
-BRANCH_LAYERS = (1, 2)
-OUTPUT_INITS = ("same", "zeros")  # the output layer starts like the hidden layers, or at zero
-
-# Inclusive (low, high) ranges. Together with MAX_WORK they keep any request within a few
-# seconds on a small cloud instance.
+# The allowed values and ranges, read from the settings table (core/fields.py).
+ACTIVATIONS: tuple[str, ...] = FIELDS["activation"].choices
+BIAS_INITS: tuple[str, ...] = FIELDS["bias_init"].choices
+OPTIMIZERS: tuple[str, ...] = FIELDS["optimizer"].choices
+DTYPES: tuple[str, ...] = FIELDS["dtype"].choices
+HE_MODES: tuple[str, ...] = FIELDS["he_mode"].choices
+BLOCKS: tuple[str, ...] = FIELDS["block"].choices
+NORMS: tuple[str, ...] = FIELDS["norm"].choices
+ALPHAS: tuple[str, ...] = FIELDS["alpha"].choices
+BRANCH_LAYERS: tuple[int, ...] = FIELDS["branch_layers"].grid
+OUTPUT_INITS: tuple[str, ...] = FIELDS["output_init"].choices  # like the hidden layers, or at zero
+# Inclusive (low, high) ranges; "n_schemes": how many schemes one run may train.
 LIMITS: dict[str, tuple[float, float]] = {
-    "n_samples": (100, 2000),
-    "noise": (0.0, 1.0),
-    "n_classes": (2, 6),
-    "depth": (1, 50),
-    "width": (2, 512),
-    "n_schemes": (1, 6),
-    "scale": (0.01, 100.0),
-    "weight_std": (1e-6, 10.0),
-    "weight_const": (-10.0, 10.0),
-    "weight_bound": (1e-6, 10.0),
-    "sparsity": (0.0, 1.0),
-    "leaky_slope": (0.0, 1.0),
-    "bias_value": (-10.0, 10.0),
-    "lr": (1e-5, 10.0),
-    "batch_size": (8, 512),
-    "steps": (0, 3000),
-    "seed": (0, 2**31 - 1),
-    "data_seed": (0, 2**31 - 1),
-    "record_every": (1, 1000),
-    "n_checkpoints": (1, 12),
-    "branch_layers": (1, 2),
-    "input_dim": (1, 1000),
+    ("n_schemes" if f.name == "schemes" else f.name): f.limits for f in FIELDS.values() if f.limits
 }
 
 # Multiply-adds of one whole run, summed over schemes: training steps, the evaluations on the whole
@@ -146,48 +125,32 @@ def _check_choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
         raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
 
 
+def is_integer(name: str) -> bool:
+    """True for the fields ExperimentConfig declares `int` (its annotations are the type of each setting)."""
+    return ExperimentConfig.__annotations__[name] == "int"
+
+
 def validate(config: ExperimentConfig) -> ExperimentConfig:
     """Return `config` unchanged if every field is allowed, else raise ValueError naming the field."""
-    from core.initializers import SCHEMES
-
-    _check_choice("dataset", config.dataset, DATASETS)
-    _check_choice("activation", config.activation, ACTIVATIONS)
-    _check_choice("bias_init", config.bias_init, BIAS_INITS)
-    _check_choice("optimizer", config.optimizer, OPTIMIZERS)
-    _check_choice("dtype", config.dtype, DTYPES)
-    _check_choice("he_mode", config.he_mode, HE_MODES)
-    _check_choice("gain", config.gain, ("1", "auto"))
-    _check_choice("block", config.block, BLOCKS)
-    _check_choice("norm", config.norm, NORMS)
-    _check_choice("alpha", config.alpha, ALPHAS)
-    if config.branch_layers not in BRANCH_LAYERS or isinstance(config.branch_layers, bool):
-        raise ValueError(f"branch_layers must be 1 or 2, got {config.branch_layers!r}")
-    _check_choice("output_init", config.output_init, OUTPUT_INITS)
-    if not isinstance(config.schemes, tuple) or not config.schemes:
-        raise ValueError("schemes must be a non-empty tuple of scheme ids")
-    _check_range("n_schemes", len(config.schemes))
-    if len(set(config.schemes)) != len(config.schemes):
-        raise ValueError(f"schemes must not repeat, got {config.schemes!r}")
-    for s in config.schemes:
-        _check_choice("schemes", s, tuple(SCHEMES))
-    for name in LIMITS:
-        if name != "n_schemes":
-            _check_range(name, getattr(config, name))
-    for name in (
-        "n_samples",
-        "n_classes",
-        "depth",
-        "width",
-        "batch_size",
-        "steps",
-        "seed",
-        "data_seed",
-        "record_every",
-        "n_checkpoints",
-        "input_dim",
-    ):
-        if not isinstance(getattr(config, name), int) or isinstance(getattr(config, name), bool):
-            raise ValueError(f"{name} must be an integer, got {getattr(config, name)!r}")
+    for f in FIELDS.values():
+        value = getattr(config, f.name)
+        if f.name == "schemes":
+            if not isinstance(value, tuple) or not value:
+                raise ValueError("schemes must be a non-empty tuple of scheme ids")
+            _check_range("n_schemes", len(value))
+            if len(set(value)) != len(value):
+                raise ValueError(f"schemes must not repeat, got {value!r}")
+            for s in value:
+                _check_choice("schemes", s, f.choices)
+            continue
+        if f.choices is not None:
+            _check_choice(f.name, value, f.choices)
+        if f.limits is not None:
+            _check_range(f.name, value)
+        if is_integer(f.name) and (not isinstance(value, int) or isinstance(value, bool)):
+            raise ValueError(f"{f.name} must be an integer, got {value!r}")
+        if f.name == "branch_layers" and value not in BRANCH_LAYERS:
+            raise ValueError(f"branch_layers must be 1 or 2, got {value!r}")
     if config.work > MAX_WORK:
         raise ValueError(
             f"this run is too large ({config.work:.2g} multiply-adds, the limit is {MAX_WORK:.2g}): "
@@ -210,7 +173,7 @@ def fit_to_budget(config: ExperimentConfig) -> tuple[ExperimentConfig, list[str]
         if isinstance(value, float) and not math.isfinite(value):
             value = getattr(ExperimentConfig(), name)
         clamped = min(max(value, lo), hi)
-        if isinstance(getattr(ExperimentConfig(), name), int):
+        if is_integer(name):
             clamped = int(round(clamped))
         if clamped != getattr(config, name):
             changes[name] = clamped
