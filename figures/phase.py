@@ -14,7 +14,7 @@ from plotly.subplots import make_subplots
 
 from core.phase import TRAINABLE_MULTIPLE
 from i18n.numbers import num, pct
-from ui.style import apply
+from figures.style import apply
 
 # What the colour of a cell shows: id (shown in the page and its URL) -> (column of the grid table, label,
 # colour scale, zmin, zmax). Bright = trained on every scale, so the eye goes to the trainable band.

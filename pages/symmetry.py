@@ -14,8 +14,9 @@ import streamlit as st
 from core import predict as ask
 from core.config import BIAS_INITS, DATASETS
 from figures import symmetry as fs
+from figures import style
 from i18n.numbers import pct
-from ui import charts, controls, nav, predict, runs, share, style, takehome
+from ui import charts, controls, nav, predict, runs, share, takehome
 
 PAGE = "symmetry"
 # The small random start every run is compared with: the usual, correct choice (random weights, zero biases).

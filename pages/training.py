@@ -17,7 +17,8 @@ from core import predict as ask
 from core.config import ExperimentConfig
 from core.records import RunRecord
 from figures import training as ft
-from ui import charts, controls, nav, predict, runs, share, style, takehome
+from figures import style
+from ui import charts, controls, nav, predict, runs, share, takehome
 
 PAGE = "training"
 # Four starts that tell the lesson's story: exactly zero (symmetric, never learns), near zero but too small

@@ -13,7 +13,9 @@ import plotly.graph_objects as go
 import pytest
 
 from tests import browser_util as bu
-from ui import nav, style
+from core.initializers import SCHEMES
+from figures import style
+from ui import nav
 
 ROOT = Path(__file__).resolve().parent.parent
 AXE = ROOT / "tests" / "node" / "node_modules" / "axe-core" / "axe.min.js"
@@ -54,9 +56,13 @@ def test_light_captions_reach_aa():
     assert style.contrast(caption, light["backgroundColor"]) >= 4.5
 
 
-@pytest.mark.parametrize("scheme", list(style.SCHEME_COLORS))
+def test_every_scheme_of_the_registry_has_its_own_colour():
+    assert set(style.SCHEME_COLORS) == set(SCHEMES)  # a new scheme needs a colour in figures/style.py
+
+
+@pytest.mark.parametrize("scheme", list(SCHEMES))
 def test_every_scheme_colour_is_a_readable_mark_in_both_themes(scheme):
-    color = style.scheme_color(scheme)
+    color = style.SCHEME_COLORS[scheme]
     for bg in style.BACKGROUNDS.values():
         assert style.contrast(color, bg) >= style.MARK_CONTRAST, (scheme, color, bg)
 

@@ -20,7 +20,7 @@ import core.phase
 import core.train
 from core import config as C
 from tests.apptest_util import NOTICE_TITLE, open_page
-from ui import controls, nav, share, style
+from ui import controls, nav, share
 
 MAX_EXAMPLES = int(os.environ.get("INITLAB_FUZZ_EXAMPLES", "6"))
 TIMEOUT = 180.0  # seconds one AppTest run may take (a cold Phase grid on a busy 2-core machine is ~60 s)
@@ -40,7 +40,7 @@ CHEAP: dict[str, list[str]] = {
     "depth": ["1", "2", "3"],
     "width": ["2", "8", "16"],
     "act": list(C.ACTIVATIONS),
-    "init": list(style.scheme_ids()),
+    "init": list(controls.FIELDS["schemes"].choices),
     "scale": ["0.5", "2", "100"],
     "gain": ["1", "auto"],
     "sigma": ["0.01", "1"],
@@ -110,7 +110,7 @@ def _invalid_anywhere(value: str) -> bool:
         x = float(value)
     except ValueError:
         valid_words = {*C.DATASETS, *C.ACTIVATIONS, *C.BIAS_INITS, *C.OPTIMIZERS, *C.DTYPES, *C.HE_MODES,
-                       *style.SCHEME_IDS, *C.BLOCKS, *C.NORMS, *C.ALPHAS, *C.OUTPUT_INITS, "1", "auto",
+                       *controls.FIELDS["schemes"].choices, *C.BLOCKS, *C.NORMS, *C.ALPHAS, *C.OUTPUT_INITS, "1", "auto",
                        "coarse", "fine", "loss-vs-guess", "loss-vs-start",
                        "accuracy"}  # fmt: skip
         return value not in valid_words

@@ -64,7 +64,7 @@ def test_every_reachable_training_setting_runs():
 
 @pytest.mark.parametrize("n_schemes", [1, 4, 6])
 def test_fit_to_budget_makes_the_largest_setting_valid(n_schemes):
-    from ui import style
+    from core.initializers import SCHEMES
 
     cfg = ExperimentConfig(
         depth=50,
@@ -72,7 +72,7 @@ def test_fit_to_budget_makes_the_largest_setting_valid(n_schemes):
         n_samples=2000,
         batch_size=512,
         steps=3000,
-        schemes=tuple(style.SCHEME_IDS[:n_schemes]),
+        schemes=tuple(SCHEMES)[:n_schemes],
     )
     assert cfg.work > MAX_WORK
     fitted, notes = fit_to_budget(cfg)

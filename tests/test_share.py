@@ -17,7 +17,7 @@ from streamlit.testing.v1 import AppTest
 from core import config as C
 from core.config import ExperimentConfig
 from tests.apptest_util import NOTICE_TITLE, share_link
-from ui import controls, share, style
+from ui import controls, share
 
 PAGE = str(Path(__file__).parent / "fixtures" / "all_controls_page.py")
 DEFAULTS = ExperimentConfig()
@@ -61,7 +61,9 @@ VALID: dict[str, st.SearchStrategy] = {
     "depth": _ints("depth"),
     "width": st.sampled_from(controls.WIDTH_GRID),
     "activation": st.sampled_from(C.ACTIVATIONS),
-    "schemes": st.lists(st.sampled_from(style.scheme_ids()), min_size=1, max_size=6, unique=True).map(tuple),
+    "schemes": st.lists(
+        st.sampled_from(controls.FIELDS["schemes"].choices), min_size=1, max_size=6, unique=True
+    ).map(tuple),
     "scale": st.sampled_from(controls.SCALE_GRID),
     "gain": st.sampled_from(("1", "auto")),
     "weight_std": st.sampled_from(controls.SIGMA_GRID),

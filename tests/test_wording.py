@@ -192,7 +192,7 @@ def test_phase_page_words_and_glossary():
         assert word in "\n".join(e.markdown[0].value for e in at.expander if e.markdown) or word in t
     assert "gradients shrink by χ₁ per layer" not in t  # item 3: χ₁ is a variance factor
     assert "variance shrinks by the factor χ₁" in t or "never reaches 1" in t
-    # annotations wrap to their panel (ui.style): a line break may stand between words
+    # annotations wrap to their panel (figures.style): a line break may stand between words
     fig = at.get("plotly_chart")[0].proto.spec.replace("\\u003cbr\\u003e", " ")
     assert "scrambles" not in fig and "the signal explodes" in fig  # item 4: ReLU explodes
 

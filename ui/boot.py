@@ -29,6 +29,7 @@ import core.theory
 import core.train
 import figures.depth
 import figures.phase
+import figures.style
 import figures.symmetry
 import figures.training
 import i18n
@@ -40,4 +41,3 @@ import ui.nav
 import ui.presets
 import ui.runs
 import ui.share
-import ui.style

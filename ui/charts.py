@@ -12,7 +12,8 @@ import plotly.graph_objects as go
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from ui import i18n, style
+from figures import style
+from ui import i18n
 
 CONFIG = {"displayModeBar": False}
 CONTROLS_KEY = "lesson_controls"  # st.container key of a lesson's controls column (CSS class st-key-...)

@@ -1,6 +1,6 @@
-"""One look for every chart: a colour per init scheme (colour-blind safe) and a shared Plotly template.
+"""One look for every chart: a colour per init scheme and per layer, the Plotly template, readable_figure.
 
-Pure data plus plotly (no streamlit), so figure builders can use the same colours as the pages.
+Pure data plus plotly (no streamlit): figure builders and pages draw with the same colours.
 """
 
 from __future__ import annotations
@@ -10,9 +10,6 @@ import colorsys
 import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.colors import sample_colorscale
-
-from core.initializers import SCHEMES
-from core.initializers import scheme_label as _scheme_label
 
 # Families share a hue from the Okabe-Ito palette (safe for the common colour-vision deficiencies);
 # within a family the normal variant is dark and solid, the uniform variant lighter and dashed. Every colour
@@ -33,8 +30,8 @@ SCHEME_COLORS: dict[str, str] = {
     "he_uniform": "#E95614",
     "orthogonal": "#8654BB",
     "lsuv": "#8E7C00",
+    "sparse": "#D1495B",
 }
-SCHEME_IDS: tuple[str, ...] = tuple(SCHEME_COLORS)
 
 FALLBACK_COLOR = "#777777"
 LAYER_COLORSCALE = "Viridis"  # sequential, colour-blind safe, readable in greyscale
@@ -45,16 +42,6 @@ MIN_FONT_SIZE = 11  # px: no chart text smaller (the issue's phone check)
 BACKGROUNDS: dict[str, str] = {"light": "#FFFFFF", "dark": "#0E1117"}
 TEXT_CONTRAST = 4.5  # WCAG AA, normal text
 MARK_CONTRAST = 3.0  # WCAG 1.4.11, lines and marks
-
-
-def scheme_ids() -> tuple[str, ...]:
-    """Every init scheme id, in the order of core.initializers.SCHEMES."""
-    return tuple(SCHEMES)
-
-
-def scheme_label(scheme: str) -> str:
-    """The one human label of a scheme id (core.initializers.SCHEMES)."""
-    return _scheme_label(scheme)
 
 
 def scheme_color(scheme: str) -> str:
