@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from core.data import DATASETS, dataset_shape  # noqa: F401 (DATASETS: public, pages read it here)
 from core.fields import FIELDS
+from i18n import _
 
 # The allowed values and ranges, read from the settings table (core/fields.py).
 ACTIVATIONS: tuple[str, ...] = FIELDS["activation"].choices
@@ -159,10 +160,24 @@ def validate(config: ExperimentConfig) -> ExperimentConfig:
     return config
 
 
+def _key(name: str) -> str:
+    """How a note names a setting: its URL key, as the student's link shows it."""
+    return FIELDS[name].key or name
+
+
+def _cut(name: str, before: int, after: int) -> str:
+    return _(
+        "{key} cut from {before} to {after} to keep the run within a few seconds",
+        key=_key(name),
+        before=before,
+        after=after,
+    )
+
+
 def fit_to_budget(config: ExperimentConfig) -> tuple[ExperimentConfig, list[str]]:
     """Clamp every numeric field into its range and cut `steps` to fit MAX_WORK.
 
-    Returns the adjusted config and one plain sentence per change, for the page to show.
+    Returns the adjusted config and one plain sentence per change (in the session's language), for the page.
     """
     changes: dict[str, object] = {}
     notes: list[str] = []
@@ -178,7 +193,14 @@ def fit_to_budget(config: ExperimentConfig) -> tuple[ExperimentConfig, list[str]
         if clamped != getattr(config, name):
             changes[name] = clamped
             notes.append(
-                f"{name} was {getattr(config, name)!r}; the allowed range is [{lo:g}, {hi:g}], so it is {clamped!r}"
+                _(
+                    "{key} was {value}; the allowed range is [{lo}, {hi}], so it is {clamped}",
+                    key=_key(name),
+                    value=getattr(config, name),
+                    lo=lo,
+                    hi=hi,
+                    clamped=clamped,
+                )
             )
     config = dataclasses.replace(config, **changes)
     # Even no training step fits (the evaluations and the boundary grid alone are too large): halve the
@@ -190,14 +212,12 @@ def fit_to_budget(config: ExperimentConfig) -> tuple[ExperimentConfig, list[str]
         ):
             config = config.replace(**{name: smaller(getattr(config, name))})
         if getattr(config, name) != before:
-            notes.append(
-                f"{name} cut from {before} to {getattr(config, name)} to keep the run within a few seconds"
-            )
+            notes.append(_cut(name, before, getattr(config, name)))
     if config.work > MAX_WORK and config.replace(steps=0).work <= MAX_WORK:
         lo, hi = 0, config.steps  # work grows with steps: the largest step count that fits
         while lo < hi:
             mid = (lo + hi + 1) // 2
             lo, hi = (mid, hi) if config.replace(steps=mid).work <= MAX_WORK else (lo, mid - 1)
-        notes.append(f"steps cut from {config.steps} to {lo} to keep the run within a few seconds")
+        notes.append(_cut("steps", config.steps, lo))
         config = config.replace(steps=lo)
     return config, notes

@@ -13,6 +13,7 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from figures import style
+from i18n import _, ngettext
 from ui import i18n
 
 CONFIG = {"displayModeBar": False}
@@ -65,12 +66,12 @@ def describe(fig: go.Figure) -> str:
     parts: list[str] = []
     title = _plain(layout.title.text) if layout.title is not None else ""
     panels = [_plain(a.text) for a in layout.annotations or () if a.xref == "paper" and a.yref == "paper"]
-    parts.append(title or "Chart")
+    parts.append(title or _("Chart"))
     axes = []
     for name in sorted(n for n in dir(layout) if n.startswith(("xaxis", "yaxis"))):
         axis = layout[name]
         if axis is not None and axis.title is not None and _plain(axis.title.text):
-            axes.append(f"{name[0]}: {_plain(axis.title.text)}")
+            axes.append(_("{axis}: {title}", axis=name[0], title=_plain(axis.title.text)))
     if axes:
         parts.append(", ".join(dict.fromkeys(axes)))
     names = list(
@@ -78,12 +79,20 @@ def describe(fig: go.Figure) -> str:
             _plain(t.name) for t in fig.data if t.name and getattr(t, "showlegend", None) is not False
         )
     )
-    if names:
+    if len(names) > 8:
+        more = len(names) - 8
         parts.append(
-            "series: " + ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+            ngettext(
+                "series: {names} and {n} more",
+                "series: {names} and {n} more",
+                more,
+                names=", ".join(names[:8]),
+            )
         )
+    elif names:
+        parts.append(_("series: {names}", names=", ".join(names)))
     if panels and not title:
-        parts.append("panels: " + ", ".join(p for p in panels[:8] if p))
+        parts.append(_("panels: {names}", names=", ".join(p for p in panels[:8] if p)))
     return "; ".join(parts) + "."
 
 
