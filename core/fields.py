@@ -45,7 +45,10 @@ class Field:
     choices: tuple | None = None  # categorical: the allowed values, in the order the widget lists them
     grid: tuple[float, ...] = ()  # widget "grid": the values of the slider (a page may pass its own)
     step: float = 1  # widgets "slider" and "number"
-    help: LazyString | None = None  # the (?) text next to the control
+    # The (?) text next to the control: only where it says more than the label. Each (?) is a button that
+    # costs a keyboard user one Tab press (Streamlit's only way to reach the help by keyboard), so a help that
+    # restates its label is left out (issue 16).
+    help: LazyString | None = None
 
 
 # fmt: off
@@ -62,12 +65,10 @@ _ROWS = (
     Field("noise", "noise", N_("Noise"), "slider", (0.0, 1.0), step=0.05),
     Field("n_classes", "k", N_("Classes"), "slider", (2, 6),
           help=N_("Spiral arms or blob centres; moons, circles and xor always have 2.")),
-    Field("data_seed", "dseed", N_("Data seed"), "number", _SEEDS,
-          help=N_("Which random draw of the data set.")),
+    Field("data_seed", "dseed", N_("Data seed"), "number", _SEEDS),
     Field("depth", "depth", N_("Hidden layers"), "slider", (1, 50),
           help=N_("Number of hidden layers L; the network has L + 1 weight matrices.")),
-    Field("width", "width", N_("Units per layer"), "grid", (2, 512), grid=(2, 4, 8, 16, 32, 64, 128, 256),
-          help=N_("Units in every hidden layer.")),
+    Field("width", "width", N_("Units per layer"), "grid", (2, 512), grid=(2, 4, 8, 16, 32, 64, 128, 256)),
     # The ids of core.activations (tests/test_fields.py), the common ones first.
     Field("activation", "act", N_("Activation"), "select",
           choices=("tanh", "relu", "sigmoid", "linear", "leaky_relu", "gelu")),
@@ -108,8 +109,7 @@ _ROWS = (
     Field("alpha", "alpha", N_("Branch scale α"), "select",
           choices=("one", "inv_sqrt_l", "inv_sqrt_2l", "learned"),
           help=N_("Scale of the residual branch: 1, 1/√L, 1/√(2L), or learned from 0 (SkipInit).")),
-    Field("branch_layers", "branch", N_("Layers per branch"), "grid", (1, 2), grid=(1, 2),
-          help=N_("Dense layers inside each residual branch.")),
+    Field("branch_layers", "branch", N_("Layers per branch"), "grid", (1, 2), grid=(1, 2)),
     Field("input_dim", "dim", N_("Input dimension"), "number", (1, 1000),
           help=N_("Coordinates of each unit-Gaussian input of the `gaussian` data set (the CS231n lecture "
                   "feeds 500).")),
