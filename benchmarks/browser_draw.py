@@ -15,21 +15,19 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
-import socket
 import statistics
 import subprocess
 import sys
 import tarfile
 import tempfile
 import time
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.browser_util import CHROMIUM, CHROMIUM_ARGS, wait_idle  # noqa: E402
+from tests.conftest import serve  # noqa: E402
 from ui import nav  # noqa: E402
 
 # Every chart element has drawn: Plotly's SVG is in it (a WebGL trace draws into a canvas inside it too).
@@ -39,51 +37,6 @@ DRAWN = """() => {
 }"""
 COUNT = """() => [document.querySelectorAll('[data-testid="stPlotlyChart"]').length,
                 document.querySelectorAll('.js-plotly-plot path, .js-plotly-plot text').length]"""
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextlib.contextmanager
-def serve(root: Path, log: Path) -> Iterator[str]:
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    cmd = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        "app.py",
-        "--server.headless=true",
-        f"--server.port={port}",
-        "--server.address=127.0.0.1",
-        "--browser.gatherUsageStats=false",
-        "--server.fileWatcherType=none",
-    ]
-    with open(log, "w") as out:
-        proc = subprocess.Popen(cmd, cwd=root, stdout=out, stderr=subprocess.STDOUT)
-        try:
-            deadline = time.monotonic() + 90
-            while True:
-                try:
-                    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                        if r.status == 200:
-                            break
-                except OSError:
-                    pass
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"server in {root} did not start; see {log}")
-                time.sleep(0.3)
-            yield url
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
 
 
 def checkout(ref: str, dest: Path) -> Path:
@@ -115,8 +68,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
         before_root = checkout(args.before, Path(tmp) / "before")
         apps = {
-            "before": stack.enter_context(serve(before_root, Path(tmp) / "before.log")),
-            "after": stack.enter_context(serve(ROOT, Path(tmp) / "after.log")),
+            "before": stack.enter_context(serve(Path(tmp) / "before.log", root=before_root, timeout=90)),
+            "after": stack.enter_context(serve(Path(tmp) / "after.log", timeout=90)),
         }
         pw = stack.enter_context(sync_playwright())
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
 
 from streamlit.testing.v1 import AppTest
 
@@ -51,3 +52,26 @@ def share_link(at: AppTest) -> str:
     links = [c.value for c in at.code if "?" in c.value or c.value.startswith(("http", "./"))]
     assert links, "no share link on the page"
     return links[-1]
+
+
+def config_from_link(at: AppTest, fixed: Mapping[str, object] | None = None, *, strict: bool = False):
+    """The ExperimentConfig the page ran, read back from its share link (which lists every control), plus
+    `fixed` values for the fields the page sets without a control.
+
+    strict=True: every key of the link but `lang` must be a config field (a page with no controls of its own);
+    else the page's own keys (layer, target), lang and predict are skipped.
+    """
+    from core.config import ExperimentConfig
+    from core.fields import FIELDS_BY_KEY
+
+    defaults = ExperimentConfig()
+    fields: dict = {}
+    for key, value in parse_qsl(urlsplit(share_link(at)).query, keep_blank_values=True):
+        if key not in FIELDS_BY_KEY and (not strict or key == "lang"):
+            continue
+        name = FIELDS_BY_KEY[key]  # strict: a KeyError names the key that is not a field
+        if name == "schemes":
+            fields[name] = (*fields.get(name, ()), value)
+        else:
+            fields[name] = type(getattr(defaults, name))(value)
+    return ExperimentConfig(**fields, **(fixed or {}))

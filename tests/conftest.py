@@ -44,8 +44,13 @@ def artifacts() -> Path:
 
 
 @contextlib.contextmanager
-def serve(log_path: Path, env: dict[str, str] | None = None) -> Iterator[str]:
-    """Start `streamlit run app.py` headless on a free loopback port; yield its URL; stop it."""
+def serve(
+    log_path: Path, env: dict[str, str] | None = None, root: Path = ROOT, timeout: float = 60
+) -> Iterator[str]:
+    """Start `streamlit run app.py` of `root` headless on a free loopback port; yield its URL; stop it.
+
+    The one way tests and benchmarks (benchmarks/browser_draw.py, closed_tab.py) start the app.
+    """
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     log = open(log_path, "w")  # noqa: SIM115 - closed below
@@ -61,13 +66,13 @@ def serve(log_path: Path, env: dict[str, str] | None = None) -> Iterator[str]:
         "--browser.gatherUsageStats=false",
         "--server.fileWatcherType=none",
     ]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + timeout
         while not _healthy(url):
             if proc.poll() is not None or time.monotonic() > deadline:
                 log.flush()
-                pytest.fail(f"streamlit did not start: {log_path.read_text()[-2000:]}")
+                raise RuntimeError(f"streamlit in {root} did not start: {log_path.read_text()[-2000:]}")
             time.sleep(0.3)
         yield url
     finally:

@@ -17,6 +17,7 @@ from core.activations import ACTIVATIONS
 from core.config import ExperimentConfig
 from core.fields import FIELDS, URL_KEYS, WIDGETS
 from core.initializers import BIAS_SCHEMES, HE_MODES, PARAMS, SCHEMES
+from tests.apptest_util import config_from_link
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = str(ROOT / "tests" / "fixtures" / "all_controls_page.py")
@@ -115,8 +116,8 @@ def test_the_contributing_key_table_is_the_field_table():
     assert _docs_table() == URL_KEYS
 
 
-@pytest.mark.parametrize("query, changed", OLD_LINKS, ids=[q[:40] for q, _ in OLD_LINKS])
-def test_links_from_before_the_table_open_the_same_experiment(query, changed):
+def _open(query: str) -> AppTest:
+    """The all-controls test page opened with this link's query."""
     at = AppTest.from_file(PAGE, default_timeout=60)
     grouped: dict[str, list[str]] = {}
     for k, v in parse_qsl(query):
@@ -125,4 +126,16 @@ def test_links_from_before_the_table_open_the_same_experiment(query, changed):
         at.query_params[k] = v if len(v) > 1 else v[0]
     at.run()
     assert not at.exception
-    assert at.session_state["_test_config"] == ExperimentConfig(**changed)
+    return at
+
+
+@pytest.mark.parametrize("query, changed", OLD_LINKS, ids=[q[:40] for q, _ in OLD_LINKS])
+def test_links_from_before_the_table_open_the_same_experiment(query, changed):
+    assert _open(query).session_state["_test_config"] == ExperimentConfig(**changed)
+
+
+def test_a_share_link_reads_back_as_the_config_it_ran():
+    """tests/apptest_util.config_from_link: the page's share link lists every control, so it is the config."""
+    at = _open(OLD_LINKS[1][0])
+    assert config_from_link(at, strict=True) == at.session_state["_test_config"]
+    assert config_from_link(at) == at.session_state["_test_config"]
