@@ -309,38 +309,6 @@ def _setting(name: str) -> Callable[..., Any]:
     return control
 
 
-dataset = _setting("dataset")
-n_samples = _setting("n_samples")
-noise = _setting("noise")
-n_classes = _setting("n_classes")
-data_seed = _setting("data_seed")
-depth = _setting("depth")
-width = _setting("width")
-activation = _setting("activation")
-scale = _setting("scale")
-gain = _setting("gain")
-weight_std = _setting("weight_std")
-weight_const = _setting("weight_const")
-weight_bound = _setting("weight_bound")
-sparsity = _setting("sparsity")
-he_mode = _setting("he_mode")
-leaky_slope = _setting("leaky_slope")
-bias_init = _setting("bias_init")
-bias_value = _setting("bias_value")
-optimizer = _setting("optimizer")
-lr = _setting("lr")
-batch_size = _setting("batch_size")
-steps = _setting("steps")
-seed = _setting("seed")
-dtype = _setting("dtype")
-block = _setting("block")
-norm = _setting("norm")
-alpha = _setting("alpha")
-branch_layers = _setting("branch_layers")
-input_dim = _setting("input_dim")
-output_init = _setting("output_init")
-
-
 def _schemes_help(opts: Sequence[str]) -> str:
     lines = "\n".join(f"- `{s}`: {scheme_label(s)}" for s in opts)
     return _("Shown by the name used in code and in links:") + "\n\n" + lines
@@ -387,8 +355,13 @@ def schemes(
     return out
 
 
-# field name -> control function, for generic code (tests, presets).
-CONTROLS: dict[str, Callable[..., Any]] = {name: globals()[name] for name in URL_KEYS}
+# field name -> control function: `schemes` above, and one made from each other row of core/fields.py with a
+# URL key. Each is also a name of this module (controls.depth(...), controls.width(...)), so adding a setting
+# to the table adds its control; no line here.
+CONTROLS: dict[str, Callable[..., Any]] = {
+    name: schemes if name == "schemes" else _setting(name) for name in URL_KEYS
+}
+globals().update({name: f for name, f in CONTROLS.items() if name != "schemes"})
 
 # Scheme parameters drawn by controls of their own on every page (gain, scale) or read from the activation's.
 _PAGE_WIDE_PARAMS = ("gain", "scale", "slope")
@@ -407,12 +380,13 @@ def scheme_params(schemes: Sequence[str], container: Any = None, **defaults: Any
 
 def data_details(dataset: str, container: Any = None) -> None:
     """The data set's own settings: classes (spiral, blobs), noise (not digits), size and seed."""
+    c = CONTROLS
     if dataset in ("spiral", "blobs"):
-        n_classes(container)
+        c["n_classes"](container)
     if dataset == "gaussian":
-        n_classes(container, help=_("Bands of the projection onto one random direction."))
-        input_dim(container)
+        c["n_classes"](container, help=_("Bands of the projection onto one random direction."))
+        c["input_dim"](container)
     elif dataset != "digits":
-        noise(container)
-    n_samples(container)
-    data_seed(container)
+        c["noise"](container)
+    c["n_samples"](container)
+    c["data_seed"](container)
