@@ -143,3 +143,26 @@ def test_every_control_reaches_the_share_link(page):
     diff = [(x, y) for x, y in zip(a["text"], b["text"]) if x != y]
     assert not diff and len(a["text"]) == len(b["text"]), [(x[:60], y[:60]) for x, y in diff]
     assert share_link(fresh) == link
+
+
+# The pages that let a student pick the init scheme, and the link that picks `sparse` there.
+SPARSE_LINKS = {
+    "symmetry": {"init": "sparse"},
+    "depth": {"init": "sparse"},
+    "training": {"init": ["sparse", "he_normal"]},
+}
+
+
+@pytest.mark.xfail(
+    reason="issue 15: the lesson pages still draw their scheme parameters by hand; they pass once every page "
+    "draws them with controls.scheme_params (the page owners' part)",
+    strict=False,
+)
+@pytest.mark.parametrize("page", list(SPARSE_LINKS))
+def test_a_scheme_brings_the_controls_of_the_parameters_it_reads(page):
+    """core.initializers.Scheme.params decides the controls: `sparse` reads σ and its sparsity."""
+    at = open_page(page, SPARSE_LINKS[page], timeout=180)
+    assert not at.exception
+    for key in ("sparsity", "sigma"):
+        widget(at, key)  # raises KeyError if the page has no control for it
+    assert "sparsity" in dict(parse_qsl(urlsplit(share_link(at)).query))
