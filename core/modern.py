@@ -29,10 +29,10 @@ from core.diagnostics import Binner, distinct_units
 from core.initializers import initialize, initialize_bias
 from core.activations import ACTIVATIONS
 from core.engine import ADAM, MOMENTUM, batch_indices, init_params  # the core engine's conventions
+from core.engine import load_data as _load
 from core.losses import softmax_cross_entropy
 from core.mlp import init_rng
 from core.records import DataSplit, Histogram
-from core.train import _load
 
 EPS = 1e-5  # torch.nn.BatchNorm1d / LayerNorm default
 BN_MOMENTUM = 0.1  # torch.nn.BatchNorm1d default
