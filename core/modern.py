@@ -1,6 +1,8 @@
 """Normalization and residual connections: plain or residual blocks, BatchNorm or LayerNorm, branch scale alpha.
 
 Each piece keeps its forward rule next to its backward rule (as core.mlp does); a trainer records every block.
+About 550 lines on purpose: the network, its trainer and records and its variance recursion are one lesson's
+engine and share Arch; the norms are in core/normalization.py, the RunRecord for other lessons in core/modern_record.py.
 """
 
 # Architecture (the placements are stated on the lesson page):
@@ -32,10 +34,16 @@ from core.engine import ADAM, MOMENTUM, batch_indices, init_params  # the core e
 from core.engine import load_data as _load
 from core.losses import softmax_cross_entropy
 from core.mlp import init_rng
+from core.normalization import (  # noqa: F401 (public here too: tests and benchmarks use them)
+    BN_MOMENTUM,
+    EPS,
+    batchnorm_eval,
+    norm_backward,
+    norm_forward,
+    update_running,
+)
 from core.records import DataSplit, Histogram
 
-EPS = 1e-5  # torch.nn.BatchNorm1d / LayerNorm default
-BN_MOMENTUM = 0.1  # torch.nn.BatchNorm1d default
 
 Progress = Callable[[float, str], None] | None
 
@@ -48,64 +56,7 @@ def alpha_value(alpha: str, depth: int) -> float:
 
 
 # ---------------------------------------------------------------------------------------------
-# Normalization: forward and backward side by side.
-# BatchNorm normalizes each unit over the batch (axis 0), LayerNorm each example over its units (axis 1);
-# both then scale by gamma and shift by beta (one per unit).
-# ---------------------------------------------------------------------------------------------
-
-
-def norm_forward(z: np.ndarray, gamma: np.ndarray, beta: np.ndarray, axis: int) -> tuple[np.ndarray, tuple]:
-    """gamma * (z - mean) / sqrt(var + EPS) + beta with the mean and biased var along `axis`."""
-    # np.add.reduce and in-place products: np.mean's wrapper cost more than the arithmetic at these sizes
-    n = z.shape[axis]
-    mu = np.add.reduce(z, axis=axis, keepdims=True)
-    mu *= 1.0 / n
-    xhat = z - mu
-    var = np.add.reduce(xhat * xhat, axis=axis, keepdims=True)
-    var *= 1.0 / n
-    inv = 1.0 / np.sqrt(var + EPS)
-    xhat *= inv
-    out = xhat * gamma
-    out += beta
-    return out, (xhat, inv, gamma, axis, mu, var)
-
-
-def norm_backward(
-    dout: np.ndarray, cache: tuple, out: tuple[np.ndarray, np.ndarray] | None = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(dz, dgamma, dbeta), dgamma and dbeta written into `out` if given. xhat depends on z through the mean
-    and the variance too: dz = inv / N * (N dxhat - sum dxhat - xhat * sum(dxhat * xhat)), sums along the
-    normalized axis."""
-    xhat, inv, gamma, axis, _, _ = cache
-    n = xhat.shape[axis]
-    dxhat = dout * gamma
-    s1 = np.add.reduce(dxhat, axis=axis, keepdims=True)
-    s2 = np.add.reduce(dxhat * xhat, axis=axis, keepdims=True)
-    dz = dxhat
-    dz *= n
-    dz -= s1
-    dz -= xhat * s2
-    dz *= inv * (1.0 / n)
-    dg, db = (None, None) if out is None else out
-    return dz, np.add.reduce(dout * xhat, axis=0, out=dg), np.add.reduce(dout, axis=0, out=db)
-
-
-def batchnorm_eval(
-    z: np.ndarray, gamma: np.ndarray, beta: np.ndarray, mean: np.ndarray, var: np.ndarray
-) -> np.ndarray:
-    """BatchNorm in evaluation: the running statistics replace the batch's."""
-    return gamma * (z - mean) / np.sqrt(var + EPS) + beta
-
-
-def update_running(running: dict, mu: np.ndarray, var: np.ndarray, n: int) -> None:
-    """PyTorch's running statistics: r <- (1 - m) r + m x, with the unbiased batch variance."""
-    m = BN_MOMENTUM
-    running["mean"] = (1 - m) * running["mean"] + m * mu.ravel()
-    running["var"] = (1 - m) * running["var"] + m * var.ravel() * (n / (n - 1))
-
-
-# ---------------------------------------------------------------------------------------------
-# The network.
+# Normaliwork.
 # ---------------------------------------------------------------------------------------------
 
 
@@ -411,6 +362,19 @@ def _std(x: np.ndarray) -> float:
     return float(np.std(x, dtype=np.float64))
 
 
+def saturation_and_dead(a: np.ndarray, activation: str) -> tuple[float, float]:
+    """(share of saturated outputs, share of dead units) of phi's output a (batch, units), as core.recorder:
+    saturated: |a| > 0.99 (tanh), a outside [0.01, 0.99] (sigmoid); dead: 0 on every example (relu); else NaN."""
+    saturated = dead = math.nan
+    if activation == "tanh":
+        saturated = np.count_nonzero(np.abs(a) > 0.99) / a.size
+    elif activation == "sigmoid":
+        saturated = np.count_nonzero((a < 0.01) | (a > 0.99)) / a.size
+    elif activation == "relu":
+        dead = 1.0 - np.count_nonzero((a > 0).any(axis=0)) / a.shape[1]
+    return saturated, dead
+
+
 def _row(net: ModernNet, layers: list[dict], G: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     act, L = net.activation, net.depth
     row = {k: np.full(L, np.nan) for k in LAYER_STATS}
@@ -422,12 +386,7 @@ def _row(net: ModernNet, layers: list[dict], G: dict[str, np.ndarray]) -> dict[s
         row["branch_std"][j] = _std(c["f"]) if "f" in c else np.nan
         row["pre_std"][j] = _std(c["u"])
         row["act_std"][j] = _std(a)
-        if act == "tanh":
-            row["saturation"][j] = np.count_nonzero(np.abs(a) > 0.99) / a.size
-        elif act == "sigmoid":
-            row["saturation"][j] = np.count_nonzero((a < 0.01) | (a > 0.99)) / a.size
-        if act == "relu":
-            row["dead"][j] = 1.0 - np.count_nonzero((a > 0).any(axis=0)) / a.shape[1]
+        row["saturation"][j], row["dead"][j] = saturation_and_dead(a, act)
         row["grad_std"][j] = _std(G[f"W{i}"])
         row["backprop_std"][j] = _std(c["dh"])
         row["distinct"][j] = distinct_units(np.vstack([P[f"W{i}"], P[f"b{i}"][None, :]]))

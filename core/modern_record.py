@@ -25,7 +25,7 @@ from core.config import BOUNDARY_GRID, ExperimentConfig
 from core.diagnostics import distinct_units, mean_cosine, numerical_ranks
 from core.engine import batch_indices
 from core.losses import softmax, softmax_cross_entropy
-from core.modern import Optimizer, _evaluate, network
+from core.modern import Optimizer, _evaluate, network, saturation_and_dead
 from core.recorder import MAX_SNAPSHOT_FLOATS, make_binners
 from core.records import HISTOGRAMS, LAYER_STATS, SYMMETRY_STATS, DataSplit, Histogram, RunRecord
 
@@ -184,13 +184,7 @@ def _stats(net, layers, hs, us, Ws, Gs, dlogits, bs) -> dict[str, np.ndarray]:
         row["backprop_std"][j] = _std(layers[j]["dh"] if j < L else dlogits)
         if j == L:
             break
-        a = layers[j]["a"]
-        if act == "tanh":
-            row["saturation"][j] = np.count_nonzero(np.abs(a) > 0.99) / a.size
-        elif act == "sigmoid":
-            row["saturation"][j] = np.count_nonzero((a < 0.01) | (a > 0.99)) / a.size
-        elif act == "relu":
-            row["dead"][j] = 1.0 - np.count_nonzero((a > 0).any(axis=0)) / a.shape[1]
+        row["saturation"][j], row["dead"][j] = saturation_and_dead(layers[j]["a"], act)
     return row
 
 
