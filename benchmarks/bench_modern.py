@@ -1,7 +1,7 @@
 """Training speed of core.modern (normalization and residual blocks) against PyTorch eager on the same networks,
 and the compute time of the Normalization & residuals page's default view.
 
-Run from the repository root:  python benchmarks/bench_modern.py  [--quick]
+Run from the repository root:  python benchmarks/bench_modern.py  [--quick] [--view [--before REV]]
 PyTorch is optional (dev only: `pip install torch==2.13.0`); without it the torch columns are left out. One
 BLAS / torch thread each. Rounds interleave project and torch bursts; ratios are medians of per-round paired
 ratios of CPU time (time.process_time), as in benchmarks/bench_train.py.
@@ -22,11 +22,16 @@ from threadpoolctl import threadpool_limits
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from core.config import ExperimentConfig  # noqa: E402
 from core.modern import Optimizer, network, run_modern  # noqa: E402
 from core.train import _load, batch_indices  # noqa: E402
-from figures import modern as fm  # noqa: E402
+
+try:
+    from analysis import modern as fm  # noqa: E402 (the lesson's defaults since issue 15)
+except ImportError:
+    from figures import modern as fm  # noqa: E402
 
 try:
     import torch
@@ -175,10 +180,85 @@ def default_view_seconds(rounds: int) -> list[str]:
     return rows
 
 
+VIEW_WORKER = r"""
+import json, sys, time
+sys.path.insert(0, sys.argv[1])
+from threadpoolctl import threadpool_limits
+from core.config import ExperimentConfig
+from core.modern import run_modern
+try:
+    from analysis import modern as fm  # where the lesson's defaults live since issue 15
+except ImportError:
+    from figures import modern as fm
+base = ExperimentConfig(**fm.DEFAULTS, **fm.FIXED)
+with threadpool_limits(limits=1, user_api="blas"):
+    for line in sys.stdin:
+        t = time.process_time()
+        run_modern(getattr(fm, line.strip()).configs(base))
+        print(json.dumps(time.process_time() - t), flush=True)
+"""
+
+
+def view_before_after(before: str, rounds: int) -> list[str]:
+    """The default view of commit `before` (its code and its defaults) against this tree's, part by part, in
+    paired rounds: two worker processes that take turns, CPU seconds; ratio = median of per-round ratios."""
+    import subprocess
+    import tempfile
+
+    from bench_paired import tree_at
+
+    with tempfile.TemporaryDirectory() as tmp:
+        blob = subprocess.run(
+            ["git", "archive", before, "figures"], cwd=ROOT, capture_output=True, check=True
+        )
+        tree = tree_at(before, Path(tmp))
+        import tarfile
+        from io import BytesIO
+
+        with tarfile.open(fileobj=BytesIO(blob.stdout)) as tar:
+            tar.extractall(tree, filter="data")
+        workers = [
+            subprocess.Popen([sys.executable, "-c", VIEW_WORKER, str(t)], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True, cwd=t)
+            for t in (tree, ROOT)
+        ]  # fmt: skip
+        times: dict[tuple[str, int], list[float]] = {(p, w): [] for p in (*fm.PARTS, "all") for w in (0, 1)}
+        for r in range(rounds):
+            total = [0.0, 0.0]
+            for i, part in enumerate(fm.PARTS):
+                for w in (0, 1) if (r + i) % 2 == 0 else (1, 0):
+                    workers[w].stdin.write(part + "\n")
+                    workers[w].stdin.flush()
+                    t = float(workers[w].stdout.readline())
+                    times[(part, w)].append(t)
+                    total[w] += t
+            for w in (0, 1):
+                times[("all", w)].append(total[w])
+        for w in workers:
+            w.stdin.close()
+            w.wait()
+    rows = [
+        f"| part | CPU seconds before ({before}) | CPU seconds after | speed after / before (paired) |",
+        "|---|---|---|---|",
+    ]
+    for part in (*fm.PARTS, "all"):
+        b, a = times[(part, 0)], times[(part, 1)]
+        ratio = statistics.median(x / y for x, y in zip(b, a))
+        rows.append(
+            f"| {part.lower()} | {statistics.median(b):.2f} | {statistics.median(a):.2f} | {ratio:.2f}x |"
+        )
+    for row in rows:
+        print(row, flush=True)
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="2 rounds of 20 steps instead of 5 of 50")
     parser.add_argument("--view", action="store_true", help="only the page's default view")
+    parser.add_argument(
+        "--before", help="with --view: also the default view of this commit, in paired rounds"
+    )
     args = parser.parse_args()
     rounds, steps = (2, 20) if args.quick else (5, 50)
     print(
@@ -191,7 +271,11 @@ def main() -> None:
             print("## Steps per second (one thread; SGD, no records)\n")
             speed_table(rounds, steps)
         print("\n## The page's default view, computed cold\n")
-        default_view_seconds(max(1, rounds // 2))
+        if args.before:
+            view_before_after(args.before, max(2, rounds // 2))
+        else:
+            default_view_seconds(max(1, rounds // 2))
+    print(f"\nload average at the end {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

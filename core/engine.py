@@ -83,6 +83,16 @@ def initial_network(config: ExperimentConfig, scheme: str, X_batch: np.ndarray |
     return net
 
 
+def load_data(c: ExperimentConfig, cache: dict) -> DataSplit:
+    """config's data set, loaded once per data setting into `cache`."""
+    from core.data import load
+
+    key = (c.dataset, c.n_samples, c.noise, c.n_classes, c.data_seed, c.input_dim)
+    if key not in cache:
+        cache[key] = load(c.dataset, c.n_samples, c.noise, c.n_classes, c.data_seed, dim=c.input_dim)
+    return cache[key]
+
+
 def batch_indices(config: ExperimentConfig, n_train: int) -> np.ndarray:
     """(steps + 1, batch) sample indices: consecutive slices of a stream of random permutations.
 

@@ -1,4 +1,4 @@
-"""The weight-initialization catalog: one small function per scheme, with its formula and its paper.
+"""The weight-initialization catalog: one registry entry per scheme, with its formula, paper and std.
 Each scheme is a stable string id (also used in URLs) in `SCHEMES`; `initialize` is the one entry point.
 """
 
@@ -16,10 +16,32 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from core.activations import ACTIVATIONS, GELU_SECOND_MOMENT  # noqa: F401 (GELU_SECOND_MOMENT: public)
-
-# Std of a standard normal truncated to [-2, 2]: sqrt(1 - 4 phi(2) / (2 Phi(2) - 1)).
-TRUNC_STD = 0.87962566103423978
-TRUNC_CUT = 2.0
+from core.samplers import (  # noqa: F401 (the samplers are public here too, as in torch.nn.init)
+    TRUNC_CUT,
+    TRUNC_STD,
+    _he_variance,
+    _orthogonal_std,
+    _sparse_zeros,
+    _zero_std,
+    fan_avg_std,
+    fan_in_std,
+    he_std,
+    sigma_std,
+    zeros,
+    constant,
+    normal,
+    uniform,
+    standard_uniform,
+    lecun_normal,
+    lecun_uniform,
+    xavier_normal,
+    xavier_uniform,
+    he_normal,
+    he_uniform,
+    orthogonal,
+    truncated_normal,
+    sparse,
+)
 
 HE_MODES = ("fan_in", "fan_out")
 
@@ -162,170 +184,8 @@ def _as_rng(rng: np.random.Generator | int | None) -> np.random.Generator:
     raise ValueError(f"rng must be a numpy Generator, an integer seed or None, got {type(rng).__name__}")
 
 
-# ------------------------------------------------------------------------------- the initializers
-# Each returns the rule *before* `scale`; `initialize` applies `scale` last. Shapes are (fan_in, fan_out).
-# `activation` matters only to He's rule (leaky ReLU's slope); every sampler takes it, so the registry calls
-# them alike.
-def zeros(
-    fan_in: int, fan_out: int, rng: np.random.Generator, p: dict, activation: str = "tanh"
-) -> np.ndarray:
-    """W = 0. Every unit computes the same function: the symmetry is never broken."""
-    return np.zeros((fan_in, fan_out))
-
-
-def constant(
-    fan_in: int, fan_out: int, rng: np.random.Generator, p: dict, activation: str = "tanh"
-) -> np.ndarray:
-    """W = g c. Same symmetry as zeros: equal units receive equal gradients forever."""
-    return np.full((fan_in, fan_out), p["gain"] * p["value"])
-
-
-def normal(
-    fan_in: int, fan_out: int, rng: np.random.Generator, p: dict, activation: str = "tanh"
-) -> np.ndarray:
-    """W ~ N(0, (g sigma)^2), sigma = ``std`` (default 0.01, the classic tutorial value)."""
-    return rng.standard_normal((fan_in, fan_out)) * (p["gain"] * p["std"])
-
-
-def uniform(
-    fan_in: int, fan_out: int, rng: np.random.Generator, p: dict, activation: str = "tanh"
-) -> np.ndarray:
-    """W ~ U[-g a, g a], a = ``bound``; std = g a / sqrt(3)."""
-    b = p["gain"] * p["bound"]
-    return rng.uniform(-b, b, (fan_in, fan_out))
-
-
-def standard_uniform(
-    fan_in: int, fan_out: int, rng: np.random.Generator, p: dict, activation: str = "tanh"
-) -> np.ndarray:
-    """W ~ U[-g / sqrt(fan_in), g / sqrt(fan_in)]; variance g^2 / (3 fan_in).
-
-    The "standard" heuristic criticised by Glorot & Bengio (2010) and PyTorch's ``nn.Linear`` default
-    (``kaiming_uniform_(a=sqrt(5))`` reduces to exactly this bound).
-    """
-    b = p["gain"] / math.sqrt(fan_in)
-    return rng.uniform(-b, b, (fan_in, fan_out))
-
-
-def lecun_normal(
-    fan_in: int, fan_out: int, rng: np.random.Generator, p: dict, activation: str = "tanh"
-) -> np.ndarray:
-    """W ~ N(0, g^2 / fan_in). LeCun, Bottou, Orr & Mueller (1998), Efficient BackProp."""
-    return rng.standard_normal((fan_in, fan_out)) * (p["gain"] / math.sqrt(fan_in))
-
-
-def lecun_uniform(
-    fan_in: int, fan_out: int, rng: np.random.Generator, p: dict, activation: str = "tanh"
-) -> np.ndarray:
-    """W ~ U[-g sqrt(3 / fan_in), g sqrt(3 / fan_in)]: variance g^2 / fan_in. LeCun et al. (1998)."""
-    b = p["gain"] * math.sqrt(3.0 / fan_in)
-    return rng.uniform(-b, b, (fan_in, fan_out))
-
-
-def xavier_normal(
-    fan_in: int, fan_out: int, rng: np.random.Generator, p: dict, activation: str = "tanh"
-) -> np.ndarray:
-    """W ~ N(0, g^2 2 / (fan_in + fan_out)). Glorot & Bengio (2010)."""
-    return rng.standard_normal((fan_in, fan_out)) * (p["gain"] * math.sqrt(2.0 / (fan_in + fan_out)))
-
-
-def xavier_uniform(
-    fan_in: int, fan_out: int, rng: np.random.Generator, p: dict, activation: str = "tanh"
-) -> np.ndarray:
-    """W ~ U[-g sqrt(6 / (fan_in + fan_out)), +...]: variance g^2 2 / (fan_in + fan_out). Glorot & Bengio (2010)."""
-    b = p["gain"] * math.sqrt(6.0 / (fan_in + fan_out))
-    return rng.uniform(-b, b, (fan_in, fan_out))
-
-
-def _he_variance(fan_in: int, fan_out: int, activation: str, p: dict) -> float:
-    """2 g^2 / ((1 + slope^2) fan), slope counted only for leaky_relu; fan = fan_in or fan_out (``mode``)."""
-    fan = fan_in if p["mode"] == "fan_in" else fan_out
-    slope = p["slope"] if activation == "leaky_relu" else 0.0
-    return 2.0 * p["gain"] ** 2 / ((1.0 + slope**2) * fan)
-
-
-def he_normal(fan_in: int, fan_out: int, rng: np.random.Generator, p: dict, activation: str) -> np.ndarray:
-    """W ~ N(0, 2 g^2 / ((1 + slope^2) fan)). He, Zhang, Ren & Sun (2015), Delving Deep into Rectifiers.
-
-    ``mode="fan_in"`` keeps the forward variance, ``"fan_out"`` the backward one.
-    """
-    return rng.standard_normal((fan_in, fan_out)) * math.sqrt(_he_variance(fan_in, fan_out, activation, p))
-
-
-def he_uniform(fan_in: int, fan_out: int, rng: np.random.Generator, p: dict, activation: str) -> np.ndarray:
-    """W ~ U[-b, b], b = g sqrt(6 / ((1 + slope^2) fan)): He et al. (2015)'s variance, uniform."""
-    b = math.sqrt(3.0 * _he_variance(fan_in, fan_out, activation, p))
-    return rng.uniform(-b, b, (fan_in, fan_out))
-
-
-def orthogonal(
-    fan_in: int, fan_out: int, rng: np.random.Generator, p: dict, activation: str = "tanh"
-) -> np.ndarray:
-    """W = g Q with Q a random (Haar) orthogonal matrix. Saxe, McClelland & Ganguli (2013).
-
-    Q is the QR factor of a standard Gaussian matrix with the sign of R's diagonal fixed (this is
-    what makes Q uniformly distributed). Non-square like ``torch.nn.init.orthogonal_``: if
-    fan_in >= fan_out the columns are orthonormal (Q^T Q = I), else the rows are (Q Q^T = I).
-    Every element then has variance 1 / max(fan_in, fan_out).
-    """
-    rows, cols = max(fan_in, fan_out), min(fan_in, fan_out)
-    q, r = np.linalg.qr(rng.standard_normal((rows, cols)))
-    q *= np.where(np.diag(r) < 0, -1.0, 1.0)  # sign(0) would be 0; a zero diagonal has probability 0
-    if fan_in < fan_out:
-        q = q.T
-    return np.ascontiguousarray(q) * p["gain"]
-
-
-def truncated_normal(
-    fan_in: int, fan_out: int, rng: np.random.Generator, p: dict, activation: str = "tanh"
-) -> np.ndarray:
-    """N(0, s^2) cut at +-2 s and redrawn, s = g sigma / 0.8796, so that the std is exactly g sigma.
-
-    0.87962566 is the std of a standard normal truncated to [-2, 2]; dividing by it is the variance
-    correction of TensorFlow's ``VarianceScaling(distribution="truncated_normal")``.
-    """
-    x = rng.standard_normal((fan_in, fan_out))
-    bad = np.abs(x) > TRUNC_CUT
-    while bad.any():  # redraw only the rejected entries (about 4.6 % each round)
-        x[bad] = rng.standard_normal(int(bad.sum()))
-        bad = np.abs(x) > TRUNC_CUT
-    return x * (p["gain"] * p["std"] / TRUNC_STD)
-
-
-def sparse(
-    fan_in: int, fan_out: int, rng: np.random.Generator, p: dict, activation: str = "tanh"
-) -> np.ndarray:
-    """N(0, (g sigma)^2) with ceil(sparsity * fan_out) of each input's fan_out weights set to 0.
-
-    PyTorch's ``torch.nn.init.sparse_(W, sparsity, std=0.01)`` (Martens 2010, "Deep learning via
-    Hessian-free optimization"): it zeroes a fraction of each column of its (fan_out, fan_in) weight,
-    i.e. of each row of this (fan_in, fan_out) W, at positions drawn uniformly without replacement.
-    """
-    w = rng.standard_normal((fan_in, fan_out)) * (p["gain"] * p["std"])
-    n_zero = _sparse_zeros(fan_out, p)
-    if n_zero:
-        cols = np.argsort(rng.random((fan_in, fan_out)), axis=1)[:, :n_zero]
-        np.put_along_axis(w, cols, 0.0, axis=1)
-    return w
-
-
-def _sparse_zeros(fan_out: int, p: dict) -> int:
-    return min(fan_out, math.ceil(p["sparsity"] * fan_out))
-
-
-def _zero_std(fan_in: int, fan_out: int, p: dict, activation: str) -> float:
-    """0: the elements of zeros and constant do not vary."""
-    return 0.0
-
-
-def _orthogonal_std(fan_in: int, fan_out: int, p: dict, activation: str) -> float:
-    """g / sqrt(max(fan_in, fan_out)): the squared entries of Q sum to min(fan_in, fan_out) over
-    fan_in * fan_out elements, all exchangeable."""
-    return p["gain"] / math.sqrt(max(fan_in, fan_out))
-
-
 # ------------------------------------------------------------------------------------- the registry
-# One entry per scheme: adding a scheme is adding an entry (and its sampler above).
+# One entry per scheme: adding a scheme is adding an entry (and its sampler in core/samplers.py).
 _NIN, _NOUT = r"n_{\mathrm{in}}", r"n_{\mathrm{out}}"
 
 SCHEMES: dict[str, Scheme] = {
@@ -357,7 +217,7 @@ SCHEMES: dict[str, Scheme] = {
         False,
         ("std", "gain"),
         sample=normal,
-        std=lambda n_in, n_out, p, act: p["gain"] * p["std"],
+        std=sigma_std,
     ),
     "uniform": Scheme(
         "Uniform (fixed a)",
@@ -387,7 +247,7 @@ SCHEMES: dict[str, Scheme] = {
         False,
         ("gain",),
         sample=lecun_normal,
-        std=lambda n_in, n_out, p, act: p["gain"] / math.sqrt(n_in),
+        std=fan_in_std,
     ),
     "lecun_uniform": Scheme(
         "LeCun uniform",
@@ -397,7 +257,7 @@ SCHEMES: dict[str, Scheme] = {
         False,
         ("gain",),
         sample=lecun_uniform,
-        std=lambda n_in, n_out, p, act: p["gain"] / math.sqrt(n_in),
+        std=fan_in_std,
     ),
     "xavier_normal": Scheme(
         "Xavier (Glorot) normal",
@@ -407,7 +267,7 @@ SCHEMES: dict[str, Scheme] = {
         False,
         ("gain",),
         sample=xavier_normal,
-        std=lambda n_in, n_out, p, act: p["gain"] * math.sqrt(2.0 / (n_in + n_out)),
+        std=fan_avg_std,
     ),
     "xavier_uniform": Scheme(
         "Xavier (Glorot) uniform",
@@ -418,7 +278,7 @@ SCHEMES: dict[str, Scheme] = {
         False,
         ("gain",),
         sample=xavier_uniform,
-        std=lambda n_in, n_out, p, act: p["gain"] * math.sqrt(2.0 / (n_in + n_out)),
+        std=fan_avg_std,
     ),
     "he_normal": Scheme(
         "He (Kaiming) normal",
@@ -429,7 +289,7 @@ SCHEMES: dict[str, Scheme] = {
         False,
         ("mode", "slope", "gain"),
         sample=he_normal,
-        std=lambda n_in, n_out, p, act: math.sqrt(_he_variance(n_in, n_out, act, p)),
+        std=he_std,
     ),
     "he_uniform": Scheme(
         "He (Kaiming) uniform",
@@ -440,7 +300,7 @@ SCHEMES: dict[str, Scheme] = {
         False,
         ("mode", "slope", "gain"),
         sample=he_uniform,
-        std=lambda n_in, n_out, p, act: math.sqrt(_he_variance(n_in, n_out, act, p)),
+        std=he_std,
     ),
     "orthogonal": Scheme(
         "Orthogonal",
@@ -461,7 +321,7 @@ SCHEMES: dict[str, Scheme] = {
         False,
         ("std", "gain"),
         sample=truncated_normal,
-        std=lambda n_in, n_out, p, act: p["gain"] * p["std"],
+        std=sigma_std,
     ),
     "lsuv": Scheme(
         "LSUV (layer-sequential unit variance)",

@@ -1,6 +1,8 @@
 """Normalization and residual connections: plain or residual blocks, BatchNorm or LayerNorm, branch scale alpha.
 
 Each piece keeps its forward rule next to its backward rule (as core.mlp does); a trainer records every block.
+About 550 lines on purpose: the network, its trainer and records and its variance recursion are one lesson's
+engine and share Arch; the norms are in core/normalization.py, the RunRecord for other lessons in core/modern_record.py.
 """
 
 # Architecture (the placements are stated on the lesson page):
@@ -29,13 +31,19 @@ from core.diagnostics import Binner, distinct_units
 from core.initializers import initialize, initialize_bias
 from core.activations import ACTIVATIONS
 from core.engine import ADAM, MOMENTUM, batch_indices, init_params  # the core engine's conventions
+from core.engine import load_data as _load
 from core.losses import softmax_cross_entropy
 from core.mlp import init_rng
+from core.normalization import (  # noqa: F401 (public here too: tests and benchmarks use them)
+    BN_MOMENTUM,
+    EPS,
+    batchnorm_eval,
+    norm_backward,
+    norm_forward,
+    update_running,
+)
 from core.records import DataSplit, Histogram
-from core.train import _load
 
-EPS = 1e-5  # torch.nn.BatchNorm1d / LayerNorm default
-BN_MOMENTUM = 0.1  # torch.nn.BatchNorm1d default
 
 Progress = Callable[[float, str], None] | None
 
@@ -48,60 +56,7 @@ def alpha_value(alpha: str, depth: int) -> float:
 
 
 # ---------------------------------------------------------------------------------------------
-# Normalization: forward and backward side by side.
-# BatchNorm normalizes each unit over the batch (axis 0), LayerNorm each example over its units (axis 1);
-# both then scale by gamma and shift by beta (one per unit).
-# ---------------------------------------------------------------------------------------------
-
-
-def norm_forward(z: np.ndarray, gamma: np.ndarray, beta: np.ndarray, axis: int) -> tuple[np.ndarray, tuple]:
-    """gamma * (z - mean) / sqrt(var + EPS) + beta with the mean and biased var along `axis`."""
-    # np.add.reduce and in-place products: np.mean's wrapper cost more than the arithmetic at these sizes
-    n = z.shape[axis]
-    mu = np.add.reduce(z, axis=axis, keepdims=True)
-    mu *= 1.0 / n
-    xhat = z - mu
-    var = np.add.reduce(xhat * xhat, axis=axis, keepdims=True)
-    var *= 1.0 / n
-    inv = 1.0 / np.sqrt(var + EPS)
-    xhat *= inv
-    out = xhat * gamma
-    out += beta
-    return out, (xhat, inv, gamma, axis, mu, var)
-
-
-def norm_backward(dout: np.ndarray, cache: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(dz, dgamma, dbeta). xhat depends on z through the mean and the variance too:
-    dz = inv / N * (N dxhat - sum dxhat - xhat * sum(dxhat * xhat)), sums along the normalized axis."""
-    xhat, inv, gamma, axis, _, _ = cache
-    n = xhat.shape[axis]
-    dxhat = dout * gamma
-    s1 = np.add.reduce(dxhat, axis=axis, keepdims=True)
-    s2 = np.add.reduce(dxhat * xhat, axis=axis, keepdims=True)
-    dz = dxhat
-    dz *= n
-    dz -= s1
-    dz -= xhat * s2
-    dz *= inv * (1.0 / n)
-    return dz, np.add.reduce(dout * xhat, axis=0), np.add.reduce(dout, axis=0)
-
-
-def batchnorm_eval(
-    z: np.ndarray, gamma: np.ndarray, beta: np.ndarray, mean: np.ndarray, var: np.ndarray
-) -> np.ndarray:
-    """BatchNorm in evaluation: the running statistics replace the batch's."""
-    return gamma * (z - mean) / np.sqrt(var + EPS) + beta
-
-
-def update_running(running: dict, mu: np.ndarray, var: np.ndarray, n: int) -> None:
-    """PyTorch's running statistics: r <- (1 - m) r + m x, with the unbiased batch variance."""
-    m = BN_MOMENTUM
-    running["mean"] = (1 - m) * running["mean"] + m * mu.ravel()
-    running["var"] = (1 - m) * running["var"] + m * var.ravel() * (n / (n - 1))
-
-
-# ---------------------------------------------------------------------------------------------
-# The network.
+# Normaliwork.
 # ---------------------------------------------------------------------------------------------
 
 
@@ -176,6 +131,25 @@ class ModernNet:
                 self.params[f"a{j}"] = np.zeros(1, dtype=self.dtype)
             self.running.append({"mean": np.zeros(width, self.dtype), "var": np.ones(width, self.dtype)})
         self._alpha = alpha_value(arch.alpha, depth)
+        # All parameters are views into one flat array, and each gradient is written into the same place of a
+        # flat gradient: the optimizer then updates a deep net in a few whole-array operations instead of a
+        # few per parameter array (the per-call cost dominated at the lesson's sizes).
+        self.flat = np.concatenate([v.ravel() for v in self.params.values()])
+        self._slots: dict[str, tuple[int, tuple[int, ...]]] = {}
+        at = 0
+        for name, v in self.params.items():
+            self._slots[name] = (at, v.shape)
+            self.params[name] = self.flat[at : at + v.size].reshape(v.shape)
+            at += v.size
+        self.grad_flat = np.zeros_like(self.flat)  # the flat gradient of the last loss_and_grads
+
+    def _grad_views(self) -> dict[str, np.ndarray]:
+        """A fresh flat gradient (self.grad_flat) and its views, one per parameter (name -> array)."""
+        self.grad_flat = np.empty_like(self.flat)
+        return {
+            k: self.grad_flat[at : at + math.prod(shape)].reshape(shape)
+            for k, (at, shape) in self._slots.items()
+        }
 
     def alpha(self, j: int) -> float:
         """Block j's branch scale now."""
@@ -236,51 +210,61 @@ class ModernNet:
     ) -> tuple[float, dict[str, np.ndarray], list[dict]]:
         """Mean softmax cross-entropy, its gradient for every parameter, and the layers' caches (each with
         "dh": dLoss/d(its output h))."""
-        dphi = ACTIVATIONS[self.activation].dphi
+        # g *= phi'(z), from phi's output where that is cheaper (tanh: 1 - h^2, no second tanh)
+        back = ACTIVATIONS[self.activation].backward
         P, s, arch = self.params, self.slope, self.arch
         logits, layers = self.forward(X, mode)
         loss, dz = softmax_cross_entropy(logits, np.asarray(y))
         dz = dz.astype(self.dtype, copy=False)
-        G: dict[str, np.ndarray] = {}
+        G = self._grad_views()
         o = self.n_dense - 1
         h_last = layers[-1]["h"]
         # logits = h W_o + b_o  =>  dW_o = h^T dlogits, db_o = sum of dlogits, dh = dlogits W_o^T
-        G[f"W{o}"], G[f"b{o}"] = h_last.T @ dz, dz.sum(axis=0)
+        _dense_grads(h_last, dz, G, o)
         dh = dz @ P[f"W{o}"].T
         for j in range(self.depth - 1, -1, -1):
             c = layers[j]
             c["dh"] = dh
             i = self.first_dense(j)
             if arch.block == "plain":
-                du = dh * dphi(c["u"], slope=s)  # h = phi(u)
+                du = dh.copy()  # h = phi(u); dh stays in the records
+                back(du, c["u"], c["a"], s)
                 dz = _norm_back(du, c["norm"], j, G)  # u = N(z)
-                G[f"W{i}"], G[f"b{i}"] = c["h_in"].T @ dz, dz.sum(axis=0)  # z = h_in W + b
-                dh = dz @ P[f"W{i}"].T
+                _dense_grads(c["h_in"], dz, G, i)  # z = h_in W + b
+                if j > 0:  # nothing reads dLoss/dX
+                    dh = dz @ P[f"W{i}"].T
                 continue
             # h = h_in + alpha f  =>  dh_in = dh + (through the branch), df = alpha dh, dalpha = sum(dh * f)
             if f"a{j}" in P:
-                G[f"a{j}"] = np.array([np.sum(dh * c["f"])], dtype=self.dtype)
+                G[f"a{j}"][0] = np.sum(dh * c["f"])
             df = self.alpha(j) * dh
             if arch.branch_layers == 2:
-                G[f"W{i + 1}"], G[f"b{i + 1}"] = c["a2"].T @ df, df.sum(axis=0)
-                df = (df @ P[f"W{i + 1}"].T) * dphi(c["z2"], slope=s)
-            G[f"W{i}"], G[f"b{i}"] = c["a"].T @ df, df.sum(axis=0)
-            du = (df @ P[f"W{i}"].T) * dphi(c["u"], slope=s)
+                _dense_grads(c["a2"], df, G, i + 1)
+                df = df @ P[f"W{i + 1}"].T
+                back(df, c["z2"], c["a2"], s)
+            _dense_grads(c["a"], df, G, i)
+            du = df @ P[f"W{i}"].T
+            back(du, c["u"], c["a"], s)
             dh = dh + _norm_back(du, c["norm"], j, G)
         if arch.block == "residual":
-            G["W0"], G["b0"] = np.asarray(X, dtype=self.dtype).T @ dh, dh.sum(axis=0)
-        return loss, {k: G[k] for k in P}, layers
+            _dense_grads(np.asarray(X, dtype=self.dtype), dh, G, 0)
+        return loss, G, layers
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         return np.argmax(self.forward(X, "eval")[0], axis=1)
 
 
+def _dense_grads(h_in: np.ndarray, dz: np.ndarray, G: dict[str, np.ndarray], i: int) -> None:
+    """z = h_in W_i + b_i  =>  dW_i = h_in^T dz, db_i = sum of dz over the examples; written into G's views."""
+    np.matmul(h_in.T, dz, out=G[f"W{i}"])
+    np.add.reduce(dz, axis=0, out=G[f"b{i}"])
+
+
 def _norm_back(du: np.ndarray, cache: tuple | None, j: int, G: dict) -> np.ndarray:
-    """Gradient through block j's norm (identity without one); dgamma and dbeta go into G."""
+    """Gradient through block j's norm (identity without one); dgamma and dbeta go into G's views."""
     if cache is None:
         return du
-    dz, G[f"g{j}"], G[f"be{j}"] = norm_backward(du, cache)
-    return dz
+    return norm_backward(du, cache, out=(G[f"g{j}"], G[f"be{j}"]))[0]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -382,6 +366,19 @@ def _std(x: np.ndarray) -> float:
     return float(np.std(x, dtype=np.float64))
 
 
+def saturation_and_dead(a: np.ndarray, activation: str) -> tuple[float, float]:
+    """(share of saturated outputs, share of dead units) of phi's output a (batch, units), as core.recorder:
+    saturated: |a| > 0.99 (tanh), a outside [0.01, 0.99] (sigmoid); dead: 0 on every example (relu); else NaN."""
+    saturated = dead = math.nan
+    if activation == "tanh":
+        saturated = np.count_nonzero(np.abs(a) > 0.99) / a.size
+    elif activation == "sigmoid":
+        saturated = np.count_nonzero((a < 0.01) | (a > 0.99)) / a.size
+    elif activation == "relu":
+        dead = 1.0 - np.count_nonzero((a > 0).any(axis=0)) / a.shape[1]
+    return saturated, dead
+
+
 def _row(net: ModernNet, layers: list[dict], G: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     act, L = net.activation, net.depth
     row = {k: np.full(L, np.nan) for k in LAYER_STATS}
@@ -393,12 +390,7 @@ def _row(net: ModernNet, layers: list[dict], G: dict[str, np.ndarray]) -> dict[s
         row["branch_std"][j] = _std(c["f"]) if "f" in c else np.nan
         row["pre_std"][j] = _std(c["u"])
         row["act_std"][j] = _std(a)
-        if act == "tanh":
-            row["saturation"][j] = np.count_nonzero(np.abs(a) > 0.99) / a.size
-        elif act == "sigmoid":
-            row["saturation"][j] = np.count_nonzero((a < 0.01) | (a > 0.99)) / a.size
-        if act == "relu":
-            row["dead"][j] = 1.0 - np.count_nonzero((a > 0).any(axis=0)) / a.shape[1]
+        row["saturation"][j], row["dead"][j] = saturation_and_dead(a, act)
         row["grad_std"][j] = _std(G[f"W{i}"])
         row["backprop_std"][j] = _std(c["dh"])
         row["distinct"][j] = distinct_units(np.vstack([P[f"W{i}"], P[f"b{i}"][None, :]]))
@@ -426,7 +418,7 @@ def train(config: ExperimentConfig, data: DataSplit, progress: Progress = None) 
     X_all = np.concatenate([data.X_train, data.X_test]).astype(net.dtype)
     y_all = np.concatenate([data.y_train, data.y_test])
     idx = batch_indices(c, len(X))
-    opt = Optimizer(c.optimizer, c.lr, net.params)
+    opt = Optimizer(c.optimizer, c.lr, {"flat": net.flat})
     stat_steps = sorted(set(range(0, c.steps + 1, c.record_every)) | {c.steps})
     hist_steps = sorted({int(round(x)) for x in np.linspace(0, c.steps, c.n_checkpoints)})
     binners = {name: Binner(lo, hi, HIST_BINS, "log10abs") for name, (lo, hi) in HIST_EDGES.items()}
@@ -441,7 +433,7 @@ def train(config: ExperimentConfig, data: DataSplit, progress: Progress = None) 
             # a non-finite gradient makes the next loss non-finite; the recorded steps check every gradient
             finite = math.isfinite(loss)
             if s in stat_steps:
-                finite = finite and all(np.isfinite(g).all() for g in G.values())
+                finite = finite and bool(np.isfinite(net.grad_flat).all())
             if s in stat_steps or not finite:
                 evals.append((s, *_evaluate(net, X_all, y_all, len(X))))
                 rows.append(_row(net, layers, G))
@@ -461,7 +453,7 @@ def train(config: ExperimentConfig, data: DataSplit, progress: Progress = None) 
                 break
             if s < c.steps:
                 losses.append(loss)
-                opt.step(net.params, G)
+                opt.step({"flat": net.flat}, {"flat": net.grad_flat})
             if progress is not None and s % 20 == 0:
                 progress(s / max(c.steps, 1), f"step {s} of {c.steps}")
     E = np.array(evals, dtype=np.float64).reshape(-1, 5)

@@ -1,7 +1,8 @@
 """Training Init Lab's networks: every scheme on the same data and mini-batches, with per-layer records.
 
 `run_experiment(config)` -> {scheme: RunRecord}; `run_many(configs)` -> [RunRecord] trains many small runs,
-stacking the ones that differ only in their initialization into (K, fan_in, fan_out) arrays.
+stacking the ones that differ only in their initialization into (K, fan_in, fan_out) arrays. Residual or
+normalized configs train with core.modern's network and give the same RunRecord (core/modern_record.py).
 
 The engine is core/engine.py (the training step, optimizer and evaluation), what a run records
 core/recorder.py, and the process's tuning (threads, malloc) core/process.py.
@@ -14,6 +15,7 @@ from collections.abc import Callable, Sequence
 
 from core.config import ExperimentConfig, validate
 from core.engine import Stack, batch_indices, blas_threads, init_params, initial_network  # noqa: F401 (API)
+from core.engine import load_data as _load
 from core.initializers import PARAMS
 from core.records import DataSplit, RunRecord
 
@@ -65,17 +67,23 @@ def run_many(
         validate(c)
         if len(c.schemes) != 1:
             raise ValueError(f"run_many needs one scheme per config, got schemes={c.schemes!r}")
-        if (c.block, c.norm) != ("plain", "none"):  # never train a residual or normalized config as plain
-            raise ValueError(
-                f"core.train trains plain networks without normalization; use core.modern for {c.block} / {c.norm}"
-            )
     groups: dict[ExperimentConfig, list[int]] = {}
+    from core.modern_record import check, is_modern
+
+    modern = [i for i, c in enumerate(configs) if is_modern(c)]
+    for i in modern:
+        check(configs[i])
     for i, c in enumerate(configs):
+        if (
+            i in modern
+        ):  # residual or normalized: core.modern's network, the same RunRecord (core.modern_record)
+            continue
         groups.setdefault(c.replace(**{f: getattr(ExperimentConfig(), f) for f in INIT_FIELDS}), []).append(i)
     stacks: list[list[int]] = []
     for key, members in groups.items():
         k_max = STACK_MAX_K if key.width <= STACK_MAX_WIDTH[key.dtype] else 1
         stacks += [members[i : i + k_max] for i in range(0, len(members), k_max)]
+    stacks += [[i] for i in modern]
     total = sum(configs[s[0]].work * len(s) for s in stacks) or 1.0
     done = 0.0
     records: list[RunRecord | None] = [None] * len(configs)
@@ -89,18 +97,14 @@ def run_many(
                 progress(min(1.0, (done + f * work) / total), msg)
 
         data = _load(cfgs[0], data_cache)
-        for i, rec in zip(stack, Stack(cfgs, data, diagnostics).run(sub_progress)):
-            records[i] = rec
+        if stack[0] in modern:
+            from core.modern_record import train_record
+
+            records[stack[0]] = train_record(cfgs[0], data, sub_progress)
+        else:
+            for i, rec in zip(stack, Stack(cfgs, data, diagnostics).run(sub_progress)):
+                records[i] = rec
         done += work
     if progress is not None:
         progress(1.0, "done")
     return records  # type: ignore[return-value]
-
-
-def _load(c: ExperimentConfig, cache: dict) -> DataSplit:
-    from core.data import load
-
-    key = (c.dataset, c.n_samples, c.noise, c.n_classes, c.data_seed, c.input_dim)
-    if key not in cache:
-        cache[key] = load(c.dataset, c.n_samples, c.noise, c.n_classes, c.data_seed, dim=c.input_dim)
-    return cache[key]

@@ -47,9 +47,9 @@ class Part:
         return [base.replace(**self.fixed, **v.changes) for v in self.variants]
 
 
-# The page's defaults: the Depth lesson's bad start, N(0, 0.01²) in 20 tanh layers, trained 200 steps with
+# The page's defaults: the Depth lesson's bad start, N(0, 0.01²) in 20 tanh layers, trained 100 steps with
 # momentum; and what the page fixes (its controls do not show it).
-DEFAULTS = {"depth": 20, "width": 32, "activation": "tanh", "weight_std": 0.01, "steps": 200, "lr": 0.1}
+DEFAULTS = {"depth": 20, "width": 32, "activation": "tanh", "weight_std": 0.01, "steps": 100, "lr": 0.1}
 FIXED = {"schemes": ("normal",), "optimizer": "momentum", "record_every": 50, "n_checkpoints": 3}
 # The lesson's four experiments (the page, its tests and benchmarks/bench_modern.py share them).
 PARTS = ("RESCUE", "SYMMETRY", "STREAMS", "RACE")
@@ -76,8 +76,9 @@ STREAMS = Part(
         "schemes": ("he_normal",),
         "activation": "relu",
         "width": 256,
-        "batch_size": 512,
+        "batch_size": 256,
         "steps": 0,
+        "dtype": "float32",
     },
     (
         Variant("α = 1", {"alpha": "one"}),

@@ -59,6 +59,9 @@ def draw_controls() -> None:
     controls.depth(min_value=1, max_value=50)
     controls.width()
     activation = controls.activation()
+    if controls.block() == "residual":  # residual / normalized nets: core.modern (lesson 5)
+        controls.alpha()
+    controls.norm()
     controls.scale()
     bias = controls.bias_init()
     if bias in ("constant", "normal"):

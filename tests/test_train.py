@@ -493,3 +493,83 @@ def test_sparse_scheme_trains_from_its_sparsity_end_to_end():
     for W in rec.weight_snapshots[0][1:-1]:
         assert ((W == 0).sum(axis=1) == 5).all()
     assert rec.diverged_at is None and rec.train_loss[-1] < rec.train_loss[0]
+
+
+# ---------------------------------------------------------------- residual and normalized networks (core.modern)
+
+MODERN = [
+    {"block": "residual", "norm": "batch"},
+    {"norm": "layer"},
+    {"block": "residual", "alpha": "learned", "activation": "relu"},
+]
+
+
+@pytest.mark.parametrize("changes", MODERN, ids=lambda c: "-".join(map(str, c.values())))
+def test_residual_and_normalized_configs_give_records_of_the_plain_shape(changes):
+    """The Training and Depth figures read the same fields of a residual / normalized run as of a plain one."""
+    c = ExperimentConfig(steps=40, record_every=10, n_checkpoints=3, depth=4, width=16, **changes)
+    rec = run_experiment(c)[c.schemes[0]]
+    plain = run_experiment(c.replace(block="plain", norm="none", alpha="one"))[c.schemes[0]]
+    L = c.depth
+    assert rec.sizes == plain.sizes and rec.loss.shape == plain.loss.shape == (40,)
+    assert rec.eval_steps.tolist() == plain.eval_steps.tolist() == [0, 10, 20, 30, 40]
+    for name in LAYER_STATS:
+        assert rec.layer_stats[name].shape == (5, L + 1), name
+    for name in SYMMETRY_STATS:
+        assert rec.symmetry[name].shape == (5, L), name
+    for name in HISTOGRAMS:
+        h = rec.hists[name]
+        every = c.batch_size * 16 if name in ("act", "act_log", "pre") else rec.final_weights[0].size
+        assert (
+            h.counts.shape[:2] == (3, L + 1) and (h.counts.sum(axis=2)[:, 0] + h.zeros[:, 0] == every).all()
+        )
+    assert len(rec.final_weights) == len(plain.final_weights) == L + 1
+    assert rec.boundary.shape == plain.boundary.shape and rec.confusion.sum() == len(load(c.dataset).y_test)
+    assert rec.batch_digest == plain.batch_digest  # the same mini-batches
+    assert rec.train_loss[-1] < 0.8 * rec.train_loss[0]  # it trains
+
+
+def test_residual_record_is_the_network_core_modern_trains():
+    """Losses and per-layer numbers equal core.modern's own trainer on the same config (same network)."""
+    from core.modern import run_modern
+
+    c = ExperimentConfig(steps=30, record_every=10, depth=5, width=16, block="residual", norm="batch")
+    rec = run_experiment(c)[c.schemes[0]]
+    ref = run_modern([c])[0]
+    np.testing.assert_array_equal(rec.loss, ref.loss)
+    np.testing.assert_array_equal(rec.train_loss, ref.train_loss)
+    np.testing.assert_array_equal(rec.test_acc, ref.test_acc)
+    np.testing.assert_allclose(rec.layer_stats["act_std"][:, :-1], ref.layer_stats["stream_std"], rtol=1e-12)
+    np.testing.assert_allclose(rec.layer_stats["pre_std"][:, :-1], ref.layer_stats["pre_std"], rtol=1e-12)
+    np.testing.assert_allclose(rec.layer_stats["grad_std"][:, :-1], ref.layer_stats["grad_std"], rtol=1e-12)
+    np.testing.assert_array_equal(rec.symmetry["distinct"], ref.layer_stats["distinct"])
+
+
+def test_constant_start_with_batchnorm_stays_symmetric_in_the_record():
+    c = ExperimentConfig(steps=50, record_every=25, schemes=("constant",), norm="batch", depth=3, width=8)
+    rec = run_experiment(c)["constant"]
+    assert (rec.symmetry["distinct"] == 1).all()
+
+
+def test_modern_output_init_zeros_and_divergence():
+    c = ExperimentConfig(steps=5, record_every=5, block="residual", output_init="zeros")
+    rec = run_experiment(c)[c.schemes[0]]
+    assert rec.layer_stats["weight_std"][0, -1] == 0 and rec.layer_stats["weight_std"][1, -1] > 0
+    # He + ReLU residual blocks with alpha = 1: the stream's variance doubles per block (lesson 5's race)
+    big = ExperimentConfig(
+        steps=30,
+        block="residual",
+        schemes=("he_normal",),
+        activation="relu",
+        depth=20,
+        optimizer="sgd",
+        lr=0.1,
+    )
+    rec = run_experiment(big)["he_normal"]
+    assert rec.diverged_at is not None and "infinite or NaN" in rec.divergence
+    assert len(rec.loss) == rec.diverged_at and (rec.eval_steps < rec.diverged_at).all()
+
+
+def test_lsuv_on_a_residual_network_is_refused_in_words():
+    with pytest.raises(ValueError, match="LSUV rescales the layers of a plain network"):
+        run_many([ExperimentConfig(steps=1, block="residual", schemes=("lsuv",))])

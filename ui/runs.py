@@ -142,8 +142,11 @@ def experiment(config: ExperimentConfig, *, stop: bool = True) -> dict[str, RunR
     A config that fails `validate` shows a plain st.error and stops the page (or returns None if
     stop=False); it never shows a traceback.
     """
+    from core.modern_record import check
+
     try:
         validate(config)
+        check(config)  # residual or normalized networks (core.modern): what they cannot do, in words
     except ValueError as err:
         st.error(plain_error(err), icon=":material/block:")
         if stop:
