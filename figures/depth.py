@@ -99,40 +99,54 @@ def _value_title(hist: Histogram) -> str:
 # ---------------------------------------------------------------------------------------------- histograms
 
 
-def histogram_ridgeline(record: RunRecord, kind: str, c: int, color: str = "#0072B2") -> go.Figure:
-    """One ridge per layer (layer 1 at the top), bars over the shared bin edges of `record.hists[kind]`.
+def ridge_outline(edges: np.ndarray, heights: np.ndarray, base: float) -> tuple[np.ndarray, np.ndarray]:
+    """The closed step outline of one layer's bars: x along the bin edges, y = base + height, back to base.
 
-    Bar heights are the share of the layer's entries in each bin, scaled so the tallest bar of
-    each layer is RIDGE_HEIGHT; the unscaled share is in `customdata` (and the hover text).
+    Point 2b + 1 and 2b + 2 are the top corners of bin b; the first and last point sit on the base line.
+    """
+    x = np.concatenate([[edges[0]], np.repeat(edges, 2)[1:-1], [edges[-1]]])
+    y = base + np.concatenate([[0.0], np.repeat(heights, 2), [0.0]])
+    return x, y
+
+
+def histogram_ridgeline(record: RunRecord, kind: str, c: int, color: str = "#0072B2") -> go.Figure:
+    """One ridge per layer (layer 1 at the top) over the shared bin edges of `record.hists[kind]`.
+
+    Each ridge is one filled step outline (one SVG path, not one per bar: a page of bars took the browser
+    seconds to draw). Heights are the share of the layer's entries in each bin, scaled so the tallest bin
+    of each layer is RIDGE_HEIGHT; each corner point carries its bin's centre and unscaled share in
+    `customdata` (and the hover text).
     """
     hist = record.hists[kind]
     n = _hist_layers(record, kind)
     frac, _ = hist_fractions(hist, c, n)
     edges = np.asarray(hist.edges, dtype=float)
-    centers, widths = (edges[:-1] + edges[1:]) / 2, np.diff(edges)
+    centers = (edges[:-1] + edges[1:]) / 2
     names = layer_names(n, with_output=kind in ("grad", "weight"))
     fig = go.Figure()
     for j in range(n):
         peak = frac[j].max()
         scale = RIDGE_HEIGHT / peak if peak > 0 else 0.0
         base = float(n - 1 - j)  # layer 1 on top
+        x, y = ridge_outline(edges, frac[j] * scale, base)
+        bins = np.concatenate([[0], np.repeat(np.arange(len(centers)), 2), [len(centers) - 1]])
         fig.add_trace(
-            go.Bar(
-                x=centers,
-                y=frac[j] * scale,
-                base=base,
-                width=widths,
-                customdata=frac[j],
-                name=names[j],
-                marker={"color": color, "line": {"width": 0}},
+            go.Scatter(
+                x=x,
+                y=y,
+                customdata=np.column_stack([centers[bins], frac[j][bins]]),
+                mode="lines",
+                fill="toself",
+                fillcolor=color,
                 opacity=0.85,
+                line={"color": color, "width": 1},
+                name=names[j],
                 showlegend=False,
-                hovertemplate=f"{names[j]}<br>%{{x:.3g}}: %{{customdata:.1%}} of entries<extra></extra>",
+                hoveron="points",
+                hovertemplate=f"{names[j]}<br>%{{customdata[0]:.3g}}: %{{customdata[1]:.1%}} of entries<extra></extra>",
             )
         )
     fig.update_layout(
-        barmode="overlay",
-        bargap=0,
         title=f"{HIST_TITLES.get(kind, kind)}, step {int(record.hist_steps[c])}",
         height=max(260, 34 * n + 90),
         margin={"l": 10, "r": 10, "t": 40, "b": 40},

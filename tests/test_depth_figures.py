@@ -88,22 +88,40 @@ def make_record(
 # ------------------------------------------------------------------------------------------ histograms
 
 
+def ridge_shares(trace) -> np.ndarray:
+    """The unscaled share per bin of one ridge: customdata of each bin's first top corner."""
+    return np.asarray(trace.customdata)[1:-1:2, 1]
+
+
 @pytest.mark.parametrize("kind", ["act", "grad"])
 @pytest.mark.parametrize("c", [0, 1])
 @pytest.mark.parametrize("transform", ["linear", "log10abs"])
-def test_ridgeline_bars_are_the_recorded_shares(kind, c, transform):
+def test_ridgeline_outlines_are_the_recorded_shares(kind, c, transform):
     rec = make_record(L=5, transform=transform)
     fig = fd.histogram_ridgeline(rec, kind, c)
     h = rec.hists[kind]
     n = 5 if kind == "act" else 6  # hidden layers for activations, every weight matrix for gradients
-    assert len(fig.data) == n
+    B = len(h.edges) - 1
+    assert len(fig.data) == n  # one outline per layer, not one path per bar
     for j, tr in enumerate(fig.data):
+        assert tr.type == "scatter" and tr.fill == "toself"
         total = h.counts[c, j].sum() + (h.zeros[c, j] if h.transform == "log10abs" else 0)
-        np.testing.assert_allclose(np.asarray(tr.customdata) * total, h.counts[c, j])
-        # heights: same shape, tallest bar = RIDGE_HEIGHT, stacked with layer 1 on top
-        np.testing.assert_allclose(np.asarray(tr.y), h.counts[c, j] / h.counts[c, j].max() * fd.RIDGE_HEIGHT)
-        assert tr.base == n - 1 - j
-        np.testing.assert_allclose(tr.x, (h.edges[:-1] + h.edges[1:]) / 2)
+        np.testing.assert_allclose(
+            ridge_shares(tr) * total, h.counts[c, j]
+        )  # counts per layer = the record's
+        cd = np.asarray(tr.customdata)
+        np.testing.assert_allclose(cd[1:-1:2, 0], (h.edges[:-1] + h.edges[1:]) / 2)  # hover: the bin centre
+        np.testing.assert_allclose(cd[2:-1:2], cd[1:-1:2])  # both top corners of a bin say the same
+        # the outline: up at each left edge, across the bin, down to the base at the end; layer 1 on top
+        x, y = np.asarray(tr.x), np.asarray(tr.y)
+        assert len(x) == 2 * B + 2
+        np.testing.assert_allclose(x[1:-1:2], h.edges[:-1])
+        np.testing.assert_allclose(x[2:-1:2], h.edges[1:])
+        base = n - 1 - j
+        assert y[0] == y[-1] == base and x[0] == h.edges[0] and x[-1] == h.edges[-1]
+        heights = h.counts[c, j] / h.counts[c, j].max() * fd.RIDGE_HEIGHT  # tallest bin = RIDGE_HEIGHT
+        np.testing.assert_allclose(y[1:-1:2] - base, heights)
+        np.testing.assert_allclose(y[2:-1:2] - base, heights)
     assert fig.data[0].name == "layer 1"
     assert (fig.data[-1].name == "output") == (kind == "grad")
     assert f"step {rec.hist_steps[c]}" in fig.layout.title.text
@@ -114,12 +132,12 @@ def test_log_histogram_axis_and_zeros_in_denominator():
     fig = fd.histogram_ridgeline(rec, "grad", 0)
     assert fig.layout.xaxis.title.text == "log₁₀|value|"
     h = rec.hists["grad"]
-    assert np.asarray(fig.data[0].customdata).sum() == pytest.approx(
+    assert ridge_shares(fig.data[0]).sum() == pytest.approx(
         h.counts[0, 0].sum() / (h.counts[0, 0].sum() + h.zeros[0, 0])
     )
 
 
-def test_all_zero_layer_draws_flat_bars():
+def test_all_zero_layer_draws_a_flat_outline():
     rec = make_record(L=2, transform="log10abs")
     h = rec.hists["act"]
     h.counts[0, 1] = 0
@@ -138,7 +156,7 @@ def test_heatmap_rows_are_layers_top_down():
     np.testing.assert_allclose(z * totals[:, None], h.counts[1, :20])
     assert list(fig.data[0].y[:2]) == ["layer 1", "layer 2"]
     assert fig.layout.yaxis.autorange == "reversed"
-    assert fd.histogram_figure(make_record(L=4), "act", 0).data[0].type == "bar"
+    assert fd.histogram_figure(make_record(L=4), "act", 0).data[0].type == "scatter"
 
 
 # ------------------------------------------------------------------------------------------ std profile
