@@ -1,6 +1,7 @@
 """Numbers and computed sentences of the Depth lesson: how the signal and the gradient travel through layers.
 
 Pure: RunRecord (+ the mean-field prediction from core.theory) in, numbers or sentences out; no streamlit, no plotly.
+Over 500 lines because every computed sentence is written out whole, once per case, for translation (issue 19).
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import numpy as np
 
 from core.config import ExperimentConfig
 from core.records import Histogram, RunRecord
-from i18n.numbers import num, pct
+from i18n import N_, _, ngettext
+from i18n.numbers import TIMES, num, pct
 
 # The lesson's default experiment: the classic tutorial start N(0, 0.01²) in 10 tanh layers of 64 units,
 # whose signal collapses, and a short training run; at these sizes the page computes in well under a second.
@@ -28,6 +30,26 @@ DEFAULTS = {
 }
 # Settings the page does not show: statistics every 10 steps, histograms at 6 checkpoints.
 FIXED = {"record_every": 10, "n_checkpoints": 6}
+# Schemes the mean-field prediction does not cover, and why (the page says it in these words).
+NO_THEORY = {
+    "zeros": N_(
+        "Mean-field theory describes random, zero-mean weights; it has nothing to say about this start."
+    ),
+    "constant": N_(
+        "Mean-field theory describes random, zero-mean weights; it has nothing to say about this start."
+    ),
+    "lsuv": N_(
+        "LSUV rescales every layer on this very batch until Var[z] = 1, so the spread is set by construction, "
+        "not predicted: the theory's line is left out."
+    ),
+}
+# A layer counts as "mostly saturated" / "mostly dead" above these fractions.
+SATURATED = 0.5
+DEAD = 0.1
+# A final test accuracy less than this far above 1/k (k balanced classes) counts as chance level.
+CHANCE_MARGIN = 0.05
+# The histogram sentence gives the interval that holds this central share of a layer's activations.
+CENTRAL = 0.98
 
 
 def default_config(**changes: object) -> ExperimentConfig:
@@ -35,49 +57,12 @@ def default_config(**changes: object) -> ExperimentConfig:
     return ExperimentConfig(**{**DEFAULTS, **FIXED, **changes})
 
 
-# Schemes the mean-field prediction does not cover, and why (the page says it in these words).
-NO_THEORY = {
-    "zeros": "Mean-field theory describes random, zero-mean weights; it has nothing to say about this start.",
-    "constant": "Mean-field theory describes random, zero-mean weights; it has nothing to say about this start.",
-    "lsuv": "LSUV rescales every layer on this very batch until Var[z] = 1, so the spread is set by "
-    "construction, not predicted: the theory's line is left out.",
-}
-
-
-# A layer counts as "mostly saturated" / "mostly dead" above these fractions.
-SATURATED = 0.5
-
-
-DEAD = 0.1
-
-
-# A final test accuracy less than this far above 1/k (k balanced classes) counts as chance level.
-CHANCE_MARGIN = 0.05
-
-
-def fmt_ratio(x: float) -> str:
-    """A ratio in the house style (i18n.numbers.num): 0.08, 3.2, 2.0×10⁻¹¹, 10⁸; "exactly 0" for 0."""
-    return "exactly 0" if x == 0 else num(x)
-
-
-def fmt_value(x: float) -> str:
-    """A value on an axis or in a metric: 0, −0.05, 1.3, 6.7×10⁶; — when it is not a number."""
-    if math.isnan(x):
-        return "—"
-    return num(x)
+# ---------------------------------------------------------------------------------------------- records
 
 
 def stat_index(record: RunRecord, step: int) -> int:
     """Index into `record.stat_steps` of the recorded step nearest to `step`."""
     return int(np.argmin(np.abs(np.asarray(record.stat_steps) - step)))
-
-
-def layer_names(n: int, with_output: bool) -> list[str]:
-    """'layer 1' .. 'layer n' (and 'output' as the last entry when `with_output`)."""
-    names = [f"layer {j + 1}" for j in range(n)]
-    if with_output:
-        names[-1] = "output"
-    return names
 
 
 def hist_fractions(hist: Histogram, c: int, n_layers: int) -> tuple[np.ndarray, np.ndarray]:
@@ -102,23 +87,29 @@ def hist_layers(record: RunRecord, kind: str) -> int:
     return n - 1 if kind in ("act", "pre") else n
 
 
-def log_activation_sentence(hist: Histogram, depth: int, c: int, step: int) -> str:
-    """Where the typical |h| sits in layer 1 and in the last hidden layer at checkpoint c, in powers of ten."""
-    edges = np.asarray(hist.edges, dtype=float)
-    parts = []
-    for j in sorted({0, depth - 1}):
-        counts = np.asarray(hist.counts[c, j], dtype=float)
-        zeros = int(hist.zeros[c, j])
-        if counts.sum() == 0:
-            parts.append(f"in layer {j + 1} every activation is exactly 0")
-            continue
-        b = int(np.searchsorted(np.cumsum(counts) / counts.sum(), 0.5))
-        zero = zeros / (counts.sum() + zeros)
-        parts.append(
-            f"a typical |h| in layer {j + 1} lies between {fmt_ratio(10 ** edges[b])} and "
-            f"{fmt_ratio(10 ** edges[b + 1])}" + (f" ({pct(zero)} exactly 0)" if zero >= 0.005 else "")
-        )
-    return ("At initialization, " if step == 0 else f"At step {step}, ") + "; ".join(parts) + "."
+def unit_health(record: RunRecord, step: int) -> tuple[str, np.ndarray] | None:
+    """('saturated' | 'dead', per-hidden-layer fraction (L,)) at `step`, or None if neither applies."""
+    L = len(record.sizes) - 2
+    i = stat_index(record, step)
+    for name, key in (("saturated", "saturation"), ("dead", "dead")):
+        values = np.asarray(record.layer_stats[key][i, :L], dtype=float)
+        if np.isfinite(values).any():
+            return name, values
+    return None
+
+
+def _central_interval(counts: np.ndarray, edges: np.ndarray, share: float = CENTRAL) -> tuple[float, float]:
+    """Edges of the bins that hold the central `share` of the counts (bin resolution)."""
+    cum = np.cumsum(counts) / counts.sum()
+    tail = (1 - share) / 2
+    lo = int(np.searchsorted(cum, tail, side="right"))
+    hi = int(np.searchsorted(cum, 1 - tail, side="left"))
+    a, b = float(edges[lo]), float(edges[min(hi, len(edges) - 2) + 1])
+    tiny = 1e-9 * float(edges[1] - edges[0])  # an edge at 0 up to linspace's rounding
+    return (0.0 if abs(a) < tiny else a), (0.0 if abs(b) < tiny else b)
+
+
+# ---------------------------------------------------------------------------------------------- prediction
 
 
 @dataclass(frozen=True)
@@ -190,150 +181,7 @@ def predict(record: RunRecord, input_second_moment: float) -> Prediction | None:
     return Prediction(act_std=act, grad_std=grad)
 
 
-def theory_sentence(record: RunRecord, prediction: Prediction | None, input_std: float) -> str:
-    """Predicted vs measured std of the last hidden layer (and of the gradient at layer 1), at step 0."""
-    if prediction is None:
-        return NO_THEORY.get(
-            record.scheme,
-            "The mean-field recursion leaves the floating-point range here, so no prediction is drawn.",
-        )
-    L, i0 = len(record.sizes) - 2, stat_index(record, 0)
-    measured = float(record.layer_stats["act_std"][i0, L - 1])
-    predicted = float(prediction.act_std[L - 1])
-    g_meas = float(record.layer_stats["backprop_std"][i0, 0])
-    g_pred = float(prediction.grad_std[0])
-    line = (
-        f"Before any training, mean-field theory predicted a std of {fmt_ratio(predicted)} at layer {L} "
-        f"(input {fmt_ratio(input_std)}); the network measured {fmt_ratio(measured)}. For the gradient at "
-        f"layer 1 it predicted {fmt_ratio(g_pred)}, measured {fmt_ratio(g_meas)}."
-    )
-    if predicted > 0 and measured > 0 and math.isfinite(measured):
-        off = measured / predicted
-        if off > 1.5 or off < 1 / 1.5:
-            line += (
-                f" The theory is for infinitely wide layers: a real layer of {record.config.width} units "
-                f"wanders around it, here to {fmt_ratio(off)}× the prediction at layer {L}."
-            )
-    return line
-
-
-def unit_health(record: RunRecord, step: int) -> tuple[str, np.ndarray] | None:
-    """('saturated' | 'dead', per-hidden-layer fraction (L,)) at `step`, or None if neither applies."""
-    L = len(record.sizes) - 2
-    i = stat_index(record, step)
-    for name, key in (("saturated", "saturation"), ("dead", "dead")):
-        values = np.asarray(record.layer_stats[key][i, :L], dtype=float)
-        if np.isfinite(values).any():
-            return name, values
-    return None
-
-
-def saturation_sentence(record: RunRecord, step: int) -> str:
-    """Which layer has the most saturated / dead units at `step`, and the mean over layers."""
-    health = unit_health(record, step)
-    s = int(record.stat_steps[stat_index(record, step)])
-    if health is None:
-        return (
-            f"{record.config.activation} has no flat region where units saturate, and is not ReLU, whose "
-            "units can die; this chart stays empty."
-        )
-    name, values = health
-    j = int(np.nanargmax(values))
-    if values[j] < 0.005:
-        return f"At step {s}, no layer has {name} units" + (
-            " (|h| > 0.99 nowhere)." if name == "saturated" else "."
-        )
-    what = "saturated (|h| > 0.99, derivative near 0)" if name == "saturated" else "dead (0 on every example)"
-    return (
-        f"At step {s}, {pct(np.nanmean(values))} of the hidden units are {what} on average; the most in "
-        f"layer {j + 1}: {pct(values[j])}."
-    )
-
-
-def _central_interval(counts: np.ndarray, edges: np.ndarray, share: float = 0.98) -> tuple[float, float]:
-    """Edges of the bins that hold the central `share` of the counts (bin resolution)."""
-    cum = np.cumsum(counts) / counts.sum()
-    tail = (1 - share) / 2
-    lo = int(np.searchsorted(cum, tail, side="right"))
-    hi = int(np.searchsorted(cum, 1 - tail, side="left"))
-    a, b = float(edges[lo]), float(edges[min(hi, len(edges) - 2) + 1])
-    tiny = 1e-9 * float(edges[1] - edges[0])  # an edge at 0 up to linspace's rounding
-    return (0.0 if abs(a) < tiny else a), (0.0 if abs(b) < tiny else b)
-
-
-def histogram_sentence(record: RunRecord, kind: str, c: int) -> str:
-    """What to look for in a histogram at checkpoint `c`: the spread of layer 1 vs the last layer."""
-    hist = record.hists[kind]
-    n = hist_layers(record, kind)
-    names = layer_names(n, with_output=kind in ("grad", "weight"))
-    step = int(record.hist_steps[c])
-    counts = np.asarray(hist.counts[c, :n], dtype=float)
-    edges = np.asarray(hist.edges, dtype=float)
-    if hist.transform == "log10abs":
-        parts = []
-        for j in sorted({n - 1, 0}, reverse=True):
-            total = counts[j].sum() + hist.zeros[c, j]
-            if counts[j].sum() == 0:
-                parts.append(f"{names[j]}: all exactly 0")
-                continue
-            cum = np.cumsum(counts[j]) / counts[j].sum()
-            b = int(np.searchsorted(cum, 0.5))
-            median = 10 ** ((edges[b] + edges[b + 1]) / 2)
-            zero = hist.zeros[c, j] / total if total else 0.0
-            parts.append(
-                f"{names[j]}: typically {fmt_ratio(median)}"
-                + (f", {pct(zero)} exactly 0" if zero >= 0.005 else "")
-            )
-        return f"Size of the weight gradients at step {step} — " + "; ".join(parts) + "."
-    L, i = len(record.sizes) - 2, stat_index(record, step)
-    width = float(edges[1] - edges[0])
-    spans, spikes = [], []
-    for j in sorted({0, n - 1}):
-        if counts[j].sum() == 0:
-            spans.append(f"nowhere finite in {names[j]}")
-            continue
-        lo, hi = _central_interval(counts[j], edges)
-        std = float(record.layer_stats["act_std"][i, j]) if j < L else math.nan
-        spans.append(f"between {fmt_value(lo)} and {fmt_value(hi)} in {names[j]} (std {fmt_ratio(std)})")
-        if 0 <= std < width / 4:
-            spikes.append(names[j])
-    line = f"At step {step}, {pct(0.98)} of the activations lie " + " and ".join(spans) + "."
-    if spikes and c == 0:
-        line += (
-            f" With bins {fmt_value(width)} wide, {' and '.join(spikes)} "
-            f"{'is a single spike' if len(spikes) == 1 else 'are single spikes'} here: "
-            f"the log₁₀|h| view above shows {'its' if len(spikes) == 1 else 'their'} shape."
-        )
-    ends = counts[:, [0, -1]].sum(axis=1) / np.maximum(counts.sum(axis=1), 1)
-    if record.config.activation in ("tanh", "sigmoid") and ends.max() >= 0.05:
-        j = int(np.argmax(ends))
-        line += f" {pct(ends[j])} of {names[j]}'s activations sit in the end bins, at saturation."
-    return line
-
-
-def training_sentence(record: RunRecord) -> str:
-    """How far the short training run got: loss and test accuracy at the start and the end, and a verdict
-    that agrees with both (a loss that falls while the accuracy stays at chance is not "trained")."""
-    if record.diverged_at is not None:
-        return record.divergence
-    if len(record.train_loss) < 2:
-        return "No training steps were taken: the charts show the network at initialization."
-    a, b = float(record.train_loss[0]), float(record.train_loss[-1])
-    acc0, acc1 = float(record.test_acc[0]), float(record.test_acc[-1])
-    steps = int(record.eval_steps[-1])
-    k = int(record.sizes[-1])
-    chance = 1.0 / k
-    change = "barely moved" if abs(a - b) < 0.02 * max(a, 1e-12) else ("fell" if b < a else "rose")
-    line = (
-        f"In {steps} steps the training loss {change}: {num(a, 3)} → {num(b, 3)}; the test accuracy went "
-        f"{pct(acc0)} → {pct(acc1)}."
-    )
-    if acc1 < chance + CHANCE_MARGIN:
-        line += (
-            f" That is still chance level (guessing among {k} balanced classes scores about {pct(chance)}): "
-            "the network has not learned to classify yet."
-        )
-    return line
+# ---------------------------------------------------------------------------------------------- summary
 
 
 @dataclass(frozen=True)
@@ -394,9 +242,345 @@ def summarize(record: RunRecord, input_std: float) -> DepthSummary:
     )
 
 
-def _span(L: int) -> str:
-    """The layers a per-layer factor is a geometric mean over, in words."""
-    return f"from layer 1 to layer {L}" if L > 1 else "from the input to layer 1"
+# ---------------------------------------------------------------------------------------------- words
+
+
+def fmt_ratio(x: float) -> str:
+    """A ratio in the house style (i18n.numbers.num): 0.08, 3.2, 2.0×10⁻¹¹, 10⁸; "exactly 0" for 0."""
+    return _("exactly 0") if x == 0 else num(x)
+
+
+def fmt_value(x: float) -> str:
+    """A value on an axis or in a metric: 0, −0.05, 1.3, 6.7×10⁶; — when it is not a number."""
+    if math.isnan(x):
+        return "—"
+    return num(x)
+
+
+def fmt_factor(x: float) -> str:
+    """A per-layer factor: three significant digits, so that its power over the layers matches the ratio."""
+    if math.isnan(x):
+        return "—"
+    return _("exactly 0") if x == 0 else num(x, 3)
+
+
+def layer_names(n: int, with_output: bool) -> list[str]:
+    """'layer 1' .. 'layer n' (and 'output' as the last entry when `with_output`), in the session's language."""
+    names = [_("layer {layer}", layer=j + 1) for j in range(n)]
+    if with_output:
+        names[-1] = _("output")
+    return names
+
+
+def _trend(factor: float) -> str:
+    """How a per-layer factor reads: the signal or gradient shrinks, grows or keeps its size."""
+    return "shrinks" if factor < 0.9 else "grows" if factor > 1.1 else "keeps"
+
+
+# ---------------------------------------------------------------------------------------------- theory
+
+
+def theory_sentence(record: RunRecord, prediction: Prediction | None, input_std: float) -> str:
+    """Predicted vs measured std of the last hidden layer (and of the gradient at layer 1), at step 0."""
+    if prediction is None:
+        if record.scheme in NO_THEORY:
+            return str(NO_THEORY[record.scheme])
+        return _("The mean-field recursion leaves the floating-point range here, so no prediction is drawn.")
+    L, i0 = len(record.sizes) - 2, stat_index(record, 0)
+    measured = float(record.layer_stats["act_std"][i0, L - 1])
+    predicted = float(prediction.act_std[L - 1])
+    g_meas = float(record.layer_stats["backprop_std"][i0, 0])
+    g_pred = float(prediction.grad_std[0])
+    line = _(
+        "Before any training, mean-field theory predicted a std of {predicted} at layer {layer} (input "
+        "{input}); the network measured {measured}. For the gradient at layer 1 it predicted {grad_predicted}, "
+        "measured {grad_measured}.",
+        predicted=fmt_ratio(predicted),
+        layer=L,
+        input=fmt_ratio(input_std),
+        measured=fmt_ratio(measured),
+        grad_predicted=fmt_ratio(g_pred),
+        grad_measured=fmt_ratio(g_meas),
+    )
+    if predicted > 0 and measured > 0 and math.isfinite(measured):
+        off = measured / predicted
+        if off > 1.5 or off < 1 / 1.5:
+            line += " " + ngettext(
+                "The theory is for infinitely wide layers: a real layer of {n} unit wanders around it, "
+                "here to {ratio} × the prediction at layer {layer}.",
+                "The theory is for infinitely wide layers: a real layer of {n} units wanders around it, "
+                "here to {ratio} × the prediction at layer {layer}.",
+                int(record.config.width),
+                ratio=fmt_ratio(off),
+                layer=L,
+            )
+    return line
+
+
+# ---------------------------------------------------------------------------------------------- histograms
+
+
+def log_activation_sentence(hist: Histogram, depth: int, c: int, step: int) -> str:
+    """Where the typical |h| sits in layer 1 and in the last hidden layer at checkpoint c, in powers of ten."""
+    edges = np.asarray(hist.edges, dtype=float)
+    lines = []
+    for j in sorted({0, depth - 1}):
+        counts = np.asarray(hist.counts[c, j], dtype=float)
+        zeros = int(hist.zeros[c, j])
+        first = not lines
+        if counts.sum() == 0:
+            if first and step == 0:
+                lines.append(
+                    _("At initialization, every activation of layer {layer} is exactly 0.", layer=j + 1)
+                )
+            elif first:
+                lines.append(
+                    _(
+                        "At step {step}, every activation of layer {layer} is exactly 0.",
+                        step=step,
+                        layer=j + 1,
+                    )
+                )
+            else:
+                lines.append(_("Every activation of layer {layer} is exactly 0.", layer=j + 1))
+            continue
+        b = int(np.searchsorted(np.cumsum(counts) / counts.sum(), 0.5))
+        values = {"layer": j + 1, "low": fmt_ratio(10 ** edges[b]), "high": fmt_ratio(10 ** edges[b + 1])}
+        if first and step == 0:
+            lines.append(
+                _(
+                    "At initialization, a typical |h| in layer {layer} lies between {low} and {high}.",
+                    **values,
+                )
+            )
+        elif first:
+            lines.append(
+                _(
+                    "At step {step}, a typical |h| in layer {layer} lies between {low} and {high}.",
+                    step=step,
+                    **values,
+                )
+            )
+        else:
+            lines.append(_("A typical |h| in layer {layer} lies between {low} and {high}.", **values))
+        zero = zeros / (counts.sum() + zeros)
+        if zero >= 0.005:
+            lines.append(_("{share} of its activations are exactly 0.", share=pct(zero)))
+    return " ".join(lines)
+
+
+def histogram_sentence(record: RunRecord, kind: str, c: int) -> str:
+    """What to look for in a histogram at checkpoint `c`: the spread of layer 1 vs the last layer."""
+    hist = record.hists[kind]
+    n = hist_layers(record, kind)
+    step = int(record.hist_steps[c])
+    counts = np.asarray(hist.counts[c, :n], dtype=float)
+    edges = np.asarray(hist.edges, dtype=float)
+    if hist.transform == "log10abs":
+        return _log_histogram_sentence(hist, counts, edges, n, c, step, kind in ("grad", "weight"))
+    L, i = len(record.sizes) - 2, stat_index(record, step)
+    width = float(edges[1] - edges[0])
+    lines, spikes = [], []
+    for j in sorted({0, n - 1}):
+        first = not lines
+        if counts[j].sum() == 0:
+            if first:
+                lines.append(
+                    _(
+                        "At step {step}, no activation of layer {layer} is a finite number.",
+                        step=step,
+                        layer=j + 1,
+                    )
+                )
+            else:
+                lines.append(_("In layer {layer}, no activation is a finite number.", layer=j + 1))
+            continue
+        lo, hi = _central_interval(counts[j], edges)
+        std = float(record.layer_stats["act_std"][i, j]) if j < L else math.nan
+        values = {"layer": j + 1, "low": fmt_value(lo), "high": fmt_value(hi), "std": fmt_ratio(std)}
+        if first:
+            lines.append(
+                _(
+                    "At step {step}, {share} of the activations of layer {layer} lie between {low} and {high} "
+                    "(std {std}).",
+                    step=step,
+                    share=pct(CENTRAL),
+                    **values,
+                )
+            )
+        else:
+            lines.append(_("In layer {layer}, they lie between {low} and {high} (std {std}).", **values))
+        if 0 <= std < width / 4:
+            spikes.append(j + 1)
+    if spikes and c == 0:
+        if len(spikes) == 1:
+            lines.append(
+                _(
+                    "With bins {width} wide, layer {layer} is a single spike here: the heatmap of log₁₀|h| (first "
+                    "tab) shows its shape.",
+                    width=fmt_value(width),
+                    layer=spikes[0],
+                )
+            )
+        else:
+            lines.append(
+                _(
+                    "With bins {width} wide, layers {first} and {last} are single spikes here: the heatmap of "
+                    "log₁₀|h| (first tab) shows their shape.",
+                    width=fmt_value(width),
+                    first=spikes[0],
+                    last=spikes[-1],
+                )
+            )
+    ends = counts[:, [0, -1]].sum(axis=1) / np.maximum(counts.sum(axis=1), 1)
+    if record.config.activation in ("tanh", "sigmoid") and ends.max() >= 0.05:
+        j = int(np.argmax(ends))
+        lines.append(
+            _(
+                "{share} of the activations of layer {layer} sit in the end bins, at saturation.",
+                share=pct(ends[j]),
+                layer=j + 1,
+            )
+        )
+    return " ".join(lines)
+
+
+def _log_histogram_sentence(
+    hist: Histogram, counts: np.ndarray, edges: np.ndarray, n: int, c: int, step: int, with_output: bool
+) -> str:
+    """The typical size of the weight gradients of the last layer and of layer 1 (a log10|value| histogram)."""
+    lines = []
+    for j in sorted({n - 1, 0}, reverse=True):
+        output = with_output and j == n - 1
+        first = not lines
+        if counts[j].sum() == 0:
+            if output:
+                lines.append(
+                    _("At step {step}, every weight gradient of the output layer is exactly 0.", step=step)
+                )
+            elif first:
+                lines.append(
+                    _(
+                        "At step {step}, every weight gradient of layer {layer} is exactly 0.",
+                        step=step,
+                        layer=j + 1,
+                    )
+                )
+            else:
+                lines.append(_("Every weight gradient of layer {layer} is exactly 0.", layer=j + 1))
+            continue
+        cum = np.cumsum(counts[j]) / counts[j].sum()
+        b = int(np.searchsorted(cum, 0.5))
+        size = fmt_ratio(10 ** ((edges[b] + edges[b + 1]) / 2))
+        if output:
+            lines.append(
+                _(
+                    "At step {step}, the weight gradients of the output layer are typically {size}.",
+                    step=step,
+                    size=size,
+                )
+            )
+        elif first:
+            lines.append(
+                _(
+                    "At step {step}, the weight gradients of layer {layer} are typically {size}.",
+                    step=step,
+                    layer=j + 1,
+                    size=size,
+                )
+            )
+        else:
+            lines.append(_("Those of layer {layer} are typically {size}.", layer=j + 1, size=size))
+        total = counts[j].sum() + hist.zeros[c, j]
+        zero = hist.zeros[c, j] / total if total else 0.0
+        if zero >= 0.005:
+            lines.append(_("{share} of them are exactly 0.", share=pct(zero)))
+    return " ".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------- saturation
+
+
+def saturation_sentence(record: RunRecord, step: int) -> str:
+    """Which layer has the most saturated / dead units at `step`, and the mean over layers."""
+    health = unit_health(record, step)
+    s = int(record.stat_steps[stat_index(record, step)])
+    if health is None:
+        return _(
+            "{activation} has no flat region where units saturate, and is not ReLU, whose units can die; "
+            "this chart stays empty.",
+            activation=record.config.activation,
+        )
+    name, values = health
+    j = int(np.nanargmax(values))
+    if values[j] < 0.005:
+        if name == "saturated":
+            return _("At step {step}, no layer has saturated units (|h| > 0.99 nowhere).", step=s)
+        return _("At step {step}, no layer has dead units.", step=s)
+    values_ = {"step": s, "mean": pct(np.nanmean(values)), "layer": j + 1, "share": pct(values[j])}
+    if name == "saturated":
+        return _(
+            "At step {step}, {mean} of the hidden units are saturated (|h| > 0.99, derivative near 0) on "
+            "average; the most in layer {layer}: {share}.",
+            **values_,
+        )
+    return _(
+        "At step {step}, {mean} of the hidden units are dead (0 on every example) on average; the most in "
+        "layer {layer}: {share}.",
+        **values_,
+    )
+
+
+# ---------------------------------------------------------------------------------------------- training
+
+
+def training_sentence(record: RunRecord) -> str:
+    """How far the short training run got: loss and test accuracy at the start and the end, and a verdict
+    that agrees with both (a loss that falls while the accuracy stays at chance is not "trained")."""
+    if record.diverged_at is not None:
+        return record.divergence
+    if len(record.train_loss) < 2:
+        return _("No training steps were taken: the charts show the network at initialization.")
+    a, b = float(record.train_loss[0]), float(record.train_loss[-1])
+    acc0, acc1 = float(record.test_acc[0]), float(record.test_acc[-1])
+    steps = int(record.eval_steps[-1])
+    k = int(record.sizes[-1])
+    chance = 1.0 / k
+    values = {"start": num(a, 3), "end": num(b, 3), "acc_start": pct(acc0), "acc_end": pct(acc1)}
+    if abs(a - b) < 0.02 * max(a, 1e-12):
+        line = ngettext(
+            "In {n} step the training loss barely moved: {start} → {end}; the test accuracy went {acc_start} → "
+            "{acc_end}.",
+            "In {n} steps the training loss barely moved: {start} → {end}; the test accuracy went {acc_start} → "
+            "{acc_end}.",
+            steps,
+            **values,
+        )
+    elif b < a:
+        line = ngettext(
+            "In {n} step the training loss fell: {start} → {end}; the test accuracy went {acc_start} → {acc_end}.",
+            "In {n} steps the training loss fell: {start} → {end}; the test accuracy went {acc_start} → {acc_end}.",
+            steps,
+            **values,
+        )
+    else:
+        line = ngettext(
+            "In {n} step the training loss rose: {start} → {end}; the test accuracy went {acc_start} → {acc_end}.",
+            "In {n} steps the training loss rose: {start} → {end}; the test accuracy went {acc_start} → {acc_end}.",
+            steps,
+            **values,
+        )
+    if acc1 < chance + CHANCE_MARGIN:
+        line += " " + _(
+            "That is still chance level (guessing among {k} balanced classes scores about {chance}): the "
+            "network has not learned to classify yet.",
+            k=k,
+            chance=pct(chance),
+        )
+    return line
+
+
+# ---------------------------------------------------------------------------------------------- verdicts
 
 
 def summary_metrics(s: DepthSummary) -> list[tuple[str, str, str]]:
@@ -405,97 +589,174 @@ def summary_metrics(s: DepthSummary) -> list[tuple[str, str, str]]:
     The per-layer factors and the ratio beside them are from the same layers: ratio = factor^(L − 1).
     """
     L = s.depth
+    if L > 1:
+        signal_help = _(
+            "Std factor per layer of the activations h, from layer 1 to layer {layer}: the geometric mean of "
+            "what each layer multiplies the std by (the variance changes by its square).",
+            layer=L,
+        )
+        ratio = (
+            _("Layer {layer} ÷ layer 1", layer=L),
+            fmt_value(s.first_to_last),
+            _(
+                "Std of layer {layer}'s activations divided by the std of layer 1's: the per-layer factor to "
+                "the power {power}.",
+                layer=L,
+                power=L - 1,
+            ),
+        )
+    else:
+        signal_help = _(
+            "Std factor of the activations h from the input to layer 1 (the variance changes by its square)."
+        )
+        ratio = (
+            _("Layer 1 ÷ input"),
+            fmt_value(s.signal_ratio),
+            _("Std of layer 1's activations divided by the std of the input."),
+        )
     out = [
+        (_("Signal per layer"), TIMES + fmt_factor(s.signal_factor), signal_help),
+        ratio,
         (
-            "Signal per layer",
-            f"×{fmt_factor(s.signal_factor)}",
-            f"Std factor per layer of the activations h, {_span(L)}: the geometric mean of what each "
-            "layer multiplies the std by (the variance changes by its square).",
-        ),
-        (
-            f"Layer {L} ÷ layer 1" if L > 1 else "Layer 1 ÷ input",
-            fmt_value(s.first_to_last if L > 1 else s.signal_ratio),
-            f"Std of layer {L}'s activations divided by the std of layer 1's"
-            + (": the per-layer factor to the power " + str(L - 1) + "." if L > 1 else "."),
-        ),
-        (
-            "Gradient per layer",
-            f"×{fmt_factor(s.grad_factor)}",
-            "Std factor per layer of the gradient ∂loss/∂z, going back from layer "
-            f"{L} to layer 1 (geometric mean).",
+            _("Gradient per layer"),
+            TIMES + fmt_factor(s.grad_factor),
+            _(
+                "Std factor per layer of the gradient ∂loss/∂z, going back from layer {layer} to layer 1 "
+                "(geometric mean).",
+                layer=L,
+            ),
         ),
     ]
     if s.health is not None:
-        out.append(
-            (
-                f"{s.health.capitalize()} units",
-                pct(s.health_mean),
-                "Mean over the hidden layers of the share of saturated (|h| > 0.99) or dead (0 on every "
-                "example) units.",
-            )
+        health_help = _(
+            "Mean over the hidden layers of the share of saturated (|h| > 0.99) or dead (0 on every example) "
+            "units."
         )
+        label = _("Saturated units") if s.health == "saturated" else _("Dead units")
+        out.append((label, pct(s.health_mean), health_help))
     return out
-
-
-def fmt_factor(x: float) -> str:
-    """A per-layer factor: three significant digits, so that its power over the layers matches the ratio."""
-    if math.isnan(x):
-        return "—"
-    return "exactly 0" if x == 0 else num(x, 3)
 
 
 def signal_verdict(s: DepthSummary) -> str:
     """One line: how the signal's std changes per layer, and the end-to-end ratio over the same layers."""
     L = s.depth
     if s.zero_layer is not None:
-        why = "its weights are all equal" if s.zero_weights else "the values underflowed"
-        return (
-            f"The signal is gone: from layer {s.zero_layer} on the activations do not vary at all (std exactly "
-            f"0; {why}), so the network's output no longer depends on its input."
+        if s.zero_weights:
+            return _(
+                "The signal is gone: from layer {layer} on the activations do not vary at all (std exactly 0; "
+                "its weights are all equal), so the network's output no longer depends on its input.",
+                layer=s.zero_layer,
+            )
+        return _(
+            "The signal is gone: from layer {layer} on the activations do not vary at all (std exactly 0; the "
+            "values underflowed), so the network's output no longer depends on its input.",
+            layer=s.zero_layer,
         )
     if not math.isfinite(s.signal_ratio) or (L > 1 and not math.isfinite(s.first_to_last)):
-        return f"The signal overflows: at layer {L} the activations are no longer finite numbers."
-    g = s.signal_factor
-    verb = "shrinks" if g < 0.9 else "grows" if g > 1.1 else "keeps its size"
-    var = f"variance ×{fmt_ratio(g * g)}"
-    if L > 1:
-        line = (
-            f"The signal {verb}: its std changes ×{fmt_factor(g)} per layer ({var}) from layer 1 to "
-            f"layer {L}, so layer {L}'s std is {fmt_ratio(s.first_to_last)} × layer 1's. "
-            f"Against the input, layer {L}'s std is {fmt_ratio(s.signal_ratio)} × the input's."
+        return _(
+            "The signal overflows: at layer {layer} the activations are no longer finite numbers.", layer=L
         )
+    g = s.signal_factor
+    values = {
+        "factor": fmt_factor(g),
+        "variance": fmt_ratio(g * g),
+        "layer": L,
+        "ratio": fmt_ratio(s.first_to_last),
+        "input_ratio": fmt_ratio(s.signal_ratio),
+    }
+    trend = _trend(g)
+    if L > 1:
+        line = {
+            "shrinks": N_(
+                "The signal shrinks: its std changes ×{factor} per layer (variance ×{variance}) from layer 1 to "
+                "layer {layer}, so layer {layer}'s std is {ratio} × layer 1's. Against the input, layer "
+                "{layer}'s std is {input_ratio} × the input's."
+            ),
+            "grows": N_(
+                "The signal grows: its std changes ×{factor} per layer (variance ×{variance}) from layer 1 to "
+                "layer {layer}, so layer {layer}'s std is {ratio} × layer 1's. Against the input, layer "
+                "{layer}'s std is {input_ratio} × the input's."
+            ),
+            "keeps": N_(
+                "The signal keeps its size: its std changes ×{factor} per layer (variance ×{variance}) from "
+                "layer 1 to layer {layer}, so layer {layer}'s std is {ratio} × layer 1's. Against the input, "
+                "layer {layer}'s std is {input_ratio} × the input's."
+            ),
+        }[trend]
     else:
-        line = f"The signal {verb}: layer 1's std is {fmt_ratio(s.signal_ratio)} × the input's ({var})."
+        line = {
+            "shrinks": N_(
+                "The signal shrinks: layer 1's std is {input_ratio} × the input's (variance ×{variance})."
+            ),
+            "grows": N_(
+                "The signal grows: layer 1's std is {input_ratio} × the input's (variance ×{variance})."
+            ),
+            "keeps": N_(
+                "The signal keeps its size: layer 1's std is {input_ratio} × the input's (variance ×{variance})."
+            ),
+        }[trend]
+    text = _(line.message, **values)
     if s.health == "saturated" and s.health_mean > SATURATED:
-        line += (
-            f" {pct(s.health_mean)} of the units are saturated (|h| > 0.99), where the derivative of tanh "
-            "or sigmoid is nearly 0; large weights can still make the gradient grow on its way back (below)."
+        text += " " + _(
+            "{share} of the units are saturated (|h| > 0.99), where the derivative of tanh or sigmoid is "
+            "nearly 0; large weights can still make the gradient grow on its way back (below).",
+            share=pct(s.health_mean),
         )
     elif s.health == "dead" and s.health_mean > DEAD:
-        line += f" {pct(s.health_mean)} of the units are dead (0 on every example)."
-    return line
+        text += " " + _("{share} of the units are dead (0 on every example).", share=pct(s.health_mean))
+    return text
 
 
 def gradient_verdict(s: DepthSummary) -> str:
     """One line: how ∂loss/∂z changes per layer from layer L back to layer 1, and the ratio over those layers."""
     L = s.depth
     if s.grad_ratio == 0 and s.output_zero:
-        return (
+        return _(
             "The output layer starts at zero, so at step 0 no gradient flows back into the hidden layers "
             "(∂loss/∂z is exactly 0 there); the first step makes the output weights non-zero, and from then "
             "on the random hidden layers learn."
         )
     if not math.isfinite(s.grad_ratio) or s.grad_ratio == 0 or not math.isfinite(s.grad_first_to_last):
-        return "The gradient does not reach layer 1: it is exactly 0 or not a finite number there."
+        return _("The gradient does not reach layer 1: it is exactly 0 or not a finite number there.")
     h = s.grad_factor
-    verb = "shrinks" if h < 0.9 else "grows" if h > 1.1 else "keeps its size"
+    values = {
+        "factor": fmt_factor(h),
+        "layer": L,
+        "ratio": fmt_ratio(s.grad_first_to_last),
+        "output_ratio": fmt_ratio(s.grad_ratio),
+    }
+    trend = _trend(h)
     if L > 1:
-        return (
-            f"Going back through the network, the gradient ∂loss/∂z {verb}: its std changes ×{fmt_factor(h)} "
-            f"per layer from layer {L} to layer 1, so layer 1's is {fmt_ratio(s.grad_first_to_last)} × "
-            f"layer {L}'s ({fmt_ratio(s.grad_ratio)} × the output layer's)."
-        )
-    return (
-        f"Going back from the output, the gradient ∂loss/∂z {verb}: at layer 1 its std is "
-        f"{fmt_ratio(s.grad_ratio)} × the output layer's."
-    )
+        line = {
+            "shrinks": N_(
+                "Going back through the network, the gradient ∂loss/∂z shrinks: its std changes ×{factor} per "
+                "layer from layer {layer} to layer 1, so layer 1's is {ratio} × layer {layer}'s ({output_ratio} "
+                "× the output layer's)."
+            ),
+            "grows": N_(
+                "Going back through the network, the gradient ∂loss/∂z grows: its std changes ×{factor} per "
+                "layer from layer {layer} to layer 1, so layer 1's is {ratio} × layer {layer}'s ({output_ratio} "
+                "× the output layer's)."
+            ),
+            "keeps": N_(
+                "Going back through the network, the gradient ∂loss/∂z keeps its size: its std changes "
+                "×{factor} per layer from layer {layer} to layer 1, so layer 1's is {ratio} × layer {layer}'s "
+                "({output_ratio} × the output layer's)."
+            ),
+        }[trend]
+    else:
+        line = {
+            "shrinks": N_(
+                "Going back from the output, the gradient ∂loss/∂z shrinks: at layer 1 its std is "
+                "{output_ratio} × the output layer's."
+            ),
+            "grows": N_(
+                "Going back from the output, the gradient ∂loss/∂z grows: at layer 1 its std is "
+                "{output_ratio} × the output layer's."
+            ),
+            "keeps": N_(
+                "Going back from the output, the gradient ∂loss/∂z keeps its size: at layer 1 its std is "
+                "{output_ratio} × the output layer's."
+            ),
+        }[trend]
+    return _(line.message, **values)

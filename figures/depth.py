@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from analysis import depth as ad
+from i18n import N_, _
 from analysis.depth import input_moments  # noqa: F401 - moved to analysis; tests/test_predict.py imports it here
 from core.records import Histogram, RunRecord
 
@@ -22,15 +23,15 @@ RIDGE_HEIGHT = 0.9
 
 
 HIST_TITLES = {
-    "act": "activations h",
-    "pre": "pre-activations z",
-    "grad": "gradients ∂loss/∂W",
-    "weight": "weights W",
+    "act": N_("activations h, step {step}"),
+    "pre": N_("pre-activations z, step {step}"),
+    "grad": N_("gradients ∂loss/∂W, step {step}"),
+    "weight": N_("weights W, step {step}"),
 }
 
 
 def _value_title(hist: Histogram) -> str:
-    return "log₁₀|value|" if hist.transform == "log10abs" else "value"
+    return _("log₁₀|value|") if hist.transform == "log10abs" else _("value")
 
 
 def ridge_outline(edges: np.ndarray, heights: np.ndarray, base: float) -> tuple[np.ndarray, np.ndarray]:
@@ -53,7 +54,7 @@ def histogram_ridgeline(record: RunRecord, kind: str, c: int, color: str = "#007
     """
     hist = record.hists[kind]
     n = ad.hist_layers(record, kind)
-    frac, _ = ad.hist_fractions(hist, c, n)
+    frac, _totals = ad.hist_fractions(hist, c, n)
     edges = np.asarray(hist.edges, dtype=float)
     centers = (edges[:-1] + edges[1:]) / 2
     names = ad.layer_names(n, with_output=kind in ("grad", "weight"))
@@ -77,11 +78,14 @@ def histogram_ridgeline(record: RunRecord, kind: str, c: int, color: str = "#007
                 name=names[j],
                 showlegend=False,
                 hoveron="points",
-                hovertemplate=f"{names[j]}<br>%{{customdata[0]:.3g}}: %{{customdata[1]:.1%}} of entries<extra></extra>",
+                hovertemplate=_(
+                    "{layer}<br>%{{customdata[0]:.3g}}: %{{customdata[1]:.1%}} of entries", layer=names[j]
+                )
+                + "<extra></extra>",
             )
         )
     fig.update_layout(
-        title=f"{HIST_TITLES.get(kind, kind)}, step {int(record.hist_steps[c])}",
+        title=_(HIST_TITLES[kind].message, step=int(record.hist_steps[c])),
         height=max(260, 34 * n + 90),
         margin={"l": 10, "r": 10, "t": 40, "b": 40},
     )
@@ -100,7 +104,7 @@ def histogram_heatmap(record: RunRecord, kind: str, c: int) -> go.Figure:
     """Overview for deep nets: layer (rows, layer 1 at the top) x bin, colour = share of the layer's entries."""
     hist = record.hists[kind]
     n = ad.hist_layers(record, kind)
-    frac, _ = ad.hist_fractions(hist, c, n)
+    frac, _totals = ad.hist_fractions(hist, c, n)
     edges = np.asarray(hist.edges, dtype=float)
     names = ad.layer_names(n, with_output=kind in ("grad", "weight"))
     fig = go.Figure(
@@ -110,12 +114,12 @@ def histogram_heatmap(record: RunRecord, kind: str, c: int) -> go.Figure:
             y=names,
             colorscale="Viridis",
             zmin=0,
-            colorbar={"title": "share", "tickformat": ".0%"},
-            hovertemplate="%{y}<br>%{x:.3g}: %{z:.1%} of entries<extra></extra>",
+            colorbar={"title": _("share"), "tickformat": ".0%"},
+            hovertemplate=_("%{y}<br>%{x:.3g}: %{z:.1%} of entries") + "<extra></extra>",
         )
     )
     fig.update_layout(
-        title=f"{HIST_TITLES.get(kind, kind)}, step {int(record.hist_steps[c])}",
+        title=_(HIST_TITLES[kind].message, step=int(record.hist_steps[c])),
         height=max(300, 12 * n + 120),
         margin={"l": 10, "r": 10, "t": 40, "b": 40},
     )
@@ -136,7 +140,7 @@ def log_activation_heatmap(hist: Histogram, depth: int, c: int, step: int) -> go
 
     `hist` is the record's "act_log" histogram: on log10|h| a layer 1e-12 the size of another keeps its shape.
     """
-    frac, _ = ad.hist_fractions(hist, c, depth)
+    frac, _totals = ad.hist_fractions(hist, c, depth)
     edges = np.asarray(hist.edges, dtype=float)
     fig = go.Figure(
         go.Heatmap(
@@ -145,19 +149,19 @@ def log_activation_heatmap(hist: Histogram, depth: int, c: int, step: int) -> go
             y=ad.layer_names(depth, with_output=False),
             colorscale="Viridis",
             zmin=0,
-            colorbar={"title": "share", "tickformat": ".0%"},
-            hovertemplate="%{y}<br>|h| ≈ 10^%{x:.2f}: %{z:.1%} of entries<extra></extra>",
+            colorbar={"title": _("share"), "tickformat": ".0%"},
+            hovertemplate=_("%{y}<br>|h| ≈ 10^%{x:.2f}: %{z:.1%} of entries") + "<extra></extra>",
         )
     )
     fig.update_layout(
-        title="activations at initialization, log₁₀|h|"
+        title=_("activations at initialization, log₁₀|h|")
         if step == 0
-        else f"activations at step {step}, log₁₀|h|",
+        else _("activations at step {step}, log₁₀|h|", step=step),
         height=max(260, 14 * depth + 120),
         margin={"l": 10, "r": 10, "t": 40, "b": 40},
     )
     fig.update_yaxes(autorange="reversed")
-    fig.update_xaxes(title="log₁₀|h|   (−3 means |h| ≈ 0.001)")
+    fig.update_xaxes(title=_("log₁₀|h|   (−3 means |h| ≈ 0.001)"))
     return fig
 
 
@@ -186,7 +190,7 @@ def std_profile(
     fig = make_subplots(
         rows=1,
         cols=2,
-        subplot_titles=("forward: activations h", "backward: gradient ∂loss/∂z"),
+        subplot_titles=(_("forward: activations h"), _("backward: gradient ∂loss/∂z")),
         horizontal_spacing=0.1,
     )
     fwd0 = np.concatenate([[input_std], act[i0, :L]])
@@ -195,7 +199,7 @@ def std_profile(
             x=x_act,
             y=_positive(fwd0),
             mode="markers",
-            name="measured at init",
+            name=_("measured at init"),
             marker={"color": color, "size": 8},
             legendgroup="init",
         ),
@@ -207,7 +211,7 @@ def std_profile(
             x=x_grad,
             y=_positive(grad[i0]),
             mode="markers",
-            name="measured at init",
+            name=_("measured at init"),
             marker={"color": color, "size": 8},
             legendgroup="init",
             showlegend=False,
@@ -221,7 +225,7 @@ def std_profile(
                 x=x_act,
                 y=_positive(np.concatenate([[input_std], prediction.act_std])),
                 mode="lines",
-                name="mean-field prediction",
+                name=_("mean-field prediction"),
                 line={"color": "#444", "dash": "dash"},
                 legendgroup="theory",
             ),
@@ -233,7 +237,7 @@ def std_profile(
                 x=x_grad,
                 y=_positive(prediction.grad_std),
                 mode="lines",
-                name="mean-field prediction",
+                name=_("mean-field prediction"),
                 line={"color": "#444", "dash": "dash"},
                 legendgroup="theory",
                 showlegend=False,
@@ -248,7 +252,7 @@ def std_profile(
                 x=x_act,
                 y=_positive(np.concatenate([[input_std], act[i, :L]])),
                 mode="lines+markers",
-                name=f"measured at step {s}",
+                name=_("measured at step {step}", step=s),
                 line={"color": color},
                 marker={"symbol": "diamond"},
                 legendgroup="step",
@@ -261,7 +265,7 @@ def std_profile(
                 x=x_grad,
                 y=_positive(grad[i]),
                 mode="lines+markers",
-                name=f"measured at step {s}",
+                name=_("measured at step {step}", step=s),
                 line={"color": color},
                 marker={"symbol": "diamond"},
                 legendgroup="step",
@@ -271,8 +275,8 @@ def std_profile(
             col=2,
         )
     fig.update_yaxes(type="log", exponentformat="power")
-    fig.update_xaxes(title="layer (0 = input)", row=1, col=1)
-    fig.update_xaxes(title=f"layer ({L + 1} = output)", row=1, col=2)
+    fig.update_xaxes(title=_("layer (0 = input)"), row=1, col=1)
+    fig.update_xaxes(title=_("layer ({layer} = output)", layer=L + 1), row=1, col=2)
     fig.update_layout(
         height=420,
         margin={"l": 10, "r": 10, "t": 40, "b": 100},
@@ -288,7 +292,7 @@ def saturation_figure(record: RunRecord, step: int, color: str = "#0072B2") -> g
     fig = go.Figure()
     if health is None:
         fig.add_annotation(
-            text=f"{record.config.activation} units neither saturate nor die",
+            text=_("{activation} units neither saturate nor die", activation=record.config.activation),
             showarrow=False,
             x=0.5,
             y=0.5,
@@ -299,20 +303,27 @@ def saturation_figure(record: RunRecord, step: int, color: str = "#0072B2") -> g
         fig.update_yaxes(visible=False)
     else:
         name, values = health
-        what = "|h| > 0.99 (saturated)" if name == "saturated" else "0 on every example (dead)"
+        if name == "saturated":
+            hover = _("layer %{x}: %{y:.1%} |h| > 0.99 (saturated)")
+            y_title = _("share saturated")
+        else:
+            hover = _("layer %{x}: %{y:.1%} 0 on every example (dead)")
+            y_title = _("share dead")
         fig.add_trace(
             go.Bar(
                 x=list(range(1, L + 1)),
                 y=values,
                 marker={"color": color},
-                hovertemplate=f"layer %{{x}}: %{{y:.1%}} {what}<extra></extra>",
+                hovertemplate=hover + "<extra></extra>",
             )
         )
-        fig.update_yaxes(range=[0, 1], tickformat=".0%", title=f"share {name}")
-        fig.update_xaxes(title="layer")
+        fig.update_yaxes(range=[0, 1], tickformat=".0%", title=y_title)
+        fig.update_xaxes(title=_("layer"))
+    s = int(record.stat_steps[ad.stat_index(record, step)])
     fig.update_layout(
-        title=f"{'dead' if health and health[0] == 'dead' else 'saturated'} units per layer "
-        f"at step {int(record.stat_steps[ad.stat_index(record, step)])}",
+        title=_("dead units per layer at step {step}", step=s)
+        if health and health[0] == "dead"
+        else _("saturated units per layer at step {step}", step=s),
         height=260,
         margin={"l": 10, "r": 10, "t": 40, "b": 40},
     )
