@@ -14,7 +14,7 @@ import numpy as np
 
 from core.config import ExperimentConfig
 from core.records import Histogram, RunRecord
-from i18n import N_, _, ngettext
+from i18n import N_, LazyString, _, ngettext
 from i18n.numbers import TIMES, num, pct
 
 # The lesson's default experiment: the classic tutorial start N(0, 0.01²) in 10 tanh layers of 64 units,
@@ -272,11 +272,6 @@ def layer_names(n: int, with_output: bool) -> list[str]:
     return names
 
 
-def _trend(factor: float) -> str:
-    """How a per-layer factor reads: the signal or gradient shrinks, grows or keeps its size."""
-    return "shrinks" if factor < 0.9 else "grows" if factor > 1.1 else "keeps"
-
-
 # ---------------------------------------------------------------------------------------------- theory
 
 
@@ -320,6 +315,20 @@ def theory_sentence(record: RunRecord, prediction: Prediction | None, input_std:
 # ---------------------------------------------------------------------------------------------- histograms
 
 
+def _when(
+    first: bool,
+    step: int,
+    at_init: LazyString | None,
+    at_step: LazyString,
+    later: LazyString,
+    **values: object,
+) -> str:
+    """One sentence of a few about layers: the first says when (at initialization, at step s), the later ones
+    do not repeat it. Each case is a whole message (marked with N_ at the call)."""
+    message = (at_init if first and step == 0 and at_init is not None else at_step) if first else later
+    return _(message.message, step=step, **values)
+
+
 def log_activation_sentence(hist: Histogram, depth: int, c: int, step: int) -> str:
     """Where the typical |h| sits in layer 1 and in the last hidden layer at checkpoint c, in powers of ten."""
     edges = np.asarray(hist.edges, dtype=float)
@@ -329,40 +338,30 @@ def log_activation_sentence(hist: Histogram, depth: int, c: int, step: int) -> s
         zeros = int(hist.zeros[c, j])
         first = not lines
         if counts.sum() == 0:
-            if first and step == 0:
-                lines.append(
-                    _("At initialization, every activation of layer {layer} is exactly 0.", layer=j + 1)
+            lines.append(
+                _when(
+                    first,
+                    step,
+                    N_("At initialization, every activation of layer {layer} is exactly 0."),
+                    N_("At step {step}, every activation of layer {layer} is exactly 0."),
+                    N_("Every activation of layer {layer} is exactly 0."),
+                    layer=j + 1,
                 )
-            elif first:
-                lines.append(
-                    _(
-                        "At step {step}, every activation of layer {layer} is exactly 0.",
-                        step=step,
-                        layer=j + 1,
-                    )
-                )
-            else:
-                lines.append(_("Every activation of layer {layer} is exactly 0.", layer=j + 1))
+            )
             continue
         b = int(np.searchsorted(np.cumsum(counts) / counts.sum(), 0.5))
-        values = {"layer": j + 1, "low": fmt_ratio(10 ** edges[b]), "high": fmt_ratio(10 ** edges[b + 1])}
-        if first and step == 0:
-            lines.append(
-                _(
-                    "At initialization, a typical |h| in layer {layer} lies between {low} and {high}.",
-                    **values,
-                )
+        lines.append(
+            _when(
+                first,
+                step,
+                N_("At initialization, a typical |h| in layer {layer} lies between {low} and {high}."),
+                N_("At step {step}, a typical |h| in layer {layer} lies between {low} and {high}."),
+                N_("A typical |h| in layer {layer} lies between {low} and {high}."),
+                layer=j + 1,
+                low=fmt_ratio(10 ** edges[b]),
+                high=fmt_ratio(10 ** edges[b + 1]),
             )
-        elif first:
-            lines.append(
-                _(
-                    "At step {step}, a typical |h| in layer {layer} lies between {low} and {high}.",
-                    step=step,
-                    **values,
-                )
-            )
-        else:
-            lines.append(_("A typical |h| in layer {layer} lies between {low} and {high}.", **values))
+        )
         zero = zeros / (counts.sum() + zeros)
         if zero >= 0.005:
             lines.append(_("{share} of its activations are exactly 0.", share=pct(zero)))
@@ -384,32 +383,35 @@ def histogram_sentence(record: RunRecord, kind: str, c: int) -> str:
     for j in sorted({0, n - 1}):
         first = not lines
         if counts[j].sum() == 0:
-            if first:
-                lines.append(
-                    _(
-                        "At step {step}, no activation of layer {layer} is a finite number.",
-                        step=step,
-                        layer=j + 1,
-                    )
+            lines.append(
+                _when(
+                    first,
+                    step,
+                    None,
+                    N_("At step {step}, no activation of layer {layer} is a finite number."),
+                    N_("In layer {layer}, no activation is a finite number."),
+                    layer=j + 1,
                 )
-            else:
-                lines.append(_("In layer {layer}, no activation is a finite number.", layer=j + 1))
+            )
             continue
         lo, hi = _central_interval(counts[j], edges)
         std = float(record.layer_stats["act_std"][i, j]) if j < L else math.nan
-        values = {"layer": j + 1, "low": fmt_value(lo), "high": fmt_value(hi), "std": fmt_ratio(std)}
-        if first:
-            lines.append(
-                _(
-                    "At step {step}, {share} of the activations of layer {layer} lie between {low} and {high} "
-                    "(std {std}).",
-                    step=step,
-                    share=pct(CENTRAL),
-                    **values,
-                )
+        lines.append(
+            _when(
+                first,
+                step,
+                None,
+                N_(
+                    "At step {step}, {share} of the activations of layer {layer} lie between {low} and {high} (std {std})."
+                ),
+                N_("In layer {layer}, they lie between {low} and {high} (std {std})."),
+                layer=j + 1,
+                share=pct(CENTRAL),
+                low=fmt_value(lo),
+                high=fmt_value(hi),
+                std=fmt_ratio(std),
             )
-        else:
-            lines.append(_("In layer {layer}, they lie between {low} and {high} (std {std}).", **values))
+        )
         if 0 <= std < width / 4:
             spikes.append(j + 1)
     if spikes and c == 0:
@@ -454,43 +456,33 @@ def _log_histogram_sentence(
         output = with_output and j == n - 1
         first = not lines
         if counts[j].sum() == 0:
-            if output:
-                lines.append(
-                    _("At step {step}, every weight gradient of the output layer is exactly 0.", step=step)
-                )
-            elif first:
-                lines.append(
-                    _(
-                        "At step {step}, every weight gradient of layer {layer} is exactly 0.",
-                        step=step,
-                        layer=j + 1,
-                    )
-                )
-            else:
-                lines.append(_("Every weight gradient of layer {layer} is exactly 0.", layer=j + 1))
-            continue
-        cum = np.cumsum(counts[j]) / counts[j].sum()
-        b = int(np.searchsorted(cum, 0.5))
-        size = fmt_ratio(10 ** ((edges[b] + edges[b + 1]) / 2))
-        if output:
             lines.append(
-                _(
-                    "At step {step}, the weight gradients of the output layer are typically {size}.",
-                    step=step,
-                    size=size,
-                )
-            )
-        elif first:
-            lines.append(
-                _(
-                    "At step {step}, the weight gradients of layer {layer} are typically {size}.",
-                    step=step,
+                _when(
+                    first,
+                    step,
+                    None,
+                    N_("At step {step}, every weight gradient of the output layer is exactly 0.")
+                    if output
+                    else N_("At step {step}, every weight gradient of layer {layer} is exactly 0."),
+                    N_("Every weight gradient of layer {layer} is exactly 0."),
                     layer=j + 1,
-                    size=size,
                 )
             )
-        else:
-            lines.append(_("Those of layer {layer} are typically {size}.", layer=j + 1, size=size))
+            continue
+        b = int(np.searchsorted(np.cumsum(counts[j]) / counts[j].sum(), 0.5))
+        lines.append(
+            _when(
+                first,
+                step,
+                None,
+                N_("At step {step}, the weight gradients of the output layer are typically {size}.")
+                if output
+                else N_("At step {step}, the weight gradients of layer {layer} are typically {size}."),
+                N_("Those of layer {layer} are typically {size}."),
+                layer=j + 1,
+                size=fmt_ratio(10 ** ((edges[b] + edges[b + 1]) / 2)),
+            )
+        )
         total = counts[j].sum() + hist.zeros[c, j]
         zero = hist.zeros[c, j] / total if total else 0.0
         if zero >= 0.005:
@@ -637,6 +629,68 @@ def summary_metrics(s: DepthSummary) -> list[tuple[str, str, str]]:
     return out
 
 
+# The verdict sentences, one whole message per case: (signal | gradient, more than one hidden layer, trend).
+_TRENDS = {
+    ("signal", True, "shrinks"): N_(
+        "The signal shrinks: its std changes ×{factor} per layer (variance ×{variance}) from layer 1 to "
+        "layer {layer}, so layer {layer}'s std is {ratio} × layer 1's. Against the input, layer "
+        "{layer}'s std is {input_ratio} × the input's."
+    ),
+    ("signal", True, "grows"): N_(
+        "The signal grows: its std changes ×{factor} per layer (variance ×{variance}) from layer 1 to "
+        "layer {layer}, so layer {layer}'s std is {ratio} × layer 1's. Against the input, layer "
+        "{layer}'s std is {input_ratio} × the input's."
+    ),
+    ("signal", True, "keeps"): N_(
+        "The signal keeps its size: its std changes ×{factor} per layer (variance ×{variance}) from "
+        "layer 1 to layer {layer}, so layer {layer}'s std is {ratio} × layer 1's. Against the input, "
+        "layer {layer}'s std is {input_ratio} × the input's."
+    ),
+    ("signal", False, "shrinks"): N_(
+        "The signal shrinks: layer 1's std is {input_ratio} × the input's (variance ×{variance})."
+    ),
+    ("signal", False, "grows"): N_(
+        "The signal grows: layer 1's std is {input_ratio} × the input's (variance ×{variance})."
+    ),
+    ("signal", False, "keeps"): N_(
+        "The signal keeps its size: layer 1's std is {input_ratio} × the input's (variance ×{variance})."
+    ),
+    ("gradient", True, "shrinks"): N_(
+        "Going back through the network, the gradient ∂loss/∂z shrinks: its std changes ×{factor} per "
+        "layer from layer {layer} to layer 1, so layer 1's is {ratio} × layer {layer}'s ({output_ratio} "
+        "× the output layer's)."
+    ),
+    ("gradient", True, "grows"): N_(
+        "Going back through the network, the gradient ∂loss/∂z grows: its std changes ×{factor} per "
+        "layer from layer {layer} to layer 1, so layer 1's is {ratio} × layer {layer}'s ({output_ratio} "
+        "× the output layer's)."
+    ),
+    ("gradient", True, "keeps"): N_(
+        "Going back through the network, the gradient ∂loss/∂z keeps its size: its std changes "
+        "×{factor} per layer from layer {layer} to layer 1, so layer 1's is {ratio} × layer {layer}'s "
+        "({output_ratio} × the output layer's)."
+    ),
+    ("gradient", False, "shrinks"): N_(
+        "Going back from the output, the gradient ∂loss/∂z shrinks: at layer 1 its std is "
+        "{output_ratio} × the output layer's."
+    ),
+    ("gradient", False, "grows"): N_(
+        "Going back from the output, the gradient ∂loss/∂z grows: at layer 1 its std is "
+        "{output_ratio} × the output layer's."
+    ),
+    ("gradient", False, "keeps"): N_(
+        "Going back from the output, the gradient ∂loss/∂z keeps its size: at layer 1 its std is "
+        "{output_ratio} × the output layer's."
+    ),
+}
+
+
+def _trend_sentence(what: str, factor: float, deep: bool, /, **values: object) -> str:
+    """The verdict for a per-layer factor: the signal or gradient shrinks (< 0.9), grows (> 1.1) or keeps its size."""
+    trend = "shrinks" if factor < 0.9 else "grows" if factor > 1.1 else "keeps"
+    return _(_TRENDS[what, deep, trend].message, **values)
+
+
 def signal_verdict(s: DepthSummary) -> str:
     """One line: how the signal's std changes per layer, and the end-to-end ratio over the same layers."""
     L = s.depth
@@ -664,38 +718,7 @@ def signal_verdict(s: DepthSummary) -> str:
         "ratio": fmt_ratio(s.first_to_last),
         "input_ratio": fmt_ratio(s.signal_ratio),
     }
-    trend = _trend(g)
-    if L > 1:
-        line = {
-            "shrinks": N_(
-                "The signal shrinks: its std changes ×{factor} per layer (variance ×{variance}) from layer 1 to "
-                "layer {layer}, so layer {layer}'s std is {ratio} × layer 1's. Against the input, layer "
-                "{layer}'s std is {input_ratio} × the input's."
-            ),
-            "grows": N_(
-                "The signal grows: its std changes ×{factor} per layer (variance ×{variance}) from layer 1 to "
-                "layer {layer}, so layer {layer}'s std is {ratio} × layer 1's. Against the input, layer "
-                "{layer}'s std is {input_ratio} × the input's."
-            ),
-            "keeps": N_(
-                "The signal keeps its size: its std changes ×{factor} per layer (variance ×{variance}) from "
-                "layer 1 to layer {layer}, so layer {layer}'s std is {ratio} × layer 1's. Against the input, "
-                "layer {layer}'s std is {input_ratio} × the input's."
-            ),
-        }[trend]
-    else:
-        line = {
-            "shrinks": N_(
-                "The signal shrinks: layer 1's std is {input_ratio} × the input's (variance ×{variance})."
-            ),
-            "grows": N_(
-                "The signal grows: layer 1's std is {input_ratio} × the input's (variance ×{variance})."
-            ),
-            "keeps": N_(
-                "The signal keeps its size: layer 1's std is {input_ratio} × the input's (variance ×{variance})."
-            ),
-        }[trend]
-    text = _(line.message, **values)
+    text = _trend_sentence("signal", g, L > 1, **values)
     if s.health == "saturated" and s.health_mean > SATURATED:
         text += " " + _(
             "{share} of the units are saturated (|h| > 0.99), where the derivative of tanh or sigmoid is "
@@ -725,38 +748,4 @@ def gradient_verdict(s: DepthSummary) -> str:
         "ratio": fmt_ratio(s.grad_first_to_last),
         "output_ratio": fmt_ratio(s.grad_ratio),
     }
-    trend = _trend(h)
-    if L > 1:
-        line = {
-            "shrinks": N_(
-                "Going back through the network, the gradient ∂loss/∂z shrinks: its std changes ×{factor} per "
-                "layer from layer {layer} to layer 1, so layer 1's is {ratio} × layer {layer}'s ({output_ratio} "
-                "× the output layer's)."
-            ),
-            "grows": N_(
-                "Going back through the network, the gradient ∂loss/∂z grows: its std changes ×{factor} per "
-                "layer from layer {layer} to layer 1, so layer 1's is {ratio} × layer {layer}'s ({output_ratio} "
-                "× the output layer's)."
-            ),
-            "keeps": N_(
-                "Going back through the network, the gradient ∂loss/∂z keeps its size: its std changes "
-                "×{factor} per layer from layer {layer} to layer 1, so layer 1's is {ratio} × layer {layer}'s "
-                "({output_ratio} × the output layer's)."
-            ),
-        }[trend]
-    else:
-        line = {
-            "shrinks": N_(
-                "Going back from the output, the gradient ∂loss/∂z shrinks: at layer 1 its std is "
-                "{output_ratio} × the output layer's."
-            ),
-            "grows": N_(
-                "Going back from the output, the gradient ∂loss/∂z grows: at layer 1 its std is "
-                "{output_ratio} × the output layer's."
-            ),
-            "keeps": N_(
-                "Going back from the output, the gradient ∂loss/∂z keeps its size: at layer 1 its std is "
-                "{output_ratio} × the output layer's."
-            ),
-        }[trend]
-    return _(line.message, **values)
+    return _trend_sentence("gradient", h, L > 1, **values)
