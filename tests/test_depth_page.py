@@ -463,3 +463,18 @@ def test_the_german_page_has_no_english_sentence_of_the_lesson(query):
     if not query:
         assert "Das Signal schrumpft" in markdown_text(at)
         assert re.search(r"×0,0\d+ pro Schicht", markdown_text(at))  # decimal comma in the sentence
+
+
+def test_switching_the_language_keeps_the_open_tab():
+    from tests.test_i18n import _app
+    from ui import i18n as ui_i18n
+
+    at = _app({"lang": "en", **PRESETS["Xavier + tanh"].params})
+    at.switch_page(nav.by_url_path(PAGE).file).run(timeout=300)
+    open_view(at, "Histograms per layer")
+    at.session_state[ui_i18n._STATE] = "de"  # what the switch's callback does
+    at.run()
+    assert not at.exception
+    assert at.session_state["depth_view"] == "Histogramme pro Schicht"
+    assert len(at.get("plotly_chart")) == 3  # the std profile and the two histograms, now in German
+    assert "Signal pro Schicht" in [m.label for m in at.metric]
