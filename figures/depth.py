@@ -10,18 +10,15 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from analysis import depth as ad
-from i18n import N_, _
 from analysis.depth import input_moments  # noqa: F401 - moved to analysis; tests/test_predict.py imports it here
 from core.records import Histogram, RunRecord
+from i18n import N_, _
 
 # Above this many layers the histograms are drawn as one heatmap (layer x value) instead of a ridgeline.
 RIDGELINE_MAX_LAYERS = 12
-
-
 # Ridge height as a share of the spacing between two layers.
 RIDGE_HEIGHT = 0.9
-
-
+# Each histogram's title, by the record's histogram kind.
 HIST_TITLES = {
     "act": N_("activations h, step {step}"),
     "pre": N_("pre-activations z, step {step}"),
