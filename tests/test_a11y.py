@@ -199,8 +199,6 @@ def test_page_in_each_theme(app_url, browser, spec, theme):
 @pytest.mark.slow
 @pytest.mark.parametrize("spec", nav.LESSONS, ids=LESSON_IDS)
 def test_lesson_on_a_phone(app_url, browser, artifacts, spec):
-    if spec.url_path == "depth":
-        pytest.xfail("issue 16, open: Depth's symbols and formulas (issue 14) push its first result to ~1340 px at 390 px")
     """390 px: the first result within 1.5 screens, nothing scrolls sideways, no chart text is cut or
     overlaps another, and formulas scroll inside their own box."""
     ctx, page = _open(browser, app_url, spec, viewport=PHONE, mobile=True)

@@ -12,6 +12,7 @@ import pytest
 
 from core.config import ExperimentConfig
 from core.records import Histogram, RunRecord
+from analysis import depth as ad
 from figures import depth as fd
 
 
@@ -88,22 +89,40 @@ def make_record(
 # ------------------------------------------------------------------------------------------ histograms
 
 
+def ridge_shares(trace) -> np.ndarray:
+    """The unscaled share per bin of one ridge: customdata of each bin's first top corner."""
+    return np.asarray(trace.customdata)[1:-1:2, 1]
+
+
 @pytest.mark.parametrize("kind", ["act", "grad"])
 @pytest.mark.parametrize("c", [0, 1])
 @pytest.mark.parametrize("transform", ["linear", "log10abs"])
-def test_ridgeline_bars_are_the_recorded_shares(kind, c, transform):
+def test_ridgeline_outlines_are_the_recorded_shares(kind, c, transform):
     rec = make_record(L=5, transform=transform)
     fig = fd.histogram_ridgeline(rec, kind, c)
     h = rec.hists[kind]
     n = 5 if kind == "act" else 6  # hidden layers for activations, every weight matrix for gradients
-    assert len(fig.data) == n
+    B = len(h.edges) - 1
+    assert len(fig.data) == n  # one outline per layer, not one path per bar
     for j, tr in enumerate(fig.data):
+        assert tr.type == "scatter" and tr.fill == "toself"
         total = h.counts[c, j].sum() + (h.zeros[c, j] if h.transform == "log10abs" else 0)
-        np.testing.assert_allclose(np.asarray(tr.customdata) * total, h.counts[c, j])
-        # heights: same shape, tallest bar = RIDGE_HEIGHT, stacked with layer 1 on top
-        np.testing.assert_allclose(np.asarray(tr.y), h.counts[c, j] / h.counts[c, j].max() * fd.RIDGE_HEIGHT)
-        assert tr.base == n - 1 - j
-        np.testing.assert_allclose(tr.x, (h.edges[:-1] + h.edges[1:]) / 2)
+        np.testing.assert_allclose(
+            ridge_shares(tr) * total, h.counts[c, j]
+        )  # counts per layer = the record's
+        cd = np.asarray(tr.customdata)
+        np.testing.assert_allclose(cd[1:-1:2, 0], (h.edges[:-1] + h.edges[1:]) / 2)  # hover: the bin centre
+        np.testing.assert_allclose(cd[2:-1:2], cd[1:-1:2])  # both top corners of a bin say the same
+        # the outline: up at each left edge, across the bin, down to the base at the end; layer 1 on top
+        x, y = np.asarray(tr.x), np.asarray(tr.y)
+        assert len(x) == 2 * B + 2
+        np.testing.assert_allclose(x[1:-1:2], h.edges[:-1])
+        np.testing.assert_allclose(x[2:-1:2], h.edges[1:])
+        base = n - 1 - j
+        assert y[0] == y[-1] == base and x[0] == h.edges[0] and x[-1] == h.edges[-1]
+        heights = h.counts[c, j] / h.counts[c, j].max() * fd.RIDGE_HEIGHT  # tallest bin = RIDGE_HEIGHT
+        np.testing.assert_allclose(y[1:-1:2] - base, heights)
+        np.testing.assert_allclose(y[2:-1:2] - base, heights)
     assert fig.data[0].name == "layer 1"
     assert (fig.data[-1].name == "output") == (kind == "grad")
     assert f"step {rec.hist_steps[c]}" in fig.layout.title.text
@@ -114,12 +133,12 @@ def test_log_histogram_axis_and_zeros_in_denominator():
     fig = fd.histogram_ridgeline(rec, "grad", 0)
     assert fig.layout.xaxis.title.text == "log₁₀|value|"
     h = rec.hists["grad"]
-    assert np.asarray(fig.data[0].customdata).sum() == pytest.approx(
+    assert ridge_shares(fig.data[0]).sum() == pytest.approx(
         h.counts[0, 0].sum() / (h.counts[0, 0].sum() + h.zeros[0, 0])
     )
 
 
-def test_all_zero_layer_draws_flat_bars():
+def test_all_zero_layer_draws_a_flat_outline():
     rec = make_record(L=2, transform="log10abs")
     h = rec.hists["act"]
     h.counts[0, 1] = 0
@@ -138,7 +157,7 @@ def test_heatmap_rows_are_layers_top_down():
     np.testing.assert_allclose(z * totals[:, None], h.counts[1, :20])
     assert list(fig.data[0].y[:2]) == ["layer 1", "layer 2"]
     assert fig.layout.yaxis.autorange == "reversed"
-    assert fd.histogram_figure(make_record(L=4), "act", 0).data[0].type == "bar"
+    assert fd.histogram_figure(make_record(L=4), "act", 0).data[0].type == "scatter"
 
 
 # ------------------------------------------------------------------------------------------ std profile
@@ -149,7 +168,7 @@ def test_std_profile_plots_measured_and_predicted_values():
     act = np.array([[0.5, 0.25, 0.125, 0.0625, 9.0], [0.6, 0.3, 0.2, 0.1, 9.0]])
     bp = np.array([[1e-4, 1e-3, 1e-2, 1e-1, 1.0], [2e-4, 2e-3, 0.0, 2e-1, 2.0]])
     rec = make_record(L=L, act_std=act, backprop_std=bp)
-    pred = fd.Prediction(
+    pred = ad.Prediction(
         act_std=np.array([0.4, 0.2, 0.1, 0.05]), grad_std=np.array([1e-5, 1e-4, 1e-3, 1e-2, 1.0])
     )
     fig = fd.std_profile(rec, step=10, prediction=pred, input_std=1.0)
@@ -192,13 +211,13 @@ def test_saturation_bars_and_dead_bars():
 
 
 def test_fmt_ratio():
-    assert fd.fmt_ratio(0.08) == "0.08"
-    assert fd.fmt_ratio(1.0e-11) == "10⁻¹¹"
-    assert fd.fmt_ratio(2.04e-12) == "2.0×10⁻¹²"
-    assert fd.fmt_ratio(3.0e8) == "3.0×10⁸"
-    assert fd.fmt_ratio(9.97e-5) == "10⁻⁴"
-    assert fd.fmt_ratio(0.0) == "exactly 0"
-    assert fd.fmt_ratio(math.inf) == "infinite"
+    assert ad.fmt_ratio(0.08) == "0.08"
+    assert ad.fmt_ratio(1.0e-11) == "10⁻¹¹"
+    assert ad.fmt_ratio(2.04e-12) == "2.0×10⁻¹²"
+    assert ad.fmt_ratio(3.0e8) == "3.0×10⁸"
+    assert ad.fmt_ratio(9.97e-5) == "10⁻⁴"
+    assert ad.fmt_ratio(0.0) == "exactly 0"
+    assert ad.fmt_ratio(math.inf) == "infinite"
 
 
 def test_collapse_verdict_numbers():
@@ -206,36 +225,36 @@ def test_collapse_verdict_numbers():
     stds = 0.08 ** np.arange(1, L + 2)  # ×0.08 per layer from an input of std 1
     act = np.vstack([stds, stds])
     rec = make_record(L=L, act_std=act, backprop_std=np.vstack([stds[::-1]] * 2))
-    s = fd.summarize(rec, input_std=1.0)
+    s = ad.summarize(rec, input_std=1.0)
     assert s.signal_factor == pytest.approx(0.08)
     assert s.signal_ratio == pytest.approx(0.08**10)
     assert s.first_to_last == pytest.approx(0.08**9)
     assert s.grad_ratio == pytest.approx(0.08**10)
-    line = fd.signal_verdict(s)
+    line = ad.signal_verdict(s)
     assert line.startswith("The signal shrinks: its std changes ×0.08 per layer (variance ×0.0064)")
     # the end-to-end ratio over the same layers 1 -> 10 as the factor: 0.08 ** 9
     assert "layer 10's std is 1.3×10⁻¹⁰ × layer 1's" in line
     assert "layer 10's std is 1.1×10⁻¹¹ × the input's" in line
-    assert "changes ×0.08 per layer from layer 10 to layer 1" in fd.gradient_verdict(s)
+    assert "changes ×0.08 per layer from layer 10 to layer 1" in ad.gradient_verdict(s)
 
 
 def test_growth_saturation_dead_and_underflow_verdicts():
     L = 3
     grow = np.vstack([[2.0, 4.0, 8.0, 1.0]] * 2)
-    assert "grows: its std changes ×2 per layer (variance ×4)" in fd.signal_verdict(
-        fd.summarize(make_record(L=L, act_std=grow), 1.0)
+    assert "grows: its std changes ×2 per layer (variance ×4)" in ad.signal_verdict(
+        ad.summarize(make_record(L=L, act_std=grow), 1.0)
     )
     flat = np.vstack([[0.95, 0.95, 0.95, 1.0]] * 2)
     sat = np.vstack([[0.8, 0.9, 0.9, np.nan]] * 2)
-    line = fd.signal_verdict(fd.summarize(make_record(L=L, act_std=flat, saturation=sat), 1.0))
+    line = ad.signal_verdict(ad.summarize(make_record(L=L, act_std=flat, saturation=sat), 1.0))
     assert "keeps its size" in line and "87\u00a0% of the units are saturated" in line
     dead = np.vstack([[0.2, 0.3, 0.4, np.nan]] * 2)
-    line = fd.signal_verdict(fd.summarize(make_record(L=L, act_std=flat, dead=dead, activation="relu"), 1.0))
+    line = ad.signal_verdict(ad.summarize(make_record(L=L, act_std=flat, dead=dead, activation="relu"), 1.0))
     assert "30\u00a0% of the units are dead" in line
     under = np.vstack([[1e-3, 0.0, 0.0, 0.0]] * 2)
     assert (
         "from layer 2 on the activations do not vary at all (std exactly 0; the values underflowed)"
-        in fd.signal_verdict(fd.summarize(make_record(L=L, act_std=under), 1.0))
+        in ad.signal_verdict(ad.summarize(make_record(L=L, act_std=under), 1.0))
     )
 
 

@@ -17,18 +17,19 @@ import pytest
 
 from core.config import ExperimentConfig
 from core.train import run_many
+from analysis import depth as ad
 from figures import depth as fd
 from tests.apptest_util import open_page, share_link, url_notices
-from ui import controls, presets, runs
+from ui import controls, nav, presets, runs
 
 PAGE = "depth"
-FIXED = {"record_every": 10, "n_checkpoints": 6}  # pages/depth.py FIXED
+FIXED = ad.FIXED
 PRESETS = {p.label: p for p in presets.for_page(PAGE)}
 _SUP = str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789")
 
 
 def parse_ratio(text: str) -> float:
-    """Invert fd.fmt_ratio: '×0.067' -> 0.067, '1.7×10⁻¹²' -> 1.7e-12, '10⁸' -> 1e8, '64%' -> 0.64."""
+    """Invert ad.fmt_ratio: '×0.067' -> 0.067, '1.7×10⁻¹²' -> 1.7e-12, '10⁸' -> 1e8, '64%' -> 0.64."""
     text = text.strip().lstrip("×")
     if text.endswith("%"):
         return float(text[:-1]) / 100
@@ -81,6 +82,14 @@ def chart_specs(at) -> list[dict]:
     return [_decode(json.loads(c.proto.spec)) for c in at.get("plotly_chart")]
 
 
+def open_view(at, label: str):
+    """Select one of the page's tabs below the std profile (its content runs only while selected)."""
+    at.session_state["depth_view"] = label
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
 def title(spec: dict) -> str:
     return spec["layout"].get("title", {}).get("text", "")
 
@@ -91,7 +100,7 @@ def markdown_text(at) -> str:
 
 def test_parse_ratio_inverts_fmt_ratio():
     for x in (0.067, 1.7e-12, 2.6e6, 1e-11, 0.95, 3.0e8):
-        assert parse_ratio(fd.fmt_ratio(x)) == pytest.approx(x, rel=0.05)
+        assert parse_ratio(ad.fmt_ratio(x)) == pytest.approx(x, rel=0.05)
 
 
 # --------------------------------------------------------------------------------------- presets
@@ -106,13 +115,13 @@ def open_preset(label: str):
         v = at.session_state[key]
         assert (controls.fmt_number(v) if isinstance(v, float) else str(v)) == value  # widgets show it
     cfg, rec = page_record(at)
-    _, input_std = fd.input_moments(cfg)
-    summary = fd.summarize(rec, input_std)
+    _, input_std = ad.input_moments(cfg)
+    summary = ad.summarize(rec, input_std)
     shown = metrics(at)
     # the headline numbers on the page are the record's numbers
-    for label_, value, _ in fd.summary_metrics(summary):
+    for label_, value, _ in ad.summary_metrics(summary):
         assert shown[label_] == pytest.approx(parse_ratio(value))
-    assert fd.signal_verdict(summary) in markdown_text(at)
+    assert ad.signal_verdict(summary) in markdown_text(at)
     return at, cfg, rec, summary
 
 
@@ -135,7 +144,7 @@ def test_collapse_preset_signal_dies_and_theory_saw_it_coming():
     assert "The signal shrinks" in markdown_text(at)
     # fan_in * sigma^2 = 64e-4 in variance: x0.08 in std per layer (tanh is linear this small)
     assert s.signal_factor == pytest.approx(0.08, rel=0.25)
-    pred = fd.predict(rec, fd.input_moments(cfg)[0])
+    pred = ad.predict(rec, ad.input_moments(cfg)[0])
     assert pred.act_std[-1] == pytest.approx(rec.layer_stats["act_std"][0, 9], rel=0.5)  # predicted 1e-12
     # the gradient reaching layer 1 is as tiny: x0.08 per layer going back
     assert s.grad_ratio < 1e-8
@@ -146,7 +155,7 @@ def test_saturation_preset_pins_tanh_units():
     sat = rec.layer_stats["saturation"][0, :10]
     assert np.mean(sat[1:]) > 0.6  # layers 2..10: most |h| > 0.99
     assert metrics(at)["Saturated units"] > 0.5
-    assert "saturated" in fd.signal_verdict(s)
+    assert "saturated" in ad.signal_verdict(s)
     assert 0.8 < s.signal_factor < 1.1  # the signal does not vanish: it is stuck at +-1 instead
 
 
@@ -154,7 +163,7 @@ def test_xavier_tanh_decays_slowly():
     at, cfg, rec, s = open_preset("Xavier + tanh")
     # hidden layers: fan_in * Var(W) = 1, the critical point of tanh: only tanh's curvature shrinks the signal
     assert 0.9 < s.signal_factor < 1.0
-    assert "keeps its size" in fd.signal_verdict(s)
+    assert "keeps its size" in ad.signal_verdict(s)
     assert rec.layer_stats["act_std"][0, 9] > 0.05
     assert np.nanmax(rec.layer_stats["saturation"][0]) < 0.01
 
@@ -164,15 +173,15 @@ def test_xavier_relu_30_layers_halves_the_variance_each_layer():
     # Var(W) = 1/64, ReLU keeps half of E[z^2]: x1/2 in variance, x0.71 in std per layer
     assert 0.6 < s.signal_factor < 0.75
     assert s.signal_ratio < 1e-3
-    pred = fd.predict(rec, fd.input_moments(cfg)[0])
+    pred = ad.predict(rec, ad.input_moments(cfg)[0])
     assert (pred.act_std[-1] / pred.act_std[0]) ** (1 / 29) == pytest.approx(math.sqrt(0.5), rel=1e-6)
 
 
 def test_he_relu_30_layers_keeps_the_signal():
     at, cfg, rec, s = open_preset("He + ReLU, 30 layers")
     assert 0.95 < s.signal_factor < 1.05
-    assert "keeps its size" in fd.signal_verdict(s)
-    pred = fd.predict(rec, fd.input_moments(cfg)[0])
+    assert "keeps its size" in ad.signal_verdict(s)
+    pred = ad.predict(rec, ad.input_moments(cfg)[0])
     np.testing.assert_allclose(pred.act_std, pred.act_std[0], rtol=1e-9)  # exactly flat at infinite width
     # A single net of 64 units wanders around the flat prediction (seed 0: layer 30 = 0.39 x layer 1); the
     # page says so in words. The wander is what finite width predicts, checked over seeds below.
@@ -196,14 +205,14 @@ def test_he_relu_last_layer_within_factor_two_of_the_first_typically():
 def test_standard_uniform_divides_the_variance_by_three_per_layer():
     at, cfg, rec, s = open_preset("standard uniform ±1/√d")
     assert 0.25 < s.signal_factor**2 < 0.36  # the verdict's "variance x0.3"
-    assert "(variance ×0.3" in fd.signal_verdict(s)
+    assert "(variance ×0.3" in ad.signal_verdict(s)
     # in the linear regime of tanh (from layer 4 on, std < 0.1) each layer divides the variance by 3: the
     # geometric mean of layers 4..10 (one 64 x 64 matrix moves one ratio by ~20 %, see SCIENCE.md)
     var = rec.layer_stats["act_std"][0, :10] ** 2
     ratios = var[4:] / var[3:-1]
     assert np.exp(np.mean(np.log(ratios))) == pytest.approx(1 / 3, rel=0.08)
     assert np.all((ratios > 0.2) & (ratios < 0.45))
-    pred = fd.predict(rec, fd.input_moments(cfg)[0]).act_std ** 2
+    pred = ad.predict(rec, ad.input_moments(cfg)[0]).act_std ** 2
     np.testing.assert_allclose(pred[4:] / pred[3:-1], 1 / 3, rtol=0.03)  # theory: 1/3 minus tanh's curvature
 
 
@@ -213,11 +222,18 @@ def test_standard_uniform_divides_the_variance_by_three_per_layer():
 def test_default_page_is_the_classic_tutorial_start():
     at = open_page(PAGE)
     assert not at.exception
-    assert at.session_state["init"] == "normal" and at.session_state["sigma"] == 0.01
-    assert at.session_state["depth"] == 10 and at.session_state["width"] == 64
-    assert at.session_state["batch"] == 256 and at.session_state["steps"] == 100
+    d = ad.DEFAULTS
+    assert (at.session_state["init"],) == d["schemes"] and at.session_state["sigma"] == d[
+        "weight_std"
+    ] == 0.01
+    assert at.session_state["depth"] == d["depth"] and at.session_state["width"] == d["width"]
+    assert at.session_state["batch"] == d["batch_size"] and at.session_state["steps"] == d["steps"]
+    assert page_config(at) == ad.default_config()  # the page runs the lesson's default experiment
     assert metrics(at)["Layer 10 ÷ layer 1"] < 1e-5
-    assert len(at.get("plotly_chart")) == 5
+    # the std profile and the first tab (log10|h|) draw at once; every other tab when it is opened
+    assert len(at.get("plotly_chart")) == 2
+    assert len(open_view(at, "Histograms per layer").get("plotly_chart")) == 3
+    assert len(open_view(at, "Saturated or dead units").get("plotly_chart")) == 2
     assert url_notices(at) == []
 
 
@@ -295,6 +311,7 @@ def test_step_slider_shows_a_checkpoint_without_retraining():
     at = open_page(PAGE, PRESETS["Xavier + tanh"].query_params())
     cfg, rec = page_record(at)
     last = int(rec.hist_steps[-1])
+    open_view(at, "Histograms per layer")
     t = time.perf_counter()
     at.select_slider(key="depth_step").set_value(last).run()
     assert not at.exception
@@ -302,13 +319,13 @@ def test_step_slider_shows_a_checkpoint_without_retraining():
     specs = chart_specs(at)
     std = next(s for s in specs if any(tr.get("name") == f"measured at step {last}" for tr in s["data"]))
     later = [tr for tr in std["data"] if tr.get("name") == f"measured at step {last}"]
-    i = fd.stat_index(rec, last)
+    i = ad.stat_index(rec, last)
     np.testing.assert_allclose(later[0]["y"][1:], rec.layer_stats["act_std"][i, :10])
     np.testing.assert_allclose(later[1]["y"], rec.layer_stats["backprop_std"][i])
     hist = next(s for s in specs if title(s) == f"activations h, step {last}")
     c = len(rec.hist_steps) - 1
-    frac, _ = fd.hist_fractions(rec.hists["act"], c, 10)
-    np.testing.assert_allclose(hist["data"][0]["customdata"], frac[0])
+    frac, _ = ad.hist_fractions(rec.hists["act"], c, 10)
+    np.testing.assert_allclose(np.asarray(hist["data"][0]["customdata"])[1:-1:2, 1], frac[0])
 
 
 def test_page_charts_plot_the_records_numbers_at_init():
@@ -317,27 +334,25 @@ def test_page_charts_plot_the_records_numbers_at_init():
     specs = chart_specs(at)
     std = specs[0]
     init = [tr for tr in std["data"] if tr.get("name") == "measured at init"]
-    m2, input_std = fd.input_moments(cfg)
+    m2, input_std = ad.input_moments(cfg)
     np.testing.assert_allclose(init[0]["y"], [input_std, *rec.layer_stats["act_std"][0, :10]])
     theory = [tr for tr in std["data"] if tr.get("name") == "mean-field prediction"]
-    np.testing.assert_allclose(theory[0]["y"][1:], fd.predict(rec, m2).act_std)
-    sat = specs[-1]
+    np.testing.assert_allclose(theory[0]["y"][1:], ad.predict(rec, m2).act_std)
+    sat = chart_specs(open_view(at, "Saturated or dead units"))[-1]
     np.testing.assert_allclose(sat["data"][0]["y"], rec.layer_stats["saturation"][0, :10])
 
 
 def test_log_activation_view_follows_the_records_network():
     """The log10|h| overview is the record's own histogram, at every checkpoint."""
-    cfg = ExperimentConfig(
-        depth=10, width=64, batch_size=256, steps=20, schemes=("normal",), weight_std=0.01, **FIXED
-    )
+    cfg = ad.default_config(steps=20)
     rec = run_many([cfg])[0]
     hist = rec.hists["act_log"]
     assert hist.transform == "log10abs"
     assert (hist.counts.sum(axis=2) + hist.zeros == 256 * np.array([64] * 10 + [3])).all()
     # the typical |h| of layer 10 sits within half a decade of its std (1e-12), not in one bin with layer 1
-    words = fd.log_activation_sentence(hist, 10, 0, 0)
+    words = ad.log_activation_sentence(hist, 10, 0, 0)
     assert words.startswith("At initialization, ") and "in layer 10 lies between 5.6×10⁻¹³ and 10⁻¹²" in words
-    assert fd.log_activation_sentence(hist, 10, 1, int(rec.hist_steps[1])).startswith("At step ")
+    assert ad.log_activation_sentence(hist, 10, 1, int(rec.hist_steps[1])).startswith("At step ")
     med = np.searchsorted(np.cumsum(hist.counts[0, 9]) / hist.counts[0, 9].sum(), 0.5)
     centre = (hist.edges[med] + hist.edges[med + 1]) / 2
     assert abs(centre - math.log10(rec.layer_stats["act_std"][0, 9])) < 0.6
@@ -346,13 +361,11 @@ def test_log_activation_view_follows_the_records_network():
 
 
 def test_default_payload_is_small():
-    cfg = ExperimentConfig(
-        depth=10, width=64, batch_size=256, steps=100, schemes=("normal",), weight_std=0.01, **FIXED
-    )
+    cfg = ad.default_config()
     rec = run_many([cfg])[0]
-    m2, input_std = fd.input_moments(cfg)
+    m2, input_std = ad.input_moments(cfg)
     figs = [
-        fd.std_profile(rec, 0, fd.predict(rec, m2), input_std),
+        fd.std_profile(rec, 0, ad.predict(rec, m2), input_std),
         fd.log_activation_heatmap(rec.hists["act_log"], 10, 0, 0),
         fd.histogram_figure(rec, "act", 0),
         fd.histogram_figure(rec, "grad", 0),
@@ -373,9 +386,15 @@ def test_browser_depth_page_renders_every_chart(app_url, context, artifacts):
     q = "&".join(f"{k}={v}" for k, v in PRESETS["He + ReLU, 30 layers"].params.items())
     open_in_browser(page, f"{app_url}/depth?{q}", charts=True)
     assert error_texts(page) == []
-    page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length >= 5", timeout=60_000)
+    page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length >= 2", timeout=60_000)
     text = page.inner_text('[data-testid="stMain"]')
     assert "keeps its size" in text and "Layer 30 ÷ layer 1" in text
+    # a tab draws its charts when opened
+    page.get_by_role("tab", name="Histograms per layer").click()
+    page.wait_for_function(
+        "() => document.querySelectorAll('.js-plotly-plot .main-svg').length >= 3", timeout=60_000
+    )
+    assert error_texts(page) == []
     # the step slider re-draws the charts at a checkpoint, with no error
     slider = page.locator('[data-testid="stSlider"]').filter(has_text="Show the network at training step")
     slider.locator("input").first.focus()
@@ -383,3 +402,79 @@ def test_browser_depth_page_renders_every_chart(app_url, context, artifacts):
     page.wait_for_function("() => document.body.innerText.includes('measured at step 100')", timeout=60_000)
     assert error_texts(page) == []
     screenshot(page, artifacts / "depth.png")
+
+
+# --------------------------------------------------------------------------------------- German
+
+
+def _english_probes() -> set[str]:
+    """The English of every message marked in the lesson's own modules, cut at its placeholders: each piece
+    of three words or more must be gone from a German page (a piece of a sentence left in English is one)."""
+    from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_file
+
+    from tests.apptest_util import ROOT
+
+    probes = set()
+    for path in ("pages/depth.py", "figures/depth.py", "analysis/depth.py"):
+        for _line, message, _comments, _context in extract_from_file(
+            "python", str(ROOT / path), keywords=DEFAULT_KEYWORDS
+        ):
+            for text in message if isinstance(message, tuple) else (message,):
+                for piece in re.split(r"\{[^{}]*\}|%\{[^{}]*\}|\n", text):
+                    if len(re.findall(r"[A-Za-z]{2,}", piece)) >= 3:  # three words, not symbols
+                        probes.add(piece.strip())
+    return probes
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {},  # the default: the signal collapses
+        PRESETS["N(0,1), 10 tanh layers"].params,  # saturated units, their sentences and chart
+        {"init": "zeros", "steps": "0", "depth": "1"},  # no theory, no training, one hidden layer
+        {"act": "relu", "init": "he_normal", "depth": "3", "steps": "20"},  # dead units
+    ],
+    ids=["default", "saturated", "zeros-one-layer", "relu"],
+)
+def test_the_german_page_has_no_english_sentence_of_the_lesson(query):
+    """?lang=de: every tab of the page, every metric, sentence, chart title, axis, legend and hover text in
+    German; no piece of the lesson's English messages is left, and the numbers are German (decimal comma)."""
+    from tests.test_i18n import _all_strings, _app
+
+    at = _app({**query, "lang": "de"})  # the link as a browser opens it: app.py reads lang= first
+    at.switch_page(nav.by_url_path(PAGE).file).run(timeout=300)
+    assert not at.exception, at.exception
+    shown, specs = [], []
+    for label in (
+        "Größen auf logarithmischer Skala",
+        "Histogramme pro Schicht",
+        "Gesättigte oder tote Neuronen",
+    ):
+        open_view(at, label)
+        shown += _all_strings(at)
+        specs += [c.proto.spec for c in at.get("plotly_chart")]
+    text = "\n".join(shown)
+    english = sorted(p for p in _english_probes() if p in text)
+    assert english == [], f"English left on the German Depth page: {english}"
+    # the German is there: metrics, sentences and chart words, with German numbers
+    assert "Signal pro Schicht" in [m.label for m in at.metric]
+    assert "Schicht 1" in text and "Schicht (0 = Eingabe)" in text
+    assert not re.search(r"\blayer\b|\boutput\b|of entries", "\n".join(specs))  # ticks, hover, axes
+    if not query:
+        assert "Das Signal schrumpft" in markdown_text(at)
+        assert re.search(r"×0,0\d+ pro Schicht", markdown_text(at))  # decimal comma in the sentence
+
+
+def test_switching_the_language_keeps_the_open_tab():
+    from tests.test_i18n import _app
+    from ui import i18n as ui_i18n
+
+    at = _app({"lang": "en", **PRESETS["Xavier + tanh"].params})
+    at.switch_page(nav.by_url_path(PAGE).file).run(timeout=300)
+    open_view(at, "Histograms per layer")
+    at.session_state[ui_i18n._STATE] = "de"  # what the switch's callback does
+    at.run()
+    assert not at.exception
+    assert at.session_state["depth_view"] == "Histogramme pro Schicht"
+    assert len(at.get("plotly_chart")) == 3  # the std profile and the two histograms, now in German
+    assert "Signal pro Schicht" in [m.label for m in at.metric]

@@ -15,7 +15,7 @@ from hypothesis import strategies as hs
 from core.config import ExperimentConfig, validate
 from core.data import load
 from core.train import initial_network
-from figures import depth as fd
+from analysis import depth as ad
 from i18n.numbers import MINUS, num, pct
 from tests.apptest_util import open_page, url_notices
 from tests.test_depth_figures import make_record
@@ -48,7 +48,9 @@ def rounding_interval(text: str) -> tuple[float, float]:
     x = parse(text)
     bare = text.replace(MINUS, "-").lstrip("×")  # a factor '×10⁴' is the number 10⁴
     mant = bare.split("×")[0]
-    if mant.startswith("10") and "×" not in bare and not mant.replace(".", "").isdecimal():  # isdigit() counts ⁴
+    if (
+        mant.startswith("10") and "×" not in bare and not mant.replace(".", "").isdecimal()
+    ):  # isdigit() counts ⁴
         mant = "1"
     decimals = len(mant.split(".")[1]) if "." in mant else 0
     scale = x / float(mant) if float(mant) else 1.0
@@ -87,17 +89,17 @@ def test_per_layer_factor_and_ratio_come_from_the_same_layers(L, factor, gfactor
     grad = out * 1.3 * gfactor ** np.arange(L, -1, -1.0)  # output layer, then x gfactor per layer back
     grad[L] = out
     rec = make_record(L=L, act_std=np.vstack([act, act]), backprop_std=np.vstack([grad, grad]))
-    s = fd.summarize(rec, input_std)
+    s = ad.summarize(rec, input_std)
     for line, pattern in (
-        (fd.signal_verdict(s), rf"×{NUM} per layer .* so layer {L}'s std is {NUM} × layer 1's"),
-        (fd.gradient_verdict(s), rf"×{NUM} per layer from layer {L} to layer 1, so layer 1's is {NUM} ×"),
+        (ad.signal_verdict(s), rf"×{NUM} per layer .* so layer {L}'s std is {NUM} × layer 1's"),
+        (ad.gradient_verdict(s), rf"×{NUM} per layer from layer {L} to layer 1, so layer 1's is {NUM} ×"),
     ):
         m = re.search(pattern, line)
         assert m, line
         f_lo, f_hi = rounding_interval(m.group(1))
         r_lo, r_hi = rounding_interval(m.group(2))
         assert f_lo ** (L - 1) <= r_hi * (1 + 1e-9) and r_lo * (1 - 1e-9) <= f_hi ** (L - 1), line
-    metric = dict((label, value) for label, value, _ in fd.summary_metrics(s))
+    metric = dict((label, value) for label, value, _ in ad.summary_metrics(s))
     assert parse(metric["Signal per layer"]) ** (L - 1) == pytest.approx(
         parse(metric[f"Layer {L} ÷ layer 1"]), rel=0.02 * L
     )
@@ -112,9 +114,9 @@ def test_training_verdict_agrees_with_the_accuracy(k, acc, fell):
     test_acc = np.linspace(1 / k, acc, n)
     sizes = (*rec.sizes[:-1], k)
     rec = dataclasses.replace(rec, train_loss=loss, test_acc=test_acc, sizes=sizes)
-    line = fd.training_sentence(rec)
-    assert pct(acc) in line and pct(1 / k) in line or acc >= 1 / k + fd.CHANCE_MARGIN
-    assert ("chance level" in line) == (acc < 1 / k + fd.CHANCE_MARGIN)
+    line = ad.training_sentence(rec)
+    assert pct(acc) in line and pct(1 / k) in line or acc >= 1 / k + ad.CHANCE_MARGIN
+    assert ("chance level" in line) == (acc < 1 / k + ad.CHANCE_MARGIN)
 
 
 # ------------------------------------------------------------------------------ rendered pages (AppTest)
