@@ -12,24 +12,14 @@ import re
 import numpy as np
 import pytest
 
-from core.config import ExperimentConfig
+from analysis import symmetry as an
 from core.train import run_many
 from tests.apptest_util import open_page, share_link, url_notices
 from ui import presets
 
 PAGE = "symmetry"
-# The page's defaults (pages/symmetry.py DEFAULTS/FIXED), for the records these tests recompute.
-PAGE_CONFIG = ExperimentConfig(
-    schemes=("constant",), depth=2, width=16, activation="tanh", optimizer="momentum", lr=0.1, steps=300,
-    n_checkpoints=11,
-)  # fmt: skip
-REFERENCE = {
-    "schemes": ("xavier_uniform",),
-    "scale": 1.0,
-    "gain": "1",
-    "bias_init": "zeros",
-    "bias_value": 0.0,
-}
+PAGE_CONFIG = an.default_config()  # the experiment the page trains by default
+REFERENCE = an.REFERENCE
 
 
 def texts(at) -> str:
