@@ -74,17 +74,17 @@ st.markdown(
         "the same seed."
     )
 )
+# Language-free notation (the words are in the text around it): ∀ for "for all units" and "at every step".
 st.latex(
-    _(
-        r"W^{(0)}_{:,i} = W^{(0)}_{:,j},\ b^{(0)}_i = b^{(0)}_j,\ W^{(0)}_{\text{out};\,i,:} = "
-        r"W^{(0)}_{\text{out};\,j,:}\ \text{for all units } i, j"
-        r"\;\Longrightarrow\; W^{(t)}_{:,i} = W^{(t)}_{:,j} \ \text{at every step } t \text{ (exact arithmetic)}"
-    )
+    r"W^{(0)}_{:,i} = W^{(0)}_{:,j},\ b^{(0)}_i = b^{(0)}_j,\ W^{(0)}_{\text{out};\,i,:} = "
+    r"W^{(0)}_{\text{out};\,j,:}\ \forall\, i, j"
+    r"\;\Longrightarrow\; W^{(t)}_{:,i} = W^{(t)}_{:,j} \ \forall\, t"
 )
 st.caption(
     _(
         "Symbols: W the layer's incoming weights (column i belongs to unit i), b its biases, W_out the weights "
-        "from its units to the next layer (row i), t the training step. Distinct units: units whose incoming "
+        "from its units to the next layer (row i), t the training step, ∀ “for all” (units i, j; steps t, in exact "
+        "arithmetic). Distinct units: units whose incoming "
         "weights and bias differ (by more than 10⁻⁶ of the length of the layer's longest such vector). Mean "
         "|cosine|: the mean over pairs of units of the absolute cosine between their incoming weight vectors "
         "(1 = parallel, near 0 = unrelated)."
@@ -165,7 +165,7 @@ with right:
     st.caption(_("Identical units have identical columns. Pick a layer and scrub through training."))
     weight_matrix(panels)
 
-    st.header(_("What each network learned"), anchor=False)
+    st.header(_("What the two networks learned"), anchor=False)
     sentence = an.accuracy_sentence(panels, split)
     charts.show(fs.boundary_figure(panels, split), alt=sentence)
     st.markdown(sentence)
