@@ -167,8 +167,18 @@ with right:
 
     st.header(_("What the two networks learned"), anchor=False)
     sentence = an.accuracy_sentence(panels, split)
-    charts.show(fs.boundary_figure(panels, split), alt=sentence)
     st.markdown(sentence)
+    # Drawn only when opened (on_change="rerun" runs the page again, from the cache): the page's largest
+    # chart (two heatmaps and every test point) costs a browser most of its drawing time.
+    regions = st.expander(
+        _("Decision regions and test points"),
+        key="sym_regions",
+        on_change="rerun",
+        icon=":material/scatter_plot:",
+    )
+    if regions.open:
+        with regions:
+            charts.show(fs.boundary_figure(panels, split), alt=sentence)
 
     takehome.show(student, PAGE, what=_("your start"))
     share.link()

@@ -191,6 +191,20 @@ def test_default_page_and_its_heatmap_equal_the_records():
     assert metric(at, "Test accuracy, your start") == f"{100 * rec.test_acc[-1]:.0f}\u00a0%"
 
 
+def test_decision_regions_are_drawn_when_opened_and_show_the_records_boundary():
+    at = open_page(PAGE)
+    ok(at)
+    assert len(at.get("plotly_chart")) == 3  # the regions' expander starts closed: its chart is not sent
+    at.session_state["sym_regions"] = True
+    at.run()
+    ok(at)
+    assert len(at.get("plotly_chart")) == 4
+    rec, ref = run_many([PAGE_CONFIG, PAGE_CONFIG.replace(**REFERENCE)])
+    heat = [t for t in chart_data(at, 3) if t["type"] == "heatmap"]
+    np.testing.assert_array_equal(np.floor(heat[0]["z"]), rec.boundary)  # predicted class + confidence
+    np.testing.assert_array_equal(np.floor(heat[1]["z"]), ref.boundary)
+
+
 def test_scrubbing_the_heatmap_changes_step_and_layer():
     at = open_page(PAGE)
     at.select_slider(key="sym_step").set_value(0).run()
@@ -259,13 +273,18 @@ def test_steps_zero_shows_the_initialization():
 
 @pytest.mark.browser
 def test_browser_preset_page_renders_its_charts_and_verdicts(app_url, context, artifacts):
-    from tests.browser_util import error_texts, screenshot
+    from tests.browser_util import error_texts, screenshot, wait_idle
     from tests.browser_util import open_page as open_browser_page
 
     page = context.new_page()
     open_browser_page(page, f"{app_url}/symmetry?init=zeros&bias=normal&bval=0.1", charts=True)
     assert error_texts(page) == []
-    page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot .main-svg').length >= 4")
+    plots = "document.querySelectorAll('.js-plotly-plot').length"
+    page.wait_for_function(f"() => {plots} >= 3")
+    assert page.evaluate(f"() => {plots}") == 3  # the decision regions are drawn when opened
+    page.get_by_text("Decision regions and test points").click()
+    page.wait_for_function(f"() => {plots} >= 4")
+    wait_idle(page)
     body = page.inner_text("body")
     assert "Symmetry is broken, but badly" in body
     assert "16 of 16" in body
