@@ -178,15 +178,18 @@ def when(steps: int) -> str:
 
 
 def distinct_text(record: RunRecord) -> str:
-    """Distinct units at the last step as a short metric: "1 of 16", or per layer "1 · 3 of 16".
-
-    "parallel" is added when a layer's units differ but their weight vectors still point along one line
-    (mean |cosine| ≥ PARALLEL at the last snapshot): a rank-1 bottleneck, not a success.
-    """
+    """Distinct units at the last step as a short metric: "1 of 16", or per layer "1 · 3 of 16"."""
     dist = final_distinct(record)
     counts = str(dist[0]) if np.all(dist == dist[0]) else " · ".join(str(d) for d in dist)
-    # Only after an equal-weights start, and only where the weight vectors have more than 2 coordinates
-    # (random 2-D vectors are often nearly parallel by chance).
+    return _("{distinct} of {width}", distinct=counts, width=record.sizes[1])
+
+
+def parallel_note(record: RunRecord) -> str | None:
+    """ "weight vectors parallel" when a layer's units differ but their weight vectors still point along one line
+    (mean |cosine| ≥ PARALLEL at the last snapshot) after an equal-weights start: a rank-1 bottleneck, not a
+    success. Only where the vectors have more than 2 coordinates (random 2-D vectors are often nearly parallel).
+    """
+    dist = final_distinct(record)
     parallel = starts_symmetric(record) and any(
         dist[j] > 1
         and record.sizes[j] > 2
@@ -194,9 +197,7 @@ def distinct_text(record: RunRecord) -> str:
         and cos[-1] >= PARALLEL
         for j in range(hidden_depth(record))
     )
-    if parallel:
-        return _("{distinct} of {width}, parallel", distinct=counts, width=record.sizes[1])
-    return _("{distinct} of {width}", distinct=counts, width=record.sizes[1])
+    return _("weight vectors parallel") if parallel else None
 
 
 def loss_sentence(sym: Panel, ref: Panel, baseline: float | None) -> str:

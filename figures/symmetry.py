@@ -40,13 +40,14 @@ def loss_figure(panels: Sequence[Panel], baseline: float | None = None) -> go.Fi
             y=baseline,
             line={"color": "grey", "dash": "dash", "width": 1},
             annotation_text=_("predicting the class frequencies"),
-            annotation_position="top right",
+            annotation_position="top left",  # starts inside the plot: a phone never cuts it
         )
     fig.update_layout(
         xaxis_title=_("step"),
         yaxis_title=_("loss on the training set"),
-        margin={"t": 50, "b": 10, "l": 10, "r": 10},
-        height=340,
+        legend={"orientation": "h", "yanchor": "top", "y": -0.25, "x": 0},  # below: the plot keeps the width
+        margin={"t": 30, "b": 10, "l": 10, "r": 10},
+        height=380,
     )
     return fig
 

@@ -74,11 +74,12 @@ st.markdown(
         "the same seed."
     )
 )
-# Language-free notation (the words are in the text around it): ∀ for "for all units" and "at every step".
+# Language-free notation (the words are in the text around it): ∀ for "for all units" and "at every step";
+# three short lines, so the formula fits a phone's width.
 st.latex(
-    r"W^{(0)}_{:,i} = W^{(0)}_{:,j},\ b^{(0)}_i = b^{(0)}_j,\ W^{(0)}_{\text{out};\,i,:} = "
-    r"W^{(0)}_{\text{out};\,j,:}\ \forall\, i, j"
-    r"\;\Longrightarrow\; W^{(t)}_{:,i} = W^{(t)}_{:,j} \ \forall\, t"
+    r"\begin{gathered} W^{(0)}_{:,i} = W^{(0)}_{:,j},\quad b^{(0)}_i = b^{(0)}_j,\\ W^{(0)}_{\text{out};\,i,:} = "
+    r"W^{(0)}_{\text{out};\,j,:}\quad \forall\, i, j \\"
+    r"\Longrightarrow\; W^{(t)}_{:,i} = W^{(t)}_{:,j}\quad \forall\, t \end{gathered}"
 )
 st.caption(
     _(
@@ -136,8 +137,12 @@ with right:
         "At the last step, per hidden layer: units whose incoming weights and bias differ. "
         "Distinct units alone do not mean the network learned: read it beside the test accuracy."
     )
-    metrics[0].metric(_("Distinct units, your start"), an.distinct_text(you.record), help=distinct_help)
-    metrics[1].metric(_("Distinct units, reference"), an.distinct_text(ref.record), help=distinct_help)
+    for col, p, label in (
+        (metrics[0], you, _("Distinct units, your start")),
+        (metrics[1], ref, _("Distinct units, reference")),
+    ):
+        note = an.parallel_note(p.record)  # under the count, so the count is never cut in a narrow column
+        col.metric(label, an.distinct_text(p.record), note, "off", help=distinct_help, delta_arrow="off")
     metrics[2].metric(_("Test accuracy, your start"), pct(an.final_test_acc(you.record)))
     metrics[3].metric(_("Test accuracy, reference"), pct(an.final_test_acc(ref.record)))
 

@@ -85,6 +85,8 @@ def check_random_biases(at) -> None:
     t = texts(at)
     distinct = metric(at, "Distinct units, your start")
     assert int(distinct.split()[0]) > 1  # symmetry is broken ...
+    (shown,) = [m for m in at.metric if m.label == "Distinct units, your start"]
+    assert shown.delta == "weight vectors parallel"
     assert "the units start different only through their random biases (16 distinct of 16" in t
     assert "mean |cosine| ≥ 0.99 until step 300" in t  # ... but the weight vectors stay parallel
     assert "Symmetry is broken, but badly" in t
@@ -366,7 +368,9 @@ def test_lang_de_shows_the_symmetry_page_in_german():
     assert cos_ref and float(cos_ref.group(1).replace(",", ".")) < 0.5
     assert re.search(r"Nach 300 Schritten liegt der Trainingsverlust von \*\*.*?\*\* bei \d,\d{3} ", t)
     assert re.search(r"Testgenauigkeit nach 300 Schritten – .*\d\u00a0%", t)
-    assert metric(at, "Verschiedene Neuronen, Ihr Start").endswith("von 16, parallel")
+    assert metric(at, "Verschiedene Neuronen, Ihr Start") == "16 von 16"
+    (shown,) = [m for m in at.metric if m.label == "Verschiedene Neuronen, Ihr Start"]
+    assert shown.delta == "Gewichtsvektoren parallel"
     # the charts speak German too (axis titles, legend names)
     spec = json.loads(at.get("plotly_chart")[1].proto.spec)
     assert spec["layout"]["xaxis"]["title"]["text"] == "Schritt"
