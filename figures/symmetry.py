@@ -57,7 +57,7 @@ def distinct_figure(panels: Sequence[Panel]) -> go.Figure:
     fig = make_subplots(
         rows=1,
         cols=2,
-        subplot_titles=(_("distinct units"), _("mean |cosine| of weight vectors")),
+        subplot_titles=(_("distinct units"), _("mean |cosine| of weight vectors (1 = all parallel)")),
         horizontal_spacing=0.12,
     )
     hover_distinct = _("step %{x}<br>%{y:.0f} distinct units")
@@ -99,7 +99,7 @@ def distinct_figure(panels: Sequence[Panel]) -> go.Figure:
                 col=2,
             )
     fig.update_yaxes(range=[0, width * 1.05 + 0.5], title_text=_("units"), row=1, col=1)
-    fig.update_yaxes(range=[0, 1.05], title_text=_("1 = all parallel"), row=1, col=2)
+    fig.update_yaxes(range=[0, 1.05], row=1, col=2)  # no title: between the panels a phone would cut it
     fig.update_xaxes(title_text=_("step"))
     fig.update_annotations(font_size=13)
     fig.update_layout(

@@ -81,16 +81,18 @@ st.latex(
     r"W^{(0)}_{\text{out};\,j,:}\quad \forall\, i, j \\"
     r"\Longrightarrow\; W^{(t)}_{:,i} = W^{(t)}_{:,j}\quad \forall\, t \end{gathered}"
 )
-st.caption(
-    _(
-        "Symbols: W the layer's incoming weights (column i belongs to unit i), b its biases, W_out the weights "
-        "from its units to the next layer (row i), t the training step, ∀ “for all” (units i, j; steps t, in exact "
-        "arithmetic). Distinct units: units whose incoming "
-        "weights and bias differ (by more than 10⁻⁶ of the length of the layer's longest such vector). Mean "
-        "|cosine|: the mean over pairs of units of the absolute cosine between their incoming weight vectors "
-        "(1 = parallel, near 0 = unrelated)."
+# The definitions fold away: on a phone the first result then comes within a screen and a half.
+with st.expander(_("Symbols and measures"), icon=":material/functions:"):
+    st.caption(
+        _(
+            "Symbols: W the layer's incoming weights (column i belongs to unit i), b its biases, W_out the weights "
+            "from its units to the next layer (row i), t the training step, ∀ “for all” (units i, j; steps t, in exact "
+            "arithmetic). Distinct units: units whose incoming "
+            "weights and bias differ (by more than 10⁻⁶ of the length of the layer's longest such vector). Mean "
+            "|cosine|: the mean over pairs of units of the absolute cosine between their incoming weight vectors "
+            "(1 = parallel, near 0 = unrelated)."
+        )
     )
-)
 
 left, right = st.columns([1, 3])
 with charts.controls(left):
