@@ -112,8 +112,9 @@ def mean_cosine(W: np.ndarray) -> np.ndarray | float:
 def mean_abs_cosine(W: np.ndarray) -> np.ndarray | float:
     """Mean |cosine| over pairs of a layer's incoming weight vectors: `mean_cosine` with the sign dropped.
 
-    A unit's sign carries no meaning for an odd activation ((w, b, v) and (-w, -b, -v) compute the same), so
-    vectors pointing the same or the opposite way both count as parallel (1); unrelated ones give ~0.
+    Vectors pointing the same or the opposite way lie on one line (the layer sees one projection of its input;
+    for tanh, (w, b, v) and (-w, -b, -v) even compute the same), so both count as parallel (1); unrelated
+    vectors in many dimensions give ~0.
     The same rules as `mean_cosine`: all-zero units are left out, NaN when fewer than two remain.
     """
     U = np.asarray(W, dtype=np.float64)
