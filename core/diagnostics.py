@@ -109,6 +109,27 @@ def mean_cosine(W: np.ndarray) -> np.ndarray | float:
     return float(out) if np.ndim(out) == 0 else out
 
 
+def mean_abs_cosine(W: np.ndarray) -> np.ndarray | float:
+    """Mean |cosine| over pairs of a layer's incoming weight vectors: `mean_cosine` with the sign dropped.
+
+    Vectors pointing the same or the opposite way lie on one line (the layer sees one projection of its input;
+    for tanh, (w, b, v) and (-w, -b, -v) even compute the same), so both count as parallel (1); unrelated
+    vectors in many dimensions give ~0.
+    The same rules as `mean_cosine`: all-zero units are left out, NaN when fewer than two remain.
+    """
+    U = np.asarray(W, dtype=np.float64)
+    with np.errstate(all="ignore"):  # a diverged layer (inf, NaN) gives NaN, never a warning
+        norms = np.sqrt(np.einsum("...ij,...ij->...j", U, U))
+        nonzero = norms > 0
+        inv = np.where(nonzero, 1.0 / np.where(nonzero, norms, 1.0), 0.0)
+        V = U * inv[..., None, :]
+        C = np.abs(np.matmul(np.swapaxes(V, -1, -2), V))  # |cos| of every pair; zero units give 0 rows
+        m = nonzero.sum(axis=-1)
+        pair_sum = C.sum(axis=(-2, -1)) - np.trace(C, axis1=-2, axis2=-1)
+        out = np.where(m >= 2, pair_sum / (m * (m - 1.0)), np.nan)
+    return float(out) if np.ndim(out) == 0 else out
+
+
 def layer_moments(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(mean, std, sum of squares) of each matrix of a stack X (L, a, b), as float64 arrays (L,).
 

@@ -11,47 +11,28 @@ import ui.boot  # noqa: F401 - first: loads the app's libraries once under a loc
 
 import streamlit as st
 
+from analysis import symmetry as an
+from analysis.symmetry import DEFAULTS, FIXED, REFERENCE, Panel
 from core import predict as ask
 from core.config import BIAS_INITS, DATASETS
 from figures import symmetry as fs
 from figures import style
+from i18n import _
 from i18n.numbers import pct
 from ui import charts, controls, nav, predict, runs, share, takehome
 
 PAGE = "symmetry"
-# The small random start every run is compared with: the usual, correct choice (random weights, zero biases).
-REFERENCE = {
-    "schemes": ("xavier_uniform",),
-    "scale": 1.0,
-    "gain": "1",
-    "bias_init": "zeros",
-    "bias_value": 0.0,
-}
-# Page defaults: a symmetric start, 2 hidden layers, and momentum (it trains the small random starts within
-# 300 steps, and an elementwise optimizer keeps equal units equal just like SGD and Adam).
-DEFAULTS = {
-    "schemes": ("constant",),
-    "activation": "tanh",
-    "depth": 2,
-    "width": 16,
-    "optimizer": "momentum",
-    "lr": 0.1,
-    "steps": 300,
-    "dataset": "spiral",
-}
-FIXED = {"n_checkpoints": 11}  # weight snapshots every 30 steps of 300: the heatmap's step slider
 WIDTHS = (2, 4, 8, 16, 32, 64)  # the weight snapshots are kept up to this size
-STEP_OPTIONS = (0, 50, 100, 150, 200, 300, 400, 500, 750, 1000)
 
 
 @st.fragment
-def weight_matrix(panels: list[fs.Panel]) -> None:
+def weight_matrix(panels: list[Panel]) -> None:
     """The heatmap of one hidden layer's incoming weights at a checkpoint; scrubbing it never retrains."""
     rec = panels[0].record
     if not rec.weight_snapshots:
-        st.info("This network is too large to keep copies of its weights; pick fewer units to see them.")
+        st.info(_("This network is too large to keep copies of its weights; pick fewer units to see them."))
         return
-    layers = list(range(1, fs.hidden_depth(rec) + 1))
+    layers = list(range(1, an.hidden_depth(rec) + 1))
     steps = [int(s) for s in rec.hist_steps]
     # A layer or step kept from a larger network of an earlier run is not offered any more: start over.
     if st.session_state.get("sym_step") not in steps:
@@ -60,57 +41,65 @@ def weight_matrix(panels: list[fs.Panel]) -> None:
     if "layer" in st.session_state and st.session_state["layer"] not in layers:
         del st.session_state["layer"]  # a layer of a deeper network of an earlier run: back to the default
     layer = c1.radio(
-        "Hidden layer", layers, index=len(layers) - 1, key="layer", bind="query-params", horizontal=True
+        _("Hidden layer"), layers, index=len(layers) - 1, key="layer", bind="query-params", horizontal=True
     )
-    controls.record("layer", "layer", int(layer), f"one of {', '.join(map(str, layers))}", layers)
+    controls.record(
+        "layer", "layer", int(layer), _("one of {values}", values=", ".join(map(str, layers))), layers
+    )
     controls.refresh_after_fragment("layer", int(layer))
     step = steps[0]
     if len(steps) > 1:
         step = c2.select_slider(
-            "Step", options=steps, key="sym_step", help="Copies of the weights are kept at these steps."
+            _("Step"), options=steps, key="sym_step", help=_("Copies of the weights are kept at these steps.")
         )
     ck = steps.index(step)
-    charts.show(fs.weight_heatmap_figure(panels, ck, layer - 1), key="sym_heatmap")
-    st.markdown(fs.heatmap_sentence(panels, ck, layer - 1))
+    sentence = an.heatmap_sentence(panels, ck, layer - 1)
+    charts.show(fs.weight_heatmap_figure(panels, ck, layer - 1), key="sym_heatmap", alt=sentence)
+    st.markdown(sentence)
 
 
 nav.through_app()
 share.begin(PAGE)
 
-st.title("Why not start at zero? Symmetry")
+st.title(_("Why not start at zero? Symmetry"))
 st.markdown(
-    "If the units of a layer start with equal incoming weights — zero or any constant *c* — **and** equal "
-    "biases, and the weights going out of them are equal too, every unit of that layer computes the same "
-    "function of the input, receives the same gradient and takes the same step (with SGD, momentum or Adam "
-    "alike). In exact arithmetic they stay copies of each other at every step: a layer of many units works "
-    "like a single unit. In floating point the tie is unstable: rounding differences of about 10⁻¹⁶ can "
-    "grow until the units differ, but too slowly and too weakly to train well. Random biases with equal "
-    "weights break the tie only partly (see below). Below, the start you choose is trained beside a small "
-    "random start (Xavier uniform weights, zero biases) on the same data, in the same mini-batches, with the "
-    "same seed."
+    _(
+        "If the units of a layer start with equal incoming weights — zero or any constant *c* — **and** equal "
+        "biases, and the weights going out of them are equal too, every unit of that layer computes the same "
+        "function of the input, receives the same gradient and takes the same step (with SGD, momentum or Adam "
+        "alike). In exact arithmetic they stay copies of each other at every step: a layer of many units works "
+        "like a single unit. In floating point the tie is unstable: rounding differences of about 10⁻¹⁶ can "
+        "grow until the units differ, but too slowly and too weakly to train well. Random biases with equal "
+        "weights break the tie only partly (see below). Below, the start you choose is trained beside a small "
+        "random start (Xavier uniform weights, zero biases) on the same data, in the same mini-batches, with "
+        "the same seed."
+    )
 )
+# Language-free notation (the words are in the text around it): ∀ for "for all units" and "at every step";
+# three short lines, so the formula fits a phone's width.
 st.latex(
-    r"W^{(0)}_{:,i} = W^{(0)}_{:,j},\ b^{(0)}_i = b^{(0)}_j,\ W^{(0)}_{\text{out};\,i,:} = "
-    r"W^{(0)}_{\text{out};\,j,:}\ \text{for all units } i, j"
-    r"\;\Longrightarrow\; W^{(t)}_{:,i} = W^{(t)}_{:,j} \ \text{at every step } t \text{ (exact arithmetic)}"
+    r"\begin{gathered} W^{(0)}_{:,i} = W^{(0)}_{:,j},\quad b^{(0)}_i = b^{(0)}_j,\\ W^{(0)}_{\text{out};\,i,:} = "
+    r"W^{(0)}_{\text{out};\,j,:}\quad \forall\, i, j \\"
+    r"\Longrightarrow\; W^{(t)}_{:,i} = W^{(t)}_{:,j}\quad \forall\, t \end{gathered}"
 )
-st.caption(
-    "Symbols: W the layer's incoming weights (column i belongs to unit i), b its biases, W_out the weights "
-    "from its units to the next layer (row i), t the training step. Distinct units: units whose incoming "
-    "weights and bias differ (by more than 10⁻⁵ of the largest weight). Mean |cosine|: the mean over pairs of "
-    "units of the absolute cosine between their incoming weight vectors (1 = parallel, near 0 = unrelated)."
-)
+# The definitions fold away: on a phone the first result then comes within a screen and a half.
+with st.expander(_("Symbols and measures"), icon=":material/functions:"):
+    st.caption(
+        _(
+            "Symbols: W the layer's incoming weights (column i belongs to unit i), b its biases, W_out the weights "
+            "from its units to the next layer (row i), t the training step, ∀ “for all” (units i, j; steps t, in exact "
+            "arithmetic). Distinct units: units whose incoming "
+            "weights and bias differ (by more than 10⁻⁶ of the length of the layer's longest such vector). Mean "
+            "|cosine|: the mean over pairs of units of the absolute cosine between their incoming weight vectors "
+            "(1 = parallel, near 0 = unrelated)."
+        )
+    )
 
 left, right = st.columns([1, 3])
 with charts.controls(left):
-    scheme = controls.schemes(multi=False, default=DEFAULTS["schemes"], label="Your start: weights")[0]
-    if scheme == "constant":
-        controls.weight_const()
-    elif scheme in ("normal", "truncated_normal"):
-        controls.weight_std()
-    elif scheme == "uniform":
-        controls.weight_bound()
-    bias = controls.bias_init(options=BIAS_INITS, label="Your start: biases")
+    scheme = controls.schemes(multi=False, default=DEFAULTS["schemes"], label=_("Your start: weights"))[0]
+    controls.scheme_params((scheme,))
+    bias = controls.bias_init(options=BIAS_INITS, label=_("Your start: biases"))
     if bias in ("constant", "normal"):
         controls.bias_value(default=0.1, min_value=0.0 if bias == "normal" else None)
     controls.activation(default=DEFAULTS["activation"], options=("tanh", "relu", "sigmoid"))
@@ -130,10 +119,8 @@ with right:
     pair = runs.run_pair(student, reference)
     if pair is None:
         st.stop()
-    you = fs.Panel(fs.start_label(student), pair[0], style.scheme_color(student.schemes[0]))
-    ref = fs.Panel(
-        fs.start_label(reference) + " (reference)", pair[1], style.scheme_color(reference.schemes[0])
-    )
+    you = Panel(an.start_label(student), pair[0], style.scheme_color(student.schemes[0]))
+    ref = Panel(an.reference_label(reference), pair[1], style.scheme_color(reference.schemes[0]))
     panels = [you, ref]
     split = runs.data_split(
         student.dataset, student.n_samples, student.noise, student.n_classes, student.data_seed
@@ -141,50 +128,66 @@ with right:
     if not predict.gate(PAGE, [ask.symmetry(you.record)]):
         st.stop()
     if student == reference:
-        st.caption("Your start is the reference start: pick another initialization to compare.")
+        st.caption(_("Your start is the reference start: pick another initialization to compare."))
     for p in panels:
         if p.record.divergence:
-            st.warning(f"{p.label}: {p.record.divergence}", icon=":material/warning:")
+            st.warning(
+                _("{label}: {value}", label=p.label, value=p.record.divergence), icon=":material/warning:"
+            )
 
-    k = you.record.sizes[-1]
     metrics = st.columns(4)
-    for col, p, who in ((metrics[0], you, "your start"), (metrics[1], ref, "reference")):
-        col.metric(
-            f"Distinct units, {who}",
-            fs.distinct_text(p.record),
-            help="At the last step, per hidden layer: units whose incoming weights and bias differ. "
-            "Distinct units alone do not mean the network learned: read it beside the test accuracy.",
-        )
-    for col, p, who in ((metrics[2], you, "your start"), (metrics[3], ref, "reference")):
-        col.metric(f"Test accuracy, {who}", pct(fs.final_test_acc(p.record)))
+    distinct_help = _(
+        "At the last step, per hidden layer: units whose incoming weights and bias differ. "
+        "Distinct units alone do not mean the network learned: read it beside the test accuracy."
+    )
+    for col, p, label in (
+        (metrics[0], you, _("Distinct units, your start")),
+        (metrics[1], ref, _("Distinct units, reference")),
+    ):
+        note = an.parallel_note(p.record)  # under the count, so the count is never cut in a narrow column
+        col.metric(label, an.distinct_text(p.record), note, "off", help=distinct_help, delta_arrow="off")
+    metrics[2].metric(_("Test accuracy, your start"), pct(an.final_test_acc(you.record)))
+    metrics[3].metric(_("Test accuracy, reference"), pct(an.final_test_acc(ref.record)))
 
-    st.header("Does it learn?", anchor=False)
-    baseline = fs.frequency_loss(split.y_train, k)
-    charts.show(fs.loss_figure(panels, baseline))
-    st.markdown(fs.loss_sentence(you, ref, baseline))
-    dead = fs.dead_start_sentence(you.record, split)
+    st.header(_("Does it learn?"), anchor=False)
+    baseline = an.baseline_loss(you.record)
+    sentence = an.loss_sentence(you, ref, baseline)
+    charts.show(fs.loss_figure(panels, baseline), alt=sentence)
+    st.markdown(sentence)
+    dead = an.dead_start_sentence(you.record, split)
     if dead:
         st.markdown(dead)
 
-    st.header("Are the units still copies of each other?", anchor=False)
-    charts.show(fs.distinct_figure(panels))
+    st.header(_("Are the units still copies of each other?"), anchor=False)
+    charts.show(fs.distinct_figure(panels), alt=an.distinct_chart_sentence(panels))
     for sentence in (
-        fs.symmetry_sentence(you),
-        fs.moved_but_identical_sentence(you),
-        fs.broken_badly_sentence(you, ref),
-        fs.symmetry_sentence(ref),
+        an.symmetry_sentence(you),
+        an.moved_but_identical_sentence(you),
+        an.broken_badly_sentence(you, ref),
+        an.symmetry_sentence(ref),
     ):
         if sentence:
             st.markdown(sentence)
 
-    st.header("The weights: one column per unit", anchor=False)
-    st.caption("Identical units have identical columns. Pick a layer and scrub through training.")
+    st.header(_("The weights: one column per unit"), anchor=False)
+    st.caption(_("Identical units have identical columns. Pick a layer and scrub through training."))
     weight_matrix(panels)
 
-    st.header("What each network learned", anchor=False)
-    charts.show(fs.boundary_figure(panels, split))
-    st.markdown(fs.accuracy_sentence(panels, split))
+    st.header(_("What the two networks learned"), anchor=False)
+    sentence = an.accuracy_sentence(panels, split)
+    st.markdown(sentence)
+    # Drawn only when opened (on_change="rerun" runs the page again, from the cache): the page's largest
+    # chart (two heatmaps and every test point) costs a browser most of its drawing time.
+    regions = st.expander(
+        _("Decision regions and test points"),
+        key="sym_regions",
+        on_change="rerun",
+        icon=":material/scatter_plot:",
+    )
+    if regions.open:
+        with regions:
+            charts.show(fs.boundary_figure(panels, split), alt=sentence)
 
-    takehome.show(student, PAGE, what="your start")
+    takehome.show(student, PAGE, what=_("your start"))
     share.link()
     predict.share_option()

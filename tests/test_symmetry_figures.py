@@ -1,4 +1,5 @@
-"""Unit tests of the Symmetry lesson's figure builders and computed sentences.
+"""Unit tests of the Symmetry lesson's figure builders (figures.symmetry) and its numbers and computed sentences
+(analysis.symmetry).
 
 Records are built by hand here so every plotted number is known; the page tests train real nets.
 """
@@ -10,6 +11,8 @@ import pytest
 
 from core.config import ExperimentConfig
 from core.records import HISTOGRAMS, LAYER_STATS, DataSplit, Histogram, RunRecord
+from analysis import symmetry as an
+from core.diagnostics import mean_abs_cosine
 from figures import symmetry as fs
 
 
@@ -93,10 +96,10 @@ def make_split(k: int = 3, n: int = 30, seed: int = 0) -> DataSplit:
 
 
 @pytest.fixture
-def panels() -> list[fs.Panel]:
+def panels() -> list[an.Panel]:
     return [
-        fs.Panel("Constant", make_record("constant", symmetric=True), "#999999"),
-        fs.Panel("Xavier", make_record("xavier_uniform", symmetric=False, seed=1), "#56B4E9"),
+        an.Panel("Constant", make_record("constant", symmetric=True), "#999999"),
+        an.Panel("Xavier", make_record("xavier_uniform", symmetric=False, seed=1), "#56B4E9"),
     ]
 
 
@@ -124,7 +127,7 @@ def test_distinct_figure_plots_distinct_units_and_abs_cosine_per_layer(panels):
     t = by_name[("Xavier, layer 1", "x2")]
     np.testing.assert_array_equal(np.asarray(t.x), panels[1].record.hist_steps)
     snaps = panels[1].record.weight_snapshots
-    expected = [fs.mean_abs_cosine(snap[0]) for snap in snaps]
+    expected = [mean_abs_cosine(snap[0]) for snap in snaps]
     np.testing.assert_allclose(np.asarray(t.y), expected)
     W = snaps[0][0].astype(np.float64)
     U = W / np.linalg.norm(W, axis=0)
@@ -152,7 +155,7 @@ def test_weight_heatmap_shows_the_snapshot_matrix(panels):
 def test_weight_heatmap_of_an_all_zero_matrix_has_a_usable_colour_scale(panels):
     rec = panels[0].record
     zero = tuple(tuple(np.zeros_like(w) for w in snap) for snap in rec.weight_snapshots)
-    p = fs.Panel("Zeros", _replace(rec, weight_snapshots=zero), "#000000")
+    p = an.Panel("Zeros", _replace(rec, weight_snapshots=zero), "#000000")
     fig = fs.weight_heatmap_figure([p, panels[1]], 0, 0)
     assert fig.layout.coloraxis.cmax == 1.0
     assert np.all(np.asarray(fig.data[0].z) == 0.0)
@@ -177,42 +180,57 @@ def test_boundary_figure_draws_regions_and_test_points(panels):
 
 def test_distinct_columns_counts_equal_columns():
     W = np.array([[1.0, 1.0, 2.0, 1.0], [0.5, 0.5, 0.5, 0.5]])
-    assert fs.distinct_columns(W) == 2
-    assert fs.distinct_columns(np.zeros((3, 5))) == 1
-    assert fs.distinct_columns(np.eye(4)) == 4
-    assert fs.distinct_columns(W + np.array([0, 1e-9, 0, 0])) == 2  # within tolerance
+    assert an.distinct_vectors(W) == 2
+    assert an.distinct_vectors(np.zeros((3, 5))) == 1
+    assert an.distinct_vectors(np.eye(4)) == 4
+    assert an.distinct_vectors(W + np.array([0, 1e-9, 0, 0])) == 2  # within tolerance
 
 
 def test_mean_abs_cosine():
-    assert fs.mean_abs_cosine(np.array([[1.0, -2.0, 3.0], [0.0, 0.0, 0.0]])) == pytest.approx(1.0)
-    assert fs.mean_abs_cosine(np.eye(3)) == pytest.approx(0.0)
-    assert np.isnan(fs.mean_abs_cosine(np.zeros((2, 4))))
+    assert mean_abs_cosine(np.array([[1.0, -2.0, 3.0], [0.0, 0.0, 0.0]])) == pytest.approx(1.0)
+    assert mean_abs_cosine(np.eye(3)) == pytest.approx(0.0)
+    assert np.isnan(mean_abs_cosine(np.zeros((2, 4))))
 
 
-def test_frequency_loss_is_the_entropy_of_the_class_frequencies():
-    y = np.array([0, 0, 1, 2])
-    assert fs.frequency_loss(y, 3) == pytest.approx(-(0.5 * np.log(0.5) + 2 * 0.25 * np.log(0.25)))
+def test_baseline_loss_is_the_entropy_of_the_train_splits_class_frequencies():
+    from core.data import load
+
+    rec = make_record()
+    c = rec.config
+    y = load(c.dataset, c.n_samples, c.noise, c.n_classes, c.data_seed).y_train
+    p = np.bincount(y) / len(y)
+    assert an.baseline_loss(rec) == pytest.approx(-(p * np.log(p)).sum())
+    assert an.baseline_loss(rec) == pytest.approx(np.log(3), rel=0.05)  # spiral: three equal classes
+
+
+def test_distinct_vectors_uses_the_recorders_tolerance_the_page_states():
+    """The page's caption: units differ when their distance exceeds 10⁻⁶ of the longest vector."""
+    W = np.ones((3, 4))
+    W[0, 1] += 2e-6 * np.sqrt(3)
+    W[0, 2] += 0.5e-6 * np.sqrt(3)
+    assert an.distinct_vectors(W) == 2
+    assert an.distinct_vectors(W.astype(np.float32)) == an.distinct_vectors(W)  # counted in float64
 
 
 def test_symmetry_sentence_counts_from_the_record(panels):
-    s = fs.symmetry_sentence(panels[0])
+    s = an.symmetry_sentence(panels[0])
     assert "All 4 units of each of the 2 hidden layers are still identical after 20 steps" in s
-    s = fs.symmetry_sentence(panels[1])
+    s = an.symmetry_sentence(panels[1])
     assert "Every one of the 4 units of every hidden layer is different after 20 steps" in s
     panels[1].record.symmetry["distinct"][-1] = [2.0, 4.0]
-    s = fs.symmetry_sentence(panels[1])
+    s = an.symmetry_sentence(panels[1])
     assert "Hidden layer 1 started with 4 distinct units of 4 and has 2 after 20 steps" in s
 
 
 def test_heatmap_sentence_counts_the_shown_columns(panels):
-    s = fs.heatmap_sentence(panels, 2, 0)
+    s = an.heatmap_sentence(panels, 2, 0)
     assert (
         s == "Step 20, hidden layer 1 — Constant: all 4 columns are identical; Xavier: all 4 columns differ."
     )
 
 
 def test_accuracy_sentence_uses_the_last_test_accuracy(panels):
-    s = fs.accuracy_sentence(panels, make_split())
+    s = an.accuracy_sentence(panels, make_split())
     assert (
         s
         == "Test accuracy after 20 steps — Constant: 80\u00a0%; Xavier: 80\u00a0% (always guessing the most frequent class scores 33\u00a0%)."
@@ -228,33 +246,33 @@ def test_dead_start_sentence_reports_the_predicted_class_frequencies():
     weights[-1] = np.zeros_like(weights[-1])
     zero = tuple(tuple(np.zeros_like(w) for w in snap) for snap in rec.weight_snapshots)
     rec = _replace(rec, final_biases=tuple(biases), final_weights=tuple(weights), weight_snapshots=zero)
-    s = fs.dead_start_sentence(rec, make_split())
+    s = an.dead_start_sentence(rec, make_split())
     assert s.startswith("With zero weights and tanh, every hidden weight gradient is exactly 0")
     assert "(50\u00a0%, 30\u00a0%, 20\u00a0%)" in s and "are 33\u00a0%, 33\u00a0%, 33\u00a0%" in s
     # the same zero gradients from a start that is not all zeros: only the fact, no class frequencies
-    s = fs.dead_start_sentence(_replace(rec, weight_snapshots=make_record().weight_snapshots), None)
+    s = an.dead_start_sentence(_replace(rec, weight_snapshots=make_record().weight_snapshots), None)
     assert s.startswith("Every recorded hidden weight gradient is exactly 0") and "frequencies" not in s
     rec.layer_stats["grad_norm"][3, 0] = 1e-12  # one nonzero gradient: not a dead start
-    assert fs.dead_start_sentence(rec, None) is None
+    assert an.dead_start_sentence(rec, None) is None
 
 
 def test_moved_but_identical_sentence_measures_the_change(panels):
     rec = panels[0].record
-    s = fs.moved_but_identical_sentence(panels[0])
+    s = an.moved_but_identical_sentence(panels[0])
     moved = [
         np.linalg.norm(rec.final_weights[j] - rec.weight_snapshots[0][j].astype(np.float64)) for j in (0, 1)
     ]
     assert f"‖W_end − W_0‖ = {moved[0]:.3g} in layer 1, {moved[1]:.3g} in layer 2" in s
     assert "every column is still identical" in s
-    assert fs.moved_but_identical_sentence(panels[1]) is None
+    assert an.moved_but_identical_sentence(panels[1]) is None
 
 
 def test_heatmap_sentence_flags_parallel_columns(panels):
     rec = panels[1].record
     col = np.array([[1.0], [2.0]])
     snap = (np.hstack([col, -2 * col, 3 * col, col]).astype(np.float32),) + rec.weight_snapshots[0][1:]
-    p = fs.Panel("Biased", _replace(rec, weight_snapshots=(snap,) + rec.weight_snapshots[1:]), "#000")
-    s = fs.heatmap_sentence([p], 0, 0)
+    p = an.Panel("Biased", _replace(rec, weight_snapshots=(snap,) + rec.weight_snapshots[1:]), "#000")
+    s = an.heatmap_sentence([p], 0, 0)
     assert s == (
         "Step 0, hidden layer 1 — Biased: 3 distinct columns of 4, but they are parallel "
         "(mean |cosine| 1.00): they differ only in length and sign."
@@ -265,3 +283,13 @@ def _replace(rec: RunRecord, **changes) -> RunRecord:
     import dataclasses
 
     return dataclasses.replace(rec, **changes)
+
+
+def test_mean_abs_cosine_of_a_stack_and_of_a_diverged_layer():
+    W = np.random.default_rng(3).normal(size=(5, 4))
+    U = W / np.linalg.norm(W, axis=0)
+    C = np.abs(U.T @ U)
+    stack = mean_abs_cosine(np.stack([W, np.ones((5, 4))]))
+    np.testing.assert_allclose(stack, [(C.sum() - 4) / 12, 1.0])
+    with np.errstate(all="raise"):
+        assert np.isnan(mean_abs_cosine(np.full((3, 3), np.inf)))

@@ -12,24 +12,14 @@ import re
 import numpy as np
 import pytest
 
-from core.config import ExperimentConfig
+from analysis import symmetry as an
 from core.train import run_many
 from tests.apptest_util import open_page, share_link, url_notices
 from ui import presets
 
 PAGE = "symmetry"
-# The page's defaults (pages/symmetry.py DEFAULTS/FIXED), for the records these tests recompute.
-PAGE_CONFIG = ExperimentConfig(
-    schemes=("constant",), depth=2, width=16, activation="tanh", optimizer="momentum", lr=0.1, steps=300,
-    n_checkpoints=11,
-)  # fmt: skip
-REFERENCE = {
-    "schemes": ("xavier_uniform",),
-    "scale": 1.0,
-    "gain": "1",
-    "bias_init": "zeros",
-    "bias_value": 0.0,
-}
+PAGE_CONFIG = an.default_config()  # the experiment the page trains by default
+REFERENCE = an.REFERENCE
 
 
 def texts(at) -> str:
@@ -95,6 +85,8 @@ def check_random_biases(at) -> None:
     t = texts(at)
     distinct = metric(at, "Distinct units, your start")
     assert int(distinct.split()[0]) > 1  # symmetry is broken ...
+    (shown,) = [m for m in at.metric if m.label == "Distinct units, your start"]
+    assert shown.delta == "weight vectors parallel"
     assert "the units start different only through their random biases (16 distinct of 16" in t
     assert "mean |cosine| ≥ 0.99 until step 300" in t  # ... but the weight vectors stay parallel
     assert "Symmetry is broken, but badly" in t
@@ -201,6 +193,20 @@ def test_default_page_and_its_heatmap_equal_the_records():
     assert metric(at, "Test accuracy, your start") == f"{100 * rec.test_acc[-1]:.0f}\u00a0%"
 
 
+def test_decision_regions_are_drawn_when_opened_and_show_the_records_boundary():
+    at = open_page(PAGE)
+    ok(at)
+    assert len(at.get("plotly_chart")) == 3  # the regions' expander starts closed: its chart is not sent
+    at.session_state["sym_regions"] = True
+    at.run()
+    ok(at)
+    assert len(at.get("plotly_chart")) == 4
+    rec, ref = run_many([PAGE_CONFIG, PAGE_CONFIG.replace(**REFERENCE)])
+    heat = [t for t in chart_data(at, 3) if t["type"] == "heatmap"]
+    np.testing.assert_array_equal(np.floor(heat[0]["z"]), rec.boundary)  # predicted class + confidence
+    np.testing.assert_array_equal(np.floor(heat[1]["z"]), ref.boundary)
+
+
 def test_scrubbing_the_heatmap_changes_step_and_layer():
     at = open_page(PAGE)
     at.select_slider(key="sym_step").set_value(0).run()
@@ -269,13 +275,18 @@ def test_steps_zero_shows_the_initialization():
 
 @pytest.mark.browser
 def test_browser_preset_page_renders_its_charts_and_verdicts(app_url, context, artifacts):
-    from tests.browser_util import error_texts, screenshot
+    from tests.browser_util import error_texts, screenshot, wait_idle
     from tests.browser_util import open_page as open_browser_page
 
     page = context.new_page()
     open_browser_page(page, f"{app_url}/symmetry?init=zeros&bias=normal&bval=0.1", charts=True)
     assert error_texts(page) == []
-    page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot .main-svg').length >= 4")
+    plots = "document.querySelectorAll('.js-plotly-plot').length"
+    page.wait_for_function(f"() => {plots} >= 3")
+    assert page.evaluate(f"() => {plots}") == 3  # the decision regions are drawn when opened
+    page.get_by_text("Decision regions and test points").click()
+    page.wait_for_function(f"() => {plots} >= 4")
+    wait_idle(page)
     body = page.inner_text("body")
     assert "Symmetry is broken, but badly" in body
     assert "16 of 16" in body
@@ -286,3 +297,82 @@ def test_browser_preset_page_renders_its_charts_and_verdicts(app_url, context, a
     )
     assert heatmaps.count(2) == 2  # the weight matrices and the decision boundaries
     screenshot(page, artifacts / "symmetry-random-biases.png")
+
+
+def test_sparse_shows_its_parameters_and_trains_with_them():
+    """The scheme's parameters come from Scheme.params (controls.scheme_params), not from an if-chain."""
+    at = open_page(PAGE, {"init": "sparse", "sparsity": "0.5", "sigma": "0.2", "width": "8", "depth": "1"})
+    ok(at)
+    assert url_notices(at) == []
+    assert at.session_state["sparsity"] == pytest.approx(0.5) and at.session_state["sigma"] == pytest.approx(
+        0.2
+    )
+    link = share_link(at)
+    assert "sparsity=0.5" in link and "sigma=0.2" in link
+    rec, _ref = run_many(
+        [PAGE_CONFIG.replace(schemes=("sparse",), sparsity=0.5, weight_std=0.2, width=8, depth=1)]
+        + [PAGE_CONFIG.replace(width=8, depth=1, **REFERENCE)]
+    )
+    np.testing.assert_allclose(chart_data(at, 0)[0]["y"], rec.train_loss)
+    # torch.nn.init.sparse_: half of each input's 8 outgoing weights of hidden layer 1 start at 0
+    assert np.all((rec.weight_snapshots[0][0] == 0).sum(axis=1) == 4)
+
+
+# ------------------------------------------------------------------ German
+
+
+def _english_catalog_sentences() -> set[str]:
+    """The English sentences of the catalog's messages (the msgids with more than three words)."""
+    from babel.messages.pofile import read_po
+
+    from i18n import catalog_path
+
+    with catalog_path("de").open("rb") as f:
+        catalog = read_po(f, locale="de")
+    out = set()
+    for m in catalog:
+        for text in m.id if isinstance(m.id, tuple) else (m.id,):
+            # the longest piece between placeholders and markup: what a page shows of the sentence
+            pieces = re.split(r"\{[^}]*\}|\*\*|%\{[^}]*\}|<br>", text)
+            piece = max(pieces, key=len).strip(" .,:;()—") if pieces else ""
+            if len(piece.split()) > 3:
+                out.add(piece)
+    return out
+
+
+def test_lang_de_shows_the_symmetry_page_in_german():
+    from streamlit.testing.v1 import AppTest
+
+    from tests.apptest_util import APP
+
+    at = AppTest.from_file(APP, default_timeout=60)
+    for key, value in {"lang": "de", "init": "zeros", "bias": "normal", "bval": "0.1"}.items():
+        at.query_params[key] = value  # before the first run: app.py takes the session's language from it
+    at.run()
+    at.switch_page("pages/symmetry.py").run()
+    ok(at)
+    shown = "\n".join(
+        [texts(at), *(c.value for c in at.caption), *(h.value for h in at.header), at.title[0].value]
+        + [m.label for m in at.metric]
+    )
+    english = sorted(s for s in _english_catalog_sentences() if s in shown)
+    assert english == []
+    assert at.title[0].value == "Warum nicht bei null starten? Symmetrie"
+    t = texts(at)
+    assert "die Neuronen unterscheiden sich am Anfang nur durch ihre zufälligen Biases" in t.replace(
+        "Die", "die"
+    )
+    assert "Die Symmetrie ist gebrochen, aber schlecht" in t
+    # German numbers: decimal comma in computed sentences, percent with a space
+    cos_ref = re.search(r"\(Xavier \(Glorot\) uniform \(Referenz\): (\d+,\d\d)\)", t)
+    assert cos_ref and float(cos_ref.group(1).replace(",", ".")) < 0.5
+    assert re.search(r"Nach 300 Schritten liegt der Trainingsverlust von \*\*.*?\*\* bei \d,\d{3} ", t)
+    assert re.search(r"Testgenauigkeit nach 300 Schritten – .*\d\u00a0%", t)
+    assert metric(at, "Verschiedene Neuronen, Ihr Start") == "16 von 16"
+    (shown,) = [m for m in at.metric if m.label == "Verschiedene Neuronen, Ihr Start"]
+    assert shown.delta == "Gewichtsvektoren parallel"
+    # the charts speak German too (axis titles, legend names)
+    spec = json.loads(at.get("plotly_chart")[1].proto.spec)
+    assert spec["layout"]["xaxis"]["title"]["text"] == "Schritt"
+    assert any(", Schicht 1" in tr.get("name", "") for tr in spec["data"])
+    assert spec["layout"]["separators"].startswith(",")
