@@ -22,14 +22,13 @@ import core.train
 from tests.apptest_util import open_page, url_notices
 from core.config import DATASETS, ExperimentConfig
 from core.data import load
-from figures import training as ft
+from analysis import training as an
 from ui import presets, runs
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = "training"
-DEFAULT_SCHEMES = ("zeros", "normal", "xavier_uniform", "he_normal")
-# The page's config at its defaults (record_every 10 up to 1000 steps, 11 histogram checkpoints).
-DEFAULT = ExperimentConfig(schemes=DEFAULT_SCHEMES, n_checkpoints=11, record_every=10)
+DEFAULT = an.DEFAULTS  # the page's config at its defaults
+DEFAULT_SCHEMES = DEFAULT.schemes
 
 
 def spec(chart) -> dict:
@@ -90,12 +89,12 @@ def test_defaults_run_and_say_what_zero_and_tiny_weights_do(default_page, defaul
     # one metric per scheme: final train loss, as core computed it
     m = metrics(at)
     assert m["Zeros"] == "1.10"
-    assert m["Xavier (Glorot) uniform"] == ft.fmt(default_records["xavier_uniform"].train_loss[-1])
+    assert m["Xavier (Glorot) uniform"] == an.fmt(default_records["xavier_uniform"].train_loss[-1])
     loss = sentence(at, "Train loss on the whole train split, start → after 300 steps")
     assert "Zeros: still 1.10 after 300 steps (no learning)" in loss and "ln 3 = 1.10" in loss
-    assert f"Normal (fixed σ), σ = 0.01: still {ft.fmt(math.log(3))}" in loss
+    assert f"Normal (fixed σ), σ = 0.01: still {an.fmt(math.log(3))}" in loss
     he = default_records["he_normal"].train_loss
-    assert f"He (Kaiming) normal: {ft.fmt(he[0])} → {ft.fmt(he[-1])}" in loss
+    assert f"He (Kaiming) normal: {an.fmt(he[0])} → {an.fmt(he[-1])}" in loss
     assert he[-1] < 0.5
     assert "Zeros: exactly zero gradient in every layer" in sentence(at, "At initialization (step 0)")
     assert "Zeros: no weight matrix ever moves" in sentence(at, "Median update-to-weight ratio")
@@ -115,7 +114,7 @@ def test_plotted_losses_equal_the_core_records(default_page, default_records):
     fig = chart(default_page, "Loss:")
     by_name = {t["name"]: t for t in fig["data"]}
     for scheme, r in default_records.items():
-        label = ft.run_label(r)
+        label = an.run_label(r)
         train = by_name[label]
         np.testing.assert_array_equal(array(train["y"]), r.loss)
         np.testing.assert_array_equal(array(train["x"]), np.arange(len(r.loss)))
@@ -281,7 +280,7 @@ def test_preset_zero_vs_xavier_on_spirals():
     xavier = records["xavier_uniform"].train_loss[-1]
     assert "Zeros: still 1.10 after 300 steps (no learning)" in loss and "ln 3 = 1.10" in loss
     assert (
-        f"Xavier (Glorot) uniform: {ft.fmt(records['xavier_uniform'].train_loss[0])} → {ft.fmt(xavier)}"
+        f"Xavier (Glorot) uniform: {an.fmt(records['xavier_uniform'].train_loss[0])} → {an.fmt(xavier)}"
         in loss
     )
     assert xavier < 0.6
