@@ -163,7 +163,7 @@ def loss_figure(
         if r.diverged_at is not None:
             lf = at.last_finite(r.loss)
             y = min(lf[1], hi) if lf else chance  # on the axis even when the loss is 1e170
-            text = _("diverged at step {step}", step=r.diverged_at)
+            text = _("diverges at step {step}", step=r.diverged_at)
             fig.add_trace(
                 go.Scatter(
                     x=[r.diverged_at],
@@ -266,27 +266,17 @@ def ridgeline_figure(
     x_lo, x_hi = float(xs.min()), float(xs.max())
     traces, notes = [], []
     for i, (r, (centres, frac, zero_frac)) in enumerate(zip(records, data), start=1):
+        # One trace per scheme: each layer's ridge is one closed segment (None between segments), so the
+        # browser builds one path per panel instead of one per layer.
+        xs, ys, names = [], [], []
         for row, j in enumerate(reversed(layers)):
             # reversed: layer 1 at the top, the output layer at the bottom, like the network diagram
             base = float(row)
             y = base + frac[j] * scale
-            traces.append(
-                dict(
-                    type="scatter",
-                    x=np.concatenate([centres, centres[::-1]]),
-                    y=np.concatenate([y, np.full_like(y, base)]),
-                    xaxis=_axis("x", i),
-                    yaxis=_axis("y", i),
-                    fill="toself",
-                    mode="lines",
-                    line=dict(color=col[r.scheme], width=1),
-                    fillcolor=_rgba(col[r.scheme], 0.35),
-                    showlegend=False,
-                    name=_("{scheme} · {layer}", scheme=run_label(r), layer=at.layer_name(j, n_layers)),
-                    hoverinfo="name",
-                    hoveron="fills",
-                )
-            )
+            name = _("{scheme} · {layer}", scheme=run_label(r), layer=at.layer_name(j, n_layers))
+            xs += [centres, centres[::-1], [None]]
+            ys += [y, np.full_like(y, base), [None]]
+            names += [name] * (2 * len(centres) + 1)
             if zero_frac[j] > 0.5:
                 notes.append(
                     dict(
@@ -300,6 +290,23 @@ def ridgeline_figure(
                         font=dict(size=11, color=col[r.scheme]),
                     )
                 )
+        traces.append(
+            dict(
+                type="scatter",
+                x=np.concatenate(xs[:-1]).astype(float),  # None -> NaN: a gap Plotly closes each segment at
+                y=np.concatenate(ys[:-1]).astype(float),
+                xaxis=_axis("x", i),
+                yaxis=_axis("y", i),
+                fill="toself",
+                mode="lines",
+                line=dict(color=col[r.scheme], width=1),
+                fillcolor=_rgba(col[r.scheme], 0.35),
+                showlegend=False,
+                name=run_label(r),
+                text=names[:-1],
+                hovertemplate="%{text}<extra></extra>",
+            )
+        )
     fig.add_traces(traces)  # one call: adding traces one by one to subplots is slow in plotly
     fig.update_layout(annotations=list(fig.layout.annotations) + notes)
     tick_layers = list(reversed(layers))

@@ -24,6 +24,14 @@ from ui import charts, controls, nav, predict, runs, share, style, takehome
 PAGE = "training"
 QUANTITIES = {"gradients": "grad", "weights": "weight", "activations": "act"}
 QUANTITY_NAMES = {"gradients": N_("gradients"), "weights": N_("weights"), "activations": N_("activations")}
+# The views of the networks' insides, one tab each (the last one only where it can be drawn).
+SECTIONS = {
+    "gradients": N_("Gradients by layer"),
+    "norms": N_("Gradient norms"),
+    "steps": N_("Step sizes"),
+    "regions": N_("Decision regions"),
+    "digits": N_("Confusion matrices"),
+}
 CAPTIONS = {
     "grad": N_(
         "Each ridge is one layer's distribution of |dLoss/dW| on the mini-batch of that step, on a log axis "
@@ -194,6 +202,53 @@ def results(records: list[RunRecord]) -> None:
     )
 
 
+@st.fragment
+def inside(records: list[RunRecord], colors: dict[str, str], config: ExperimentConfig) -> None:
+    """Inside the networks, one tab per view; only the open tab is computed and drawn (a browser builds
+    one tab's charts, not all of them), and switching tabs reruns only this part of the page."""
+    end = None
+    if config.dataset == "digits":
+        end = SECTIONS["digits"]
+    elif config.sizes[0] == 2:  # a decision boundary can be drawn for 2-D inputs only
+        end = SECTIONS["regions"]
+    sections = [SECTIONS["gradients"], SECTIONS["norms"], SECTIONS["steps"], *([end] if end else [])]
+    tabs = st.tabs([str(s) for s in sections], key="tr_section", on_change="rerun")
+    for tab, section in zip(tabs, sections):
+        if tab.open is False:
+            continue
+        with tab:
+            if section is SECTIONS["gradients"]:
+                st.header(_("Gradients by layer"), anchor=False)
+                histograms(records, colors)
+            elif section is SECTIONS["norms"]:
+                st.header(_("Gradient norm of every layer over training"), anchor=False)
+                sentence = say.grad_norm_sentence(records)
+                charts.show(ft.grad_norm_heatmap(records, colors), key="tr_heatmap", alt=sentence or None)
+                if sentence:
+                    st.markdown(sentence)
+            elif section is SECTIONS["steps"]:
+                st.header(_("How big is each step?"), anchor=False)
+                sentence = say.update_ratio_sentence(records)
+                charts.show(ft.update_ratio_figure(records, colors), key="tr_ratio", alt=sentence)
+                st.markdown(sentence)
+            elif section is SECTIONS["digits"]:
+                st.header(_("Digits: best and worst scheme"), anchor=False)
+                best, worst = an.best_and_worst(records)
+                pair = [best] if best is worst else [best, worst]
+                sentence = say.confusion_sentence(best, worst)
+                charts.show(ft.confusion_figure(pair, colors), key="tr_confusion", alt=sentence)
+                st.markdown(sentence)
+            else:
+                st.header(_("Decision regions: what each network learned"), anchor=False)
+                split = runs.data_split(
+                    config.dataset, config.n_samples, config.noise, config.n_classes, config.data_seed
+                )
+                sentence = say.boundary_sentence(records)
+                figure = ft.boundary_figure(records, colors, split.X_test, split.y_test)
+                charts.show(figure, key="tr_boundary", alt=sentence)
+                st.markdown(sentence)
+
+
 nav.through_app()
 share.begin(PAGE)
 
@@ -247,37 +302,7 @@ with right:
     st.header(_("Loss and accuracy"), anchor=False)
     curves(records, colors)
 
-    st.header(_("Gradients by layer"), anchor=False)
-    histograms(records, colors)
-
-    st.header(_("Gradient norm of every layer over training"), anchor=False)
-    sentence = say.grad_norm_sentence(records)
-    charts.show(ft.grad_norm_heatmap(records, colors), key="tr_heatmap", alt=sentence or None)
-    if sentence:
-        st.markdown(sentence)
-
-    st.header(_("How big is each step?"), anchor=False)
-    sentence = say.update_ratio_sentence(records)
-    charts.show(ft.update_ratio_figure(records, colors), key="tr_ratio", alt=sentence)
-    st.markdown(sentence)
-
-    if config.dataset == "digits":
-        st.header(_("Digits: best and worst scheme"), anchor=False)
-        best, worst = an.best_and_worst(records)
-        pair = [best] if best is worst else [best, worst]
-        sentence = say.confusion_sentence(best, worst)
-        charts.show(ft.confusion_figure(pair, colors), key="tr_confusion", alt=sentence)
-        st.markdown(sentence)
-    elif config.sizes[0] == 2:  # a decision boundary can be drawn for 2-D inputs only
-        st.header(_("What each network learned"), anchor=False)
-        split = runs.data_split(
-            config.dataset, config.n_samples, config.noise, config.n_classes, config.data_seed
-        )
-        sentence = say.boundary_sentence(records)
-        charts.show(
-            ft.boundary_figure(records, colors, split.X_test, split.y_test), key="tr_boundary", alt=sentence
-        )
-        st.markdown(sentence)
+    inside(records, colors, config)
 
     st.header(_("Results"), anchor=False)
     results(records)

@@ -197,14 +197,19 @@ def test_hist_fractions_and_median():
 
 def test_ridgeline_plots_fractions_of_the_picked_checkpoint(pair):
     fig = ft.ridgeline_figure(pair, checkpoint=2, kind="grad")
-    # 2 schemes x 3 layers of ridges
+    # one filled trace per scheme, one closed segment (split by a gap) per layer: 3 layers
     ridges = [t for t in fig.data if t.fill == "toself"]
-    assert len(ridges) == 6
-    # xavier (column 2), layer 1 is the top row (base 2): its single full bin is bin 4 + 2
-    xav = [t for t in ridges if t.name.startswith(scheme_label("xavier_uniform"))]
-    top = [t for t in xav if t.name.endswith("layer 1")][0]
-    y = np.asarray(top.y)[:20] - 2.0
-    assert np.argmax(y) == 6 and y[6] > 0 and np.count_nonzero(y) == 1
+    assert len(ridges) == 2
+    xav = ridges[1]
+    assert xav.name == scheme_label("xavier_uniform")
+    y = np.asarray(xav.y, dtype=float)
+    segments = np.split(y, np.flatnonzero(np.isnan(y)))
+    assert len(segments) == 3 and all(len(s[~np.isnan(s)]) == 40 for s in segments)
+    # the output layer is the bottom row (drawn first), layer 1 the top row (base 2, the last segment): its
+    # single full bin is bin 4 + 2
+    top = segments[-1][~np.isnan(segments[-1])][:20] - 2.0
+    assert np.argmax(top) == 6 and top[6] > 0 and np.count_nonzero(top) == 1
+    assert xav.text[0].endswith("output layer") and xav.text[-1].endswith("layer 1")
     assert "step 20" in fig.layout.title.text
     # zero-gradient layers of `zeros` are labelled, not drawn as a bump
     texts = [a.text for a in fig.layout.annotations]
