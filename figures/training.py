@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
+from plotly.colors import find_intermediate_color, hex_to_rgb
 from plotly.subplots import make_subplots
 
 from analysis import training as at
@@ -74,23 +75,14 @@ def _finite(a: np.ndarray) -> np.ndarray:
     return a
 
 
-def _rgb(hex_color: str) -> list[int] | None:
-    h = hex_color.lstrip("#")
-    return [int(h[i : i + 2], 16) for i in (0, 2, 4)] if len(h) == 6 else None
-
-
 def _rgba(hex_color: str, alpha: float) -> str:
-    rgb = _rgb(hex_color)
-    return hex_color if rgb is None else "rgba({},{},{},{})".format(*rgb, round(alpha, 3))
+    return "rgba({},{},{},{})".format(*hex_to_rgb(hex_color), alpha)
 
 
 def _mix(hex_color: str, t: float) -> str:
     """`hex_color` blended with white: t = 0 white-ish (light), t = 1 the colour itself."""
-    rgb = _rgb(hex_color)
-    if rgb is None:
-        return hex_color
-    t = 0.3 + 0.7 * t
-    return "#" + "".join(f"{round(255 - (255 - c) * t):02x}" for c in rgb)
+    rgb = find_intermediate_color((255.0, 255.0, 255.0), hex_to_rgb(hex_color), 0.3 + 0.7 * t)
+    return "#" + "".join(f"{round(c):02x}" for c in rgb)
 
 
 def _axis(letter: str, i: int) -> str:
@@ -98,26 +90,27 @@ def _axis(letter: str, i: int) -> str:
     return letter if i == 1 else f"{letter}{i}"
 
 
+def _axes(i: int) -> dict[str, str]:
+    """The x and y axis of panel i (1-based), for a trace, shape or annotation given as a dict."""
+    return dict(xaxis=_axis("x", i), yaxis=_axis("y", i))
+
+
 def _panel_note(fig: go.Figure, col: int, text: str) -> None:
     """A short note in the middle of an empty panel (e.g. every gradient is exactly 0)."""
-    fig.add_annotation(
-        text=text,
-        x=0.5,
-        y=0.5,
-        xref=_axis("x", col) + " domain",
-        yref=_axis("y", col) + " domain",
-        showarrow=False,
-        font=dict(size=12, color="#444444"),
-    )
+    xref, yref = _axis("x", col) + " domain", _axis("y", col) + " domain"
+    font = dict(size=12, color="#444444")
+    fig.add_annotation(text=text, x=0.5, y=0.5, xref=xref, yref=yref, showarrow=False, font=font)
 
 
 def _chance_line(fig: go.Figure, y: float, text: str) -> None:
-    fig.add_hline(
-        y=y,
-        line=dict(color="gray", dash="dot", width=1),
-        annotation_text=text,
-        annotation_position="bottom right",
-    )
+    line = dict(color="gray", dash="dot", width=1)
+    fig.add_hline(y=y, line=line, annotation_text=text, annotation_position="bottom right")
+
+
+def _line(x, y, color: str, name: str, hover: str, width: float = 1.6, dash: str | None = None, **kw) -> dict:
+    """A line trace (a dict: cheaper to build than go.Scatter); `kw`: legend group, axes, showlegend."""
+    line = dict(color=color, width=width, dash=dash)
+    return dict(type="scatter", mode="lines", x=x, y=y, name=name, line=line, hovertemplate=hover, **kw)
 
 
 # ----------------------------------------------------------------------------------------- loss & accuracy
@@ -137,28 +130,13 @@ def loss_figure(
     for r in records:
         label = run_label(r)
         hover = dict(scheme=label, x="%{x}", y="%{y:.4g}")
+        train = _("{scheme}<br>step {x}<br>batch loss {y}", **hover) + "<extra></extra>"
+        test = _("{scheme}<br>step {x}<br>test loss {y}", **hover) + "<extra></extra>"
+        c, steps, group = col[r.scheme], np.asarray(r.eval_steps), dict(legendgroup=r.scheme)
+        fig.add_trace(_line(np.arange(len(r.loss)), _finite(r.loss), c, label, train, **group))
+        test_name = _("{scheme} · test", scheme=label)
         fig.add_trace(
-            go.Scatter(
-                x=np.arange(len(r.loss)),
-                y=_finite(r.loss),
-                name=label,
-                legendgroup=r.scheme,
-                mode="lines",
-                line=dict(color=col[r.scheme], width=1.6),
-                hovertemplate=_("{scheme}<br>step {x}<br>batch loss {y}", **hover) + "<extra></extra>",
-            )
-        )
-        fig.add_trace(
-            go.Scatter(
-                x=np.asarray(r.eval_steps),
-                y=_finite(r.test_loss),
-                name=_("{scheme} · test", scheme=label),
-                legendgroup=r.scheme,
-                showlegend=False,
-                mode="lines",
-                line=dict(color=col[r.scheme], width=2.2, dash="dash"),
-                hovertemplate=_("{scheme}<br>step {x}<br>test loss {y}", **hover) + "<extra></extra>",
-            )
+            _line(steps, _finite(r.test_loss), c, test_name, test, 2.2, "dash", showlegend=False, **group)
         )
         if r.diverged_at is not None:
             lf = at.last_finite(r.loss)
@@ -203,25 +181,14 @@ def accuracy_figure(records: Sequence[RunRecord], colors: Mapping[str, str] | No
     for r in records:
         label = run_label(r)
         hover = dict(scheme=label, x="%{x}", y="%{y:.1%}")
-        for name, dash, width in (("train_acc", None, 1.6), ("test_acc", "dash", 2.2)):
-            train = name == "train_acc"
-            fig.add_trace(
-                go.Scatter(
-                    x=np.asarray(r.eval_steps),
-                    y=_finite(getattr(r, name)),
-                    name=label if train else _("{scheme} · test", scheme=label),
-                    legendgroup=r.scheme,
-                    showlegend=train,
-                    mode="lines",
-                    line=dict(color=col[r.scheme], width=width, dash=dash),
-                    hovertemplate=(
-                        _("{scheme}<br>step {x}<br>train accuracy {y}", **hover)
-                        if train
-                        else _("{scheme}<br>step {x}<br>test accuracy {y}", **hover)
-                    )
-                    + "<extra></extra>",
-                )
-            )
+        train = _("{scheme}<br>step {x}<br>train accuracy {y}", **hover) + "<extra></extra>"
+        test = _("{scheme}<br>step {x}<br>test accuracy {y}", **hover) + "<extra></extra>"
+        c, steps, group = col[r.scheme], np.asarray(r.eval_steps), dict(legendgroup=r.scheme)
+        fig.add_trace(_line(steps, _finite(r.train_acc), c, label, train, **group))
+        test_name = _("{scheme} · test", scheme=label)
+        fig.add_trace(
+            _line(steps, _finite(r.test_acc), c, test_name, test, 2.2, "dash", showlegend=False, **group)
+        )
     k = at.n_classes(records)
     _chance_line(fig, 1.0 / k, _("chance: 1/{k}", k=k))
     fig.update_layout(
@@ -278,35 +245,16 @@ def ridgeline_figure(
             ys += [y, np.full_like(y, base), [None]]
             names += [name] * (2 * len(centres) + 1)
             if zero_frac[j] > 0.5:
-                notes.append(
-                    dict(
-                        x=x_hi,
-                        xanchor="right",
-                        y=base + 0.3,
-                        xref=_axis("x", i),
-                        yref=_axis("y", i),
-                        text=_("{share} exactly 0", share=numbers.pct(zero_frac[j])),
-                        showarrow=False,
-                        font=dict(size=11, color=col[r.scheme]),
-                    )
-                )
-        traces.append(
-            dict(
-                type="scatter",
-                x=np.concatenate(xs[:-1]).astype(float),  # None -> NaN: a gap Plotly closes each segment at
-                y=np.concatenate(ys[:-1]).astype(float),
-                xaxis=_axis("x", i),
-                yaxis=_axis("y", i),
-                fill="toself",
-                mode="lines",
-                line=dict(color=col[r.scheme], width=1),
-                fillcolor=_rgba(col[r.scheme], 0.35),
-                showlegend=False,
-                name=run_label(r),
-                text=names[:-1],
-                hovertemplate="%{text}<extra></extra>",
-            )
+                text = _("{share} exactly 0", share=numbers.pct(zero_frac[j]))
+                font = dict(size=11, color=col[r.scheme])
+                note = dict(x=x_hi, xanchor="right", y=base + 0.3, text=text, showarrow=False, font=font)
+                notes.append(note | dict(xref=_axis("x", i), yref=_axis("y", i)))
+        x = np.concatenate(xs[:-1]).astype(float)  # None -> NaN: a gap, at which Plotly closes a segment
+        y = np.concatenate(ys[:-1]).astype(float)
+        ridge = _line(
+            x, y, col[r.scheme], run_label(r), "%{text}<extra></extra>", 1, text=names[:-1], **_axes(i)
         )
+        traces.append(ridge | dict(fill="toself", fillcolor=_rgba(col[r.scheme], 0.35), showlegend=False))
     fig.add_traces(traces)  # one call: adding traces one by one to subplots is slow in plotly
     fig.update_layout(annotations=list(fig.layout.annotations) + notes)
     tick_layers = list(reversed(layers))
@@ -362,16 +310,9 @@ def grad_norm_heatmap(records: Sequence[RunRecord], colors: Mapping[str, str] | 
     hover = _("step {x}<br>layer {y}<br>log10 ‖dL/dW‖ = {z}", x="%{x}", y="%{y}", z="%{z:.2f}")
     for i, (r, z) in enumerate(zip(records, logs), start=1):
         steps = np.asarray(r.stat_steps)
+        extra = f"{hover}<extra>{run_label(r)}</extra>"
         fig.add_trace(
-            go.Heatmap(
-                x=steps,
-                y=labels,
-                z=z.T,
-                coloraxis="coloraxis",
-                hovertemplate=f"{hover}<extra>{run_label(r)}</extra>",
-            ),
-            row=1,
-            col=i,
+            go.Heatmap(x=steps, y=labels, z=z.T, coloraxis="coloraxis", hovertemplate=extra), row=1, col=i
         )
         if (np.asarray(r.layer_stats["grad_norm"]) == 0).all():
             _panel_note(fig, i, _("every gradient<br>is exactly 0"))
@@ -414,33 +355,18 @@ def update_ratio_figure(records: Sequence[RunRecord], colors: Mapping[str, str] 
         ratio[ratio <= 0] = np.nan
         for j in range(n_layers):
             layer = at.layer_name(j, n_layers)
-            traces.append(
-                dict(
-                    type="scatter",
-                    x=np.asarray(r.stat_steps),
-                    y=ratio[:, j],
-                    xaxis=_axis("x", i),
-                    yaxis=_axis("y", i),
-                    mode="lines",
-                    line=dict(color=_mix(col[r.scheme], j / max(n_layers - 1, 1)), width=1.3),
-                    name=_("{scheme} · {layer}", scheme=run_label(r), layer=layer),
-                    showlegend=False,
-                    hovertemplate=_("{layer}<br>step {x}<br>ratio {y}", layer=layer, x="%{x}", y="%{y:.2e}")
-                    + "<extra></extra>",
-                )
+            shade = _mix(col[r.scheme], j / max(n_layers - 1, 1))
+            name = _("{scheme} · {layer}", scheme=run_label(r), layer=layer)
+            hover = (
+                _("{layer}<br>step {x}<br>ratio {y}", layer=layer, x="%{x}", y="%{y:.2e}") + "<extra></extra>"
             )
-        shapes.append(  # the 1e-3 reference across the panel
-            dict(
-                type="line",
-                x0=0,
-                x1=1,
-                y0=at.UPDATE_RATIO_RULE,
-                y1=at.UPDATE_RATIO_RULE,
-                xref=_axis("x", i) + " domain",
-                yref=_axis("y", i),
-                line=dict(color="gray", dash="dash", width=1),
-            )
-        )
+            steps = np.asarray(r.stat_steps)
+            traces.append(_line(steps, ratio[:, j], shade, name, hover, 1.3, showlegend=False, **_axes(i)))
+        rule, line = at.UPDATE_RATIO_RULE, dict(color="gray", dash="dash", width=1)
+        refs = dict(xref=_axis("x", i) + " domain", yref=_axis("y", i))
+        shapes.append(
+            dict(type="line", x0=0, x1=1, y0=rule, y1=rule, line=line, **refs)
+        )  # the 1e-3 reference
         taken = raw[~np.isnan(raw).all(axis=1)]
         if taken.size and np.all(taken == 0):
             _panel_note(fig, i, _("no weight<br>ever moves"))
@@ -485,45 +411,25 @@ def boundary_figure(
     # a discrete colour scale: class c (z = c, zmin = -0.5, zmax = k - 0.5) fills [c / k, (c + 1) / k]
     scale = [pair for c in range(k) for pair in ([c / k, palette[c]], [(c + 1) / k, palette[c]])]
     fig = _panels(records, _titles_with_accuracy(records), horizontal_spacing=0.02)
+    region = dict(zmin=-0.5, zmax=k - 0.5, colorscale=scale, showscale=False)
+    region["hovertemplate"] = _("predicted class {z}", z="%{z}") + "<extra></extra>"
+    traces = []
     for i, r in enumerate(records, start=1):
         if r.boundary is None or r.boundary_extent is None:
             continue
         x0, x1, y0, y1 = r.boundary_extent
-        g = r.boundary.shape[0]
-        fig.add_trace(
-            go.Heatmap(
-                x=np.linspace(x0, x1, g),
-                y=np.linspace(y0, y1, g),
-                z=np.asarray(r.boundary, dtype=np.int8),  # int8: a 100 x 100 grid is 13 kB in the page
-                zmin=-0.5,
-                zmax=k - 0.5,
-                colorscale=scale,
-                showscale=False,
-                hovertemplate=_("predicted class {z}", z="%{z}") + "<extra></extra>",
-            ),
-            row=1,
-            col=i,
-        )
+        gx, gy = np.linspace(x0, x1, r.boundary.shape[0]), np.linspace(y0, y1, r.boundary.shape[0])
+        z = np.asarray(r.boundary, dtype=np.int8)  # int8: a 100 x 100 grid is 13 kB in the page
+        traces.append(dict(type="heatmap", x=gx, y=gy, z=z, **region, **_axes(i)))
         if X is not None and y is not None:
-            fig.add_trace(
-                go.Scatter(
-                    x=X[:, 0],
-                    y=X[:, 1],
-                    mode="markers",
-                    marker=dict(
-                        color=[POINT_COLORS[int(c) % len(POINT_COLORS)] for c in y],
-                        size=5,
-                        line=dict(color="white", width=0.5),
-                    ),
-                    showlegend=False,
-                    hovertemplate=_("true class {c}", c="%{customdata}") + "<extra></extra>",
-                    customdata=np.asarray(y),
-                ),
-                row=1,
-                col=i,
-            )
+            colors = [POINT_COLORS[int(c) % len(POINT_COLORS)] for c in y]
+            marker = dict(color=colors, size=5, line=dict(color="white", width=0.5))
+            hover = _("true class {c}", c="%{customdata}") + "<extra></extra>"
+            points = dict(x=X[:, 0], y=X[:, 1], marker=marker, customdata=np.asarray(y), hovertemplate=hover)
+            traces.append(dict(type="scatter", mode="markers", showlegend=False, **points, **_axes(i)))
         fig.update_xaxes(range=[x0, x1], row=1, col=i, showticklabels=False)
         fig.update_yaxes(range=[y0, y1], row=1, col=i, showticklabels=False, scaleanchor=f"x{i}")
+    fig.add_traces(traces)
     _style_panels(fig, records, col)
     fig.update_layout(
         title=_("Decision regions at the end (points: the test split in its true class's colour)"),
@@ -541,19 +447,8 @@ def confusion_figure(records: Sequence[RunRecord], colors: Mapping[str, str] | N
     for i, r in enumerate(records, start=1):
         cm = np.asarray(r.confusion)
         names = [str(c) for c in range(cm.shape[0])]
-        fig.add_trace(
-            go.Heatmap(
-                z=cm,
-                x=names,
-                y=names,
-                coloraxis="coloraxis",
-                text=cm,
-                texttemplate="%{text}",
-                hovertemplate=hover,
-            ),
-            row=1,
-            col=i,
-        )
+        cells = dict(z=cm, x=names, y=names, text=cm, texttemplate="%{text}", hovertemplate=hover)
+        fig.add_trace(go.Heatmap(coloraxis="coloraxis", **cells), row=1, col=i)
         fig.update_xaxes(title_text=_("predicted class"), row=1, col=i)
         fig.update_yaxes(title_text=_("true class") if i == 1 else None, autorange="reversed", row=1, col=i)
     _style_panels(fig, records, col)
