@@ -24,6 +24,8 @@ FALLBACK_COLORS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E
 # darker), so a point on a region of another class stands out.
 CLASS_COLORS = ("#b3e2cd", "#fdcdac", "#cbd5e8", "#f4cae4", "#e6f5c9", "#fff2ae")
 POINT_COLORS = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02")
+# Curves' legend in rows under the chart: beside it, it takes half a phone's width from the curves.
+LEGEND = dict(groupclick="togglegroup", orientation="h", yanchor="top", y=-0.2, x=0)
 HIST_AXIS = {
     "grad": N_("gradient dLoss/dW"),
     "weight": N_("weight W"),
@@ -163,7 +165,7 @@ def loss_figure(
         xaxis_title=_("step"),
         yaxis_title=_("cross-entropy loss"),
         hovermode="closest",
-        legend=dict(groupclick="togglegroup"),
+        legend=LEGEND,
         height=440,
         margin=dict(t=95, b=40, l=60, r=20),
     )
@@ -195,7 +197,7 @@ def accuracy_figure(records: Sequence[RunRecord], colors: Mapping[str, str] | No
         title=_("Accuracy: train (solid) and test (dashed)"),
         xaxis_title=_("step"),
         yaxis=dict(title=_("accuracy"), tickformat=".0%", range=[0, 1.02]),
-        legend=dict(groupclick="togglegroup"),
+        legend=LEGEND,
         height=380,
         margin=dict(t=95, b=40, l=60, r=20),
     )

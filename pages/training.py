@@ -18,7 +18,8 @@ from core import predict as ask
 from core.config import ExperimentConfig
 from core.records import RunRecord
 from figures import training as ft
-from i18n import N_, _
+import i18n
+from i18n import N_, _, numbers
 from ui import charts, controls, nav, predict, runs, share, style, takehome
 
 PAGE = "training"
@@ -169,19 +170,18 @@ def results(records: list[RunRecord]) -> None:
     controls.record("target", "target", float(target), _("a number from 0.001 to 10"))
     controls.refresh_after_fragment("target", float(target))
     table = an.results_table(records, target)
-    percent = st.column_config.NumberColumn(format="percent")
-    loss = st.column_config.NumberColumn(format="%.4f")
-    st.dataframe(
-        table,
-        hide_index=True,
-        column_config={
-            str(an.COL_TRAIN_ACC): percent,
-            str(an.COL_TEST_ACC): percent,
-            str(an.COL_TRAIN_LOSS): loss,
-            str(an.COL_TEST_LOSS): loss,
-            str(an.COL_SECONDS): st.column_config.NumberColumn(format="%.2f"),
-        },
+    # Numbers written the session language's way (the CSV keeps plain numbers for spreadsheets).
+    lang = i18n.current()
+    shown = table.style.format(
+        {
+            str(an.COL_TRAIN_ACC): lambda v: numbers.pct(v, 2, lang=lang),
+            str(an.COL_TEST_ACC): lambda v: numbers.pct(v, 2, lang=lang),
+            str(an.COL_TRAIN_LOSS): lambda v: numbers.decimal(v, 4, lang=lang),
+            str(an.COL_TEST_LOSS): lambda v: numbers.decimal(v, 4, lang=lang),
+            str(an.COL_SECONDS): lambda v: numbers.decimal(v, 2, lang=lang),
+        }
     )
+    st.dataframe(shown, hide_index=True)
     st.markdown(say.target_sentence(records, target))
     d1, d2 = st.columns(2)
     d1.download_button(

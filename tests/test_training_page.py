@@ -457,5 +457,11 @@ def test_lang_de_shows_the_page_in_german_with_german_numbers_and_table_headers(
         "Testgenauigkeit am Ende",
     ]
     assert "Schritte bis Trainingsverlust ≤ 0,55" in table.columns
+    # the numbers in the table as German writes them (the CSV keeps plain numbers for spreadsheets)
+    import pyarrow as pa
+
+    shown = pa.ipc.open_stream(at.dataframe[0].proto.arrow_data.styler.display_values).read_pandas()
+    assert shown["Trainingsverlust am Ende"].tolist()[0] == "1,0986"  # zeros: ln 3
+    assert all(re.fullmatch(r"\d+,\d\d\u00a0%", v) for v in shown["Testgenauigkeit am Ende"])
     assert steps_csv.startswith("Verfahren,Schritt,Batch-Verlust,Trainingsverlust,Testverlust,")
     assert "Gradientennorm Schicht 1" in steps_csv
