@@ -1,6 +1,7 @@
 """Lesson 3, the training race: several init schemes trained on the same data, batches and seed.
 
-Widgets -> one ExperimentConfig -> one cached run of every scheme -> figures.training; display controls redraw only.
+Widgets -> one ExperimentConfig -> one cached run of every scheme -> analysis and figures.training; display
+controls redraw only.
 """
 
 from __future__ import annotations
@@ -9,53 +10,51 @@ import ui.boot  # noqa: F401 - first: loads the app's libraries once under a loc
 
 # isort: split
 
-import math
-
 import streamlit as st
 
+from analysis import training as an
+from analysis import training_sentences as say
 from core import predict as ask
 from core.config import ExperimentConfig
 from core.records import RunRecord
 from figures import training as ft
 from figures import style
 from ui import charts, controls, nav, predict, runs, share, takehome
+import i18n
+from i18n import N_, _, numbers
 
 PAGE = "training"
-# Four starts that tell the lesson's story: exactly zero (symmetric, never learns), near zero but too small
-# (N(0, 0.01²): gradients vanish), and two scaled rules that train.
-DEFAULT_SCHEMES = ("zeros", "normal", "xavier_uniform", "he_normal")
-N_CHECKPOINTS = 11  # histograms at 11 steps: the step slider of the histograms
 QUANTITIES = {"gradients": "grad", "weights": "weight", "activations": "act"}
-CAPTIONS = {
-    "grad": "Each ridge is one layer's distribution of |dLoss/dW| on the mini-batch of that step, on a log "
-    "axis shared by all ridges: a ridge further left is a layer whose weights get smaller steps.",
-    "weight": "Each ridge is one layer's distribution of weights; at step 0 it is the initialization itself.",
-    "act": "Each ridge is one layer's distribution of outputs h = φ(z) on the mini-batch (the last one: the logits).",
+QUANTITY_NAMES = {"gradients": N_("gradients"), "weights": N_("weights"), "activations": N_("activations")}
+# The views of the networks' insides, one tab each (the last one only where it can be drawn).
+SECTIONS = {
+    "gradients": N_("Gradients by layer"),
+    "norms": N_("Gradient norms"),
+    "steps": N_("Step sizes"),
+    "regions": N_("Decision regions"),
+    "digits": N_("Confusion matrices"),
 }
-
-
-def record_every(steps: int) -> int:
-    """Evaluate about 100 times per run (at least every 10 steps): curves stay smooth, evaluation cheap."""
-    return max(10, round(steps / 100))
-
-
-def scheme_param_controls(schemes: tuple[str, ...]) -> None:
-    """The parameters of the chosen schemes that have any (σ of normal, c of constant, ...)."""
-    if {"normal", "truncated_normal"} & set(schemes):
-        controls.weight_std()
-    if "constant" in schemes:
-        controls.weight_const()
-    if "uniform" in schemes:
-        controls.weight_bound()
+CAPTIONS = {
+    "grad": N_(
+        "Each ridge is one layer's distribution of |dLoss/dW| on the mini-batch of that step, on a log axis "
+        "shared by all ridges: a ridge further left is a layer whose weights get smaller steps."
+    ),
+    "weight": N_(
+        "Each ridge is one layer's distribution of weights; at step 0 it is the initialization itself."
+    ),
+    "act": N_(
+        "Each ridge is one layer's distribution of outputs h = φ(z) on the mini-batch (the last one: the logits)."
+    ),
+}
 
 
 def draw_controls() -> None:
     schemes = controls.schemes(
-        default=DEFAULT_SCHEMES,
+        default=an.DEFAULTS.schemes,
         max_selections=6,
-        label="Initializations to compare",
+        label=_("Initializations to compare"),
     )
-    scheme_param_controls(schemes)
+    controls.scheme_params(schemes)
     controls.depth(min_value=1, max_value=50)
     controls.width()
     activation = controls.activation()
@@ -72,11 +71,9 @@ def draw_controls() -> None:
     controls.steps(min_value=0, max_value=3000)
     dataset = controls.dataset()
     controls.seed()
-    with st.expander("More settings"):
+    with st.expander(_("More settings")):
         controls.data_details(dataset)
         controls.gain()
-        if {"he_normal", "he_uniform"} & set(schemes):
-            controls.he_mode()
         if activation == "leaky_relu":
             controls.leaky_slope()
         controls.dtype()
@@ -95,14 +92,16 @@ def keep_valid(key: str, options: list, default) -> None:
 @st.fragment
 def curves(records: list[RunRecord], colors: dict[str, str]) -> None:
     """Loss and accuracy curves; the log-scale toggle redraws them without retraining."""
-    log_y = st.toggle("Log-scale loss axis", key="tr_log")
-    charts.show(ft.loss_figure(records, colors, log_y=log_y), key="tr_loss")
-    st.markdown(ft.loss_sentence(records))
-    cut = ft.loss_axis_note(records, log_y)
+    log_y = st.toggle(_("Log-scale loss axis"), key="tr_log")
+    loss = say.loss_sentence(records)
+    charts.show(ft.loss_figure(records, colors, log_y=log_y), key="tr_loss", alt=loss)
+    st.markdown(loss)
+    cut = say.loss_axis_note(records)
     if cut:
         st.caption(cut)
-    charts.show(ft.accuracy_figure(records, colors), key="tr_acc")
-    st.markdown(ft.accuracy_sentence(records))
+    accuracy = say.accuracy_sentence(records)
+    charts.show(ft.accuracy_figure(records, colors), key="tr_acc", alt=accuracy)
+    st.markdown(accuracy)
 
 
 @st.fragment
@@ -110,22 +109,28 @@ def histograms(records: list[RunRecord], colors: dict[str, str]) -> None:
     """Histograms by layer of the picked schemes at the picked checkpoint; scrubbing never retrains."""
     by_scheme = {r.scheme: r for r in records if r.hists}
     if not by_scheme:
-        st.info("No histograms were recorded for this run.")
+        st.info(_("No histograms were recorded for this run."))
         return
     schemes = list(by_scheme)
+    labels = {r.scheme: an.run_label(r) for r in records}
     keep_valid("tr_hist_schemes", schemes, schemes)
     c1, c2 = st.columns([3, 2])
     picked = c1.multiselect(
-        "Schemes to show",
+        _("Schemes to show"),
         schemes,
-        format_func=ft.scheme_label,
+        format_func=labels.get,
         key="tr_hist_schemes",
     )
     quantity = c2.segmented_control(
-        "Quantity", list(QUANTITIES), default="gradients", key="tr_quantity", required=True
+        _("Quantity"),
+        list(QUANTITIES),
+        format_func=lambda q: str(QUANTITY_NAMES[q]),
+        default="gradients",
+        key="tr_quantity",
+        required=True,
     )
     kind = QUANTITIES[quantity or "gradients"]
-    st.caption(CAPTIONS[kind])
+    st.caption(str(CAPTIONS[kind]))
     shown = [by_scheme[s] for s in picked] or [by_scheme[schemes[0]]]
     # a diverged run has fewer checkpoints: offer the steps every shown scheme has
     steps = [int(s) for s in min((r.hist_steps for r in shown), key=len)]
@@ -133,12 +138,13 @@ def histograms(records: list[RunRecord], colors: dict[str, str]) -> None:
     step = steps[0]
     if len(steps) > 1:
         step = st.select_slider(
-            "Step", options=steps, key="tr_step", help="Histograms are recorded at these steps."
+            _("Step"), options=steps, key="tr_step", help=_("Histograms are recorded at these steps.")
         )
     ck = steps.index(step)
-    charts.show(ft.ridgeline_figure(shown, ck, kind, colors), key="tr_ridge")
-    st.markdown(ft.hist_sentence(shown, ck, kind))
-    gap = ft.scheme_gap_sentence(shown, ck, kind)
+    sentence = say.hist_sentence(shown, ck, kind)
+    charts.show(ft.ridgeline_figure(shown, ck, kind, colors), key="tr_ridge", alt=sentence)
+    st.markdown(sentence)
+    gap = say.scheme_gap_sentence(shown, ck, kind)
     if gap:
         st.markdown(gap)
 
@@ -146,8 +152,8 @@ def histograms(records: list[RunRecord], colors: dict[str, str]) -> None:
 @st.fragment
 def results(records: list[RunRecord]) -> None:
     """The results table and the downloads; changing the target loss recomputes only the table."""
-    k = records[0].confusion.shape[0]
-    default_target = float(f"{0.5 * math.log(k):.2g}")
+    k = an.n_classes(records)
+    default_target = an.default_target(k)
     # A data set with another number of classes has another guessing loss: the target starts over from its
     # default (within one visit; a link's own target is kept).
     visit = id(st.session_state.get("_initlab_share"))
@@ -155,7 +161,7 @@ def results(records: list[RunRecord]) -> None:
         st.session_state["target"] = default_target
     st.session_state["_tr_target_k"] = (visit, k)
     target = st.columns([1, 3])[0].number_input(
-        "Target train loss",
+        _("Target train loss"),
         min_value=0.001,
         max_value=10.0,
         value=default_target,
@@ -163,26 +169,27 @@ def results(records: list[RunRecord]) -> None:
         format="%g",
         key="target",
         bind="query-params",
-        help="The table counts the steps each scheme needs to get its whole-train-split loss this low.",
+        help=_("The table counts the steps each scheme needs to get its whole-train-split loss this low."),
     )
-    controls.record("target", "target", float(target), "a number from 0.001 to 10")
+    controls.record("target", "target", float(target), _("a number from 0.001 to 10"))
     controls.refresh_after_fragment("target", float(target))
-    table = ft.results_table(records, target)
-    st.dataframe(
-        table,
-        hide_index=True,
-        column_config={
-            "final train accuracy": st.column_config.NumberColumn(format="percent"),
-            "final test accuracy": st.column_config.NumberColumn(format="percent"),
-            "final train loss": st.column_config.NumberColumn(format="%.4f"),
-            "final test loss": st.column_config.NumberColumn(format="%.4f"),
-            "train seconds": st.column_config.NumberColumn(format="%.2f"),
-        },
+    table = an.results_table(records, target)
+    # Numbers written the session language's way (the CSV keeps plain numbers for spreadsheets).
+    lang = i18n.current()
+    shown = table.style.format(
+        {
+            str(an.COL_TRAIN_ACC): lambda v: numbers.pct(v, 2, lang=lang),
+            str(an.COL_TEST_ACC): lambda v: numbers.pct(v, 2, lang=lang),
+            str(an.COL_TRAIN_LOSS): lambda v: numbers.decimal(v, 4, lang=lang),
+            str(an.COL_TEST_LOSS): lambda v: numbers.decimal(v, 4, lang=lang),
+            str(an.COL_SECONDS): lambda v: numbers.decimal(v, 2, lang=lang),
+        }
     )
-    st.markdown(ft.target_sentence(records, target))
+    st.dataframe(shown, hide_index=True)
+    st.markdown(say.target_sentence(records, target))
     d1, d2 = st.columns(2)
     d1.download_button(
-        "Results table (CSV)",
+        _("Results table (CSV)"),
         table.to_csv(index=False).encode(),
         file_name="initlab-training-results.csv",
         mime="text/csv",
@@ -190,8 +197,8 @@ def results(records: list[RunRecord]) -> None:
         on_click="ignore",
     )
     d2.download_button(
-        "Every step of every scheme (CSV)",
-        lambda: ft.per_step_table(records).to_csv(index=False).encode(),  # built only when clicked
+        _("Every step of every scheme (CSV)"),
+        lambda: an.per_step_table(records).to_csv(index=False).encode(),  # built only when clicked
         file_name="initlab-training-steps.csv",
         mime="text/csv",
         icon=":material/download:",
@@ -199,19 +206,71 @@ def results(records: list[RunRecord]) -> None:
     )
 
 
+@st.fragment
+def inside(records: list[RunRecord], colors: dict[str, str], config: ExperimentConfig) -> None:
+    """Inside the networks, one tab per view; only the open tab is computed and drawn (a browser builds
+    one tab's charts, not all of them), and switching tabs reruns only this part of the page."""
+    end = None
+    if config.dataset == "digits":
+        end = SECTIONS["digits"]
+    elif config.sizes[0] == 2:  # a decision boundary can be drawn for 2-D inputs only
+        end = SECTIONS["regions"]
+    sections = [SECTIONS["gradients"], SECTIONS["norms"], SECTIONS["steps"], *([end] if end else [])]
+    tabs = st.tabs([str(s) for s in sections], key="tr_section", on_change="rerun")
+    for tab, section in zip(tabs, sections):
+        if tab.open is False:
+            continue
+        with tab:
+            if section is SECTIONS["gradients"]:
+                st.header(_("Gradients by layer"), anchor=False)
+                histograms(records, colors)
+            elif section is SECTIONS["norms"]:
+                st.header(_("Gradient norm of every layer over training"), anchor=False)
+                sentence = say.grad_norm_sentence(records)
+                charts.show(ft.grad_norm_heatmap(records, colors), key="tr_heatmap", alt=sentence or None)
+                if sentence:
+                    st.markdown(sentence)
+            elif section is SECTIONS["steps"]:
+                st.header(_("How big is each step?"), anchor=False)
+                sentence = say.update_ratio_sentence(records)
+                charts.show(ft.update_ratio_figure(records, colors), key="tr_ratio", alt=sentence)
+                st.markdown(sentence)
+            elif section is SECTIONS["digits"]:
+                st.header(_("Digits: best and worst scheme"), anchor=False)
+                best, worst = an.best_and_worst(records)
+                pair = [best] if best is worst else [best, worst]
+                sentence = say.confusion_sentence(best, worst)
+                charts.show(ft.confusion_figure(pair, colors), key="tr_confusion", alt=sentence)
+                st.markdown(sentence)
+            else:
+                st.header(_("Decision regions: what each network learned"), anchor=False)
+                split = runs.data_split(
+                    config.dataset, config.n_samples, config.noise, config.n_classes, config.data_seed
+                )
+                sentence = say.boundary_sentence(records)
+                figure = ft.boundary_figure(records, colors, split.X_test, split.y_test)
+                charts.show(figure, key="tr_boundary", alt=sentence)
+                st.markdown(sentence)
+
+
 nav.through_app()
 share.begin(PAGE)
 
-st.title("The training race: init schemes side by side")
+st.title(_("The training race: init schemes side by side"))
 st.markdown(
-    "Every initialization you pick below is trained on the same data, in the same mini-batches, from the same "
-    "seed, so the starting weights are the only difference. Watch three things: whether the loss moves at "
-    "all (all-zero weights never break their symmetry; tiny weights pass on vanishing gradients), how the "
-    "gradient reaching each layer compares across layers, and how big each step is compared with the weights "
-    "it changes. A layer with `fan_in` inputs keeps its signal steady when its weights have variance about"
+    _(
+        "Every initialization you pick below is trained on the same data, in the same mini-batches, from the "
+        "same seed, so the starting weights are the only difference. Watch three things: whether the loss "
+        "moves at all (all-zero weights never break their symmetry; tiny weights pass on vanishing gradients), "
+        "how the gradient reaching each layer compares across layers, and how big each step is compared with "
+        "the weights it changes. A layer with `fan_in` inputs keeps its signal steady when its weights have "
+        "variance about"
+    )
 )
 st.latex(
-    r"\operatorname{Var}[W] \approx \frac{g^2}{\text{fan\_in}}\qquad(g^2 = 2 \text{ for ReLU, He et al. 2015})"
+    r"\operatorname{Var}[W] \approx \frac{g^2}{\text{fan\_in}}\qquad(g^2 = 2 \text{ "
+    + _("for ReLU, He et al. 2015")
+    + "})"
 )
 
 left, right = st.columns([1, 3])
@@ -220,7 +279,9 @@ with charts.controls(left):
 
 with right:
     config: ExperimentConfig = share.report(
-        controls.config(n_checkpoints=N_CHECKPOINTS, record_every=record_every(controls.values()["steps"])),
+        controls.config(
+            n_checkpoints=an.N_CHECKPOINTS, record_every=an.record_every(controls.values()["steps"])
+        ),
         later=("target",),
     )
     result = runs.experiment(config)
@@ -229,51 +290,25 @@ with right:
     if not predict.gate(PAGE, [ask.training_lowest(records), ask.training_never(records)]):
         st.stop()
     if len(records) == 1:
-        st.info("Pick a second initialization to compare it with.", icon=":material/compare_arrows:")
-    for sentence in ft.divergence_sentences(records):
+        st.info(_("Pick a second initialization to compare it with."), icon=":material/compare_arrows:")
+    for sentence in say.divergence_sentences(records):
         st.warning(sentence, icon=":material/warning:")
 
     cols = st.columns(len(records))
     for col, r in zip(cols, records):
-        final = ft.final_value(r, "train_loss")
         col.metric(
-            ft.run_label(r),
-            "diverged" if r.diverged_at is not None else ft.fmt(final),
-            help="Loss on the whole train split after the last step.",
+            an.run_label(r),
+            _("diverged") if r.diverged_at is not None else an.fmt(an.final_value(r, "train_loss")),
+            help=_("Loss on the whole train split after the last step."),
             border=True,
         )
 
-    st.header("Loss and accuracy", anchor=False)
+    st.header(_("Loss and accuracy"), anchor=False)
     curves(records, colors)
 
-    st.header("Gradients by layer", anchor=False)
-    histograms(records, colors)
+    inside(records, colors, config)
 
-    st.header("Gradient norm of every layer over training", anchor=False)
-    charts.show(ft.grad_norm_heatmap(records, colors), key="tr_heatmap")
-    sentence = ft.grad_norm_sentence(records)
-    if sentence:
-        st.markdown(sentence)
-
-    st.header("How big is each step?", anchor=False)
-    charts.show(ft.update_ratio_figure(records, colors), key="tr_ratio")
-    st.markdown(ft.update_ratio_sentence(records))
-
-    if config.dataset == "digits":
-        st.header("Digits: best and worst scheme", anchor=False)
-        best, worst = ft.best_and_worst(records)
-        pair = [best] if best is worst else [best, worst]
-        charts.show(ft.confusion_figure(pair, colors), key="tr_confusion")
-        st.markdown(ft.confusion_sentence(best, worst))
-    elif config.sizes[0] == 2:  # a decision boundary can be drawn for 2-D inputs only
-        st.header("What each network learned", anchor=False)
-        split = runs.data_split(
-            config.dataset, config.n_samples, config.noise, config.n_classes, config.data_seed
-        )
-        charts.show(ft.boundary_figure(records, colors, split.X_test, split.y_test), key="tr_boundary")
-        st.markdown(ft.boundary_sentence(records))
-
-    st.header("Results", anchor=False)
+    st.header(_("Results"), anchor=False)
     results(records)
 
     takehome.show(config, PAGE)

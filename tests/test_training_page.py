@@ -22,14 +22,13 @@ import core.train
 from tests.apptest_util import open_page, url_notices
 from core.config import DATASETS, ExperimentConfig
 from core.data import load
-from figures import training as ft
+from analysis import training as an
 from ui import presets, runs
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = "training"
-DEFAULT_SCHEMES = ("zeros", "normal", "xavier_uniform", "he_normal")
-# The page's config at its defaults (record_every 10 up to 1000 steps, 11 histogram checkpoints).
-DEFAULT = ExperimentConfig(schemes=DEFAULT_SCHEMES, n_checkpoints=11, record_every=10)
+DEFAULT = an.DEFAULTS  # the page's config at its defaults
+DEFAULT_SCHEMES = DEFAULT.schemes
 
 
 def spec(chart) -> dict:
@@ -72,6 +71,12 @@ def metrics(at) -> dict[str, str]:
     return {m.label: m.value for m in at.metric}
 
 
+def open_tab(at, label: str):
+    """Open one of the page's tabs (only the open tab is computed and drawn)."""
+    at.session_state["tr_section"] = label
+    return at.run()
+
+
 @pytest.fixture(scope="module")
 def default_page():
     return open_page(PAGE)
@@ -90,16 +95,19 @@ def test_defaults_run_and_say_what_zero_and_tiny_weights_do(default_page, defaul
     # one metric per scheme: final train loss, as core computed it
     m = metrics(at)
     assert m["Zeros"] == "1.10"
-    assert m["Xavier (Glorot) uniform"] == ft.fmt(default_records["xavier_uniform"].train_loss[-1])
+    assert m["Xavier (Glorot) uniform"] == an.fmt(default_records["xavier_uniform"].train_loss[-1])
     loss = sentence(at, "Train loss on the whole train split, start → after 300 steps")
     assert "Zeros: still 1.10 after 300 steps (no learning)" in loss and "ln 3 = 1.10" in loss
-    assert f"Normal (fixed σ), σ = 0.01: still {ft.fmt(math.log(3))}" in loss
+    assert f"Normal (fixed σ), σ = 0.01: still {an.fmt(math.log(3))}" in loss
     he = default_records["he_normal"].train_loss
-    assert f"He (Kaiming) normal: {ft.fmt(he[0])} → {ft.fmt(he[-1])}" in loss
+    assert f"He (Kaiming) normal: {an.fmt(he[0])} → {an.fmt(he[-1])}" in loss
     assert he[-1] < 0.5
+    open_tab(at, "Gradient norms")
     assert "Zeros: exactly zero gradient in every layer" in sentence(at, "At initialization (step 0)")
+    open_tab(at, "Step sizes")
     assert "Zeros: no weight matrix ever moves" in sentence(at, "Median update-to-weight ratio")
     # σ = 0.01: the scaled rules' gradients are thousands of times larger
+    open_tab(at, "Gradients by layer")
     gap = sentence(at, "Layer by layer, the typical gradient of")
     low = float(re.search(r"is ([\d,.e+-]+) (?:to [\d,.e+-]+ )?times", gap).group(1).replace(",", ""))
     assert "Normal (fixed σ), σ = 0.01" in gap and low > 1000
@@ -115,14 +123,14 @@ def test_plotted_losses_equal_the_core_records(default_page, default_records):
     fig = chart(default_page, "Loss:")
     by_name = {t["name"]: t for t in fig["data"]}
     for scheme, r in default_records.items():
-        label = ft.run_label(r)
+        label = an.run_label(r)
         train = by_name[label]
         np.testing.assert_array_equal(array(train["y"]), r.loss)
         np.testing.assert_array_equal(array(train["x"]), np.arange(len(r.loss)))
         test = by_name[f"{label} · test"]
         np.testing.assert_array_equal(array(test["y"]), r.test_loss)
         np.testing.assert_array_equal(array(test["x"]), r.eval_steps)
-    heat = chart(default_page, "Gradient norm")
+    heat = chart(open_tab(default_page, "Gradient norms"), "Gradient norm")
     xavier = [
         t for t in heat["data"] if t.get("hovertemplate", "").endswith("Xavier (Glorot) uniform</extra>")
     ]
@@ -144,6 +152,8 @@ def test_every_scheme_sees_the_same_batches(default_records):
 def test_each_data_set(dataset):
     at = open_page(PAGE, {"data": dataset, "steps": "50", "init": ["zeros", "he_normal"]})
     assert not at.exception and not url_notices(at)
+    if dataset != "gaussian":  # 500-D inputs: no decision regions, no last tab
+        open_tab(at, "Confusion matrices" if dataset == "digits" else "Decision regions")
     titles = [c["layout"]["title"]["text"] for c in charts(at)]
     k = 10 if dataset == "digits" else 2 if dataset in ("moons", "circles", "xor") else 3
     assert f"ln {k} = {math.log(k):.2f}" in sentence(
@@ -209,7 +219,7 @@ def test_query_params_set_the_widgets():
     assert (at.session_state["depth"], at.session_state["width"], at.session_state["act"]) == (5, 64, "relu")
     assert (at.session_state["opt"], at.session_state["lr"], at.session_state["steps"]) == ("adam", 0.01, 100)
     assert set(metrics(at)) == {"He (Kaiming) normal", "Orthogonal"}
-    heat = chart(at, "Gradient norm")
+    heat = chart(open_tab(at, "Gradient norms"), "Gradient norm")
     assert array(heat["data"][0]["z"]).shape == (6, 11)  # 5 hidden layers + output, steps 0..100 every 10
 
 
@@ -281,12 +291,12 @@ def test_preset_zero_vs_xavier_on_spirals():
     xavier = records["xavier_uniform"].train_loss[-1]
     assert "Zeros: still 1.10 after 300 steps (no learning)" in loss and "ln 3 = 1.10" in loss
     assert (
-        f"Xavier (Glorot) uniform: {ft.fmt(records['xavier_uniform'].train_loss[0])} → {ft.fmt(xavier)}"
+        f"Xavier (Glorot) uniform: {an.fmt(records['xavier_uniform'].train_loss[0])} → {an.fmt(xavier)}"
         in loss
     )
     assert xavier < 0.6
     assert "Zeros: every entry of every layer is exactly 0" in sentence(at, "At step 0, the typical")
-    assert "Zeros predicts class" in sentence(at, "Zeros predicts class")
+    assert "Zeros predicts class" in sentence(open_tab(at, "Decision regions"), "Zeros predicts class")
 
 
 def test_preset_xavier_vs_he_at_depth_30_with_relu():
@@ -352,7 +362,8 @@ def test_browser_page_and_step_slider_without_retraining(counted_app, context, a
     first_load = time.perf_counter() - start
     assert error_texts(page) == []
     assert page.get_by_text("The training race").count() >= 1
-    page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length >= 6", timeout=60_000)
+    # loss, accuracy and the open tab's histograms (the other tabs draw when opened)
+    page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length >= 3", timeout=60_000)
     assert log.read_text().count("\n") == 1  # one training run for the page
     title = "() => [...document.querySelectorAll('.gtitle')].map(t => t.textContent).join('|')"
     assert "by layer at step 0" in page.evaluate(title)
@@ -373,7 +384,7 @@ def test_browser_page_and_step_slider_without_retraining(counted_app, context, a
     assert error_texts(page) == []
     assert slider.get_attribute("aria-valuetext") == "30"
     # the other charts are still there (the fragment redrew only its own part)
-    assert page.evaluate("() => document.querySelectorAll('.js-plotly-plot').length") >= 6
+    assert page.evaluate("() => document.querySelectorAll('.js-plotly-plot').length") >= 3
 
     # a second visit (another student opening the same link) is served from the shared cache
     page2 = context.new_page()
@@ -386,3 +397,72 @@ def test_browser_page_and_step_slider_without_retraining(counted_app, context, a
         f"first load {first_load:.2f} s, step-slider redraw {redraw:.2f} s, warm load {warm_load:.2f} s\n"
     )
     assert redraw < 10
+
+
+# ------------------------------------------------------------------------------------------ German
+
+
+def test_lang_de_shows_the_page_in_german_with_german_numbers_and_table_headers(default_records):
+    from streamlit.testing.v1 import AppTest
+
+    import i18n
+    from tests.apptest_util import APP
+    from tests.test_i18n import _all_strings, _catalog
+    from ui import nav
+
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["lang"] = "de"
+    at.run()
+    at.switch_page(nav.by_url_path(PAGE).file).run()
+    assert not at.exception and not url_notices(at)
+    code = {c.value for c in at.code}  # the take-home PyTorch script is code, not a text to translate
+    strings = _all_strings(at)
+    for tab in (
+        "Gradientennormen",
+        "Schrittgrößen",
+        "Entscheidungsgebiete",
+        "Gradienten Schicht für Schicht",
+    ):
+        strings += _all_strings(open_tab(at, tab))  # every tab, each drawn when opened
+        assert not at.exception
+    shown = "\n".join(s for s in strings if s not in code)
+    english = [
+        m.id
+        for m in _catalog()
+        if isinstance(m.id, str) and len(m.id.split()) >= 4 and m.string != m.id and m.id in shown
+    ]
+    assert english == []
+    # a soft hyphen lets the long compound break on a phone
+    assert at.title[0].value == "Das Trainingsrennen: Initialisierungs\u00adverfahren nebeneinander"
+    # numbers the German way: decimal comma in metrics and sentences
+    assert metrics(at)["Zeros"] == "1,10"
+    loss = sentence(at, "Trainingsverlust auf allen Trainingsdaten, Start → nach 300 Schritten")
+    assert "Zeros: nach 300 Schritten immer noch 1,10 (kein Lernen)" in loss and "ln 3 = 1,10" in loss
+    he = default_records["he_normal"].train_loss
+    with i18n.use("de"):
+        start, final = an.fmt(he[0]), an.fmt(he[-1])
+        steps_csv = an.per_step_table(list(default_records.values())).to_csv(index=False).splitlines()[0]
+    assert f"He (Kaiming) normal: {start} → {final}" in loss and "," in final and "." not in final
+    # the charts: German titles and axes, Plotly's separators for German
+    titles = [c["layout"]["title"]["text"] for c in charts(at)]
+    assert "Verlust: Training (jedes Mini-Batch, durchgezogen) und Test (gestrichelt)" in titles
+    assert all('"separators":",."' in c.proto.spec.replace(" ", "") for c in at.get("plotly_chart"))
+    # the results table (and so its CSV download) and the every-step CSV have German headers
+    table = at.dataframe[0].value
+    assert list(table.columns)[:6] == [
+        "Verfahren",
+        "Bezeichnung",
+        "Trainingsverlust am Ende",
+        "Testverlust am Ende",
+        "Trainingsgenauigkeit am Ende",
+        "Testgenauigkeit am Ende",
+    ]
+    assert "Schritte bis Trainingsverlust ≤ 0,55" in table.columns
+    # the numbers in the table as German writes them (the CSV keeps plain numbers for spreadsheets)
+    import pyarrow as pa
+
+    shown = pa.ipc.open_stream(at.dataframe[0].proto.arrow_data.styler.display_values).read_pandas()
+    assert shown["Trainingsverlust am Ende"].tolist()[0] == "1,0986"  # zeros: ln 3
+    assert all(re.fullmatch(r"\d+,\d\d\u00a0%", v) for v in shown["Testgenauigkeit am Ende"])
+    assert steps_csv.startswith("Verfahren,Schritt,Batch-Verlust,Trainingsverlust,Testverlust,")
+    assert "Gradientennorm Schicht 1" in steps_csv
