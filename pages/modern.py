@@ -5,6 +5,8 @@ Widgets -> one base config -> four cached comparisons (core.modern) -> figures.m
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import ui.boot  # noqa: F401 - first: loads the app's libraries once under a lock (ui/boot.py)
 
 # isort: split
@@ -25,6 +27,17 @@ def compare(base: ExperimentConfig, part: fm.Part) -> tuple[list, list[str]]:
     if records is None:
         st.stop()
     return records, part.labels
+
+
+def results(
+    runs_: tuple[list, list[str]], title: str, figure: Callable, sentence: Callable, *, key: str, alt: str
+) -> None:
+    """A part's chart under its bold title, then one computed sentence per network."""
+    records, labels = runs_
+    st.markdown(title)
+    charts.show(figure(records, labels), key=key, alt=alt)
+    for r, label in zip(records, labels):
+        st.markdown(sentence(r, label))
 
 
 nav.through_app()
@@ -93,15 +106,14 @@ with right:
         "gives identical units, and their gradients are identical too, so no update can tell them apart: "
         "a random start is still needed."
     )
-    records, labels = compare(base, fm.SYMMETRY)
-    st.markdown("**Distinct units: the most in any hidden layer, per recorded step**")
-    charts.show(
-        fm.distinct_figure(records, labels),
+    results(
+        compare(base, fm.SYMMETRY),
+        "**Distinct units: the most in any hidden layer, per recorded step**",
+        fm.distinct_figure,
+        fm.symmetry_sentence,
         key="modern_symmetry",
         alt="Number of distinct units over the training steps, with BatchNorm and with LayerNorm",
     )
-    for r, label in zip(records, labels):
-        st.markdown(fm.symmetry_sentence(r, label))
 
     st.header("3. Residual streams grow")
     st.markdown(
@@ -112,7 +124,8 @@ with right:
     # short formulas, one per line: st.latex does not wrap, and a phone is 390 px wide
     st.markdown("Without a norm in the branch (h is symmetric around 0, so E[ReLU(h)²] = Var(h)/2):")
     st.latex(r"\operatorname{Var} f = n\,\tfrac{2}{n}\,\mathbb{E}[\mathrm{ReLU}(h)^2] = \operatorname{Var} h")
-    st.latex(r"\operatorname{Var} h_l = (1+\alpha^2)^l\,\operatorname{Var} h_0")
+    # Var h_0 first: KaTeX's box of a trailing subscript sticks out 2 px, which makes the box scroll (axe)
+    st.latex(r"\operatorname{Var} h_l = \operatorname{Var} h_0\,(1+\alpha^2)^l")
     st.markdown("With BatchNorm or LayerNorm in the branch (N(h) has variance 1):")
     st.latex(r"\operatorname{Var} f \approx 2 \cdot \tfrac{1}{2} = 1")
     st.latex(r"\operatorname{Var} h_l \approx \operatorname{Var} h_0 + \alpha^2 l")
@@ -123,17 +136,15 @@ with right:
         f"ReZero) starts as the identity. Measured on {fm.STREAMS.fixed['width']} units and {fm.STREAMS.fixed['batch_size']} "
         "examples at initialization; the recursion starts from the measured variance of the stem's output."
     )
-    records, labels = compare(base, fm.STREAMS)
-    st.markdown(
-        "**Std of the residual stream after each block, at initialization** (dots: measured; dashed: the recursion)"
-    )
-    charts.show(
-        fm.stream_figure(records, labels),
+    results(
+        compare(base, fm.STREAMS),
+        "**Std of the residual stream after each block, at initialization** (dots: measured; dashed: the "
+        "recursion)",
+        fm.stream_figure,
+        fm.growth_sentence,
         key="modern_streams",
         alt="Std of the residual stream per block, measured and predicted, one colour per branch scale",
     )
-    for r, label in zip(records, labels):
-        st.markdown(fm.growth_sentence(r, label))
 
     st.header("4. The race")
     st.markdown(
