@@ -13,6 +13,7 @@ import streamlit as st
 
 from core import phase
 from core.config import ExperimentConfig
+from i18n import _
 from figures import phase as fig
 from ui import charts, controls, nav, predict, runs, share, takehome
 
@@ -123,6 +124,23 @@ with st.expander("What ξ, χ₁, q*, ordered / chaotic and loss-vs-guess mean")
         f"{fig_trained_below()}."
     )
 st.latex(r"\chi_1 = \sigma_w^2\;\mathbb{E}_{u\sim\mathcal{N}(0,1)}\big[\phi'(\sqrt{q^*}\,u)^2\big]")
+st.markdown(
+    _(
+        "**Where this theory does not apply.** It describes plain fully-connected networks (Schoenholz et "
+        "al., 2017), and every network on this page is one: no normalization, no residual connections. "
+        "Both change the layer-to-layer recursion, so neither the trainable-depth curve nor the critical "
+        "scale below holds for them: with BatchNorm the gradients explode with depth at every weight scale "
+        "(Yang et al., 2019, *A mean field theory of batch normalization*), and in residual networks signal "
+        "and gradients change polynomially rather than exponentially with depth (Yang & Schoenholz, 2017, "
+        "*Mean field residual networks*)."
+    )
+)
+share.page_link(
+    "pages/modern.py",
+    _("Normalization and residual networks, measured: the Normalization & residuals lesson"),
+    {},
+    icon=":material/stacked_bar_chart:",
+)
 
 left, right = st.columns([1, 3])
 with charts.controls(left):

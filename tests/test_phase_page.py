@@ -64,7 +64,7 @@ def test_default_page_shows_the_theory_and_the_experiment_agreeing():
     row = g[(g["sigma_w"] == 1.0) & (g["depth"] == 20)].iloc[0]
     assert f"loss {row['initial_loss']:.3f} at the start, {row['final_loss']:.3f} at the end" in t
     links = {pl.proto.page: _linked(pl.proto.query_string) for pl in at.page_link}
-    assert set(links) == {"training", "depth"}
+    assert set(links) == {"training", "depth", "modern"} and links["modern"] == {}
     q = links["training"]
     assert (q["init"], q["scale"], q["gain"], q["depth"], q["act"], q["bias"], q["steps"], q["data"]) == (
         "lecun_normal",
@@ -77,6 +77,28 @@ def test_default_page_shows_the_theory_and_the_experiment_agreeing():
         "moons",
     )
     assert links["depth"] == q
+
+
+def test_the_page_says_its_theory_is_for_plain_networks_and_offers_no_other():
+    """Issue 17: the curves hold for plain fully-connected nets only; the page says so, with its sources, and
+    never trains or links anything else (no normalization, no residual block) under those curves."""
+    at = open_page(PAGE, {**CHEAP, "norm": "batch", "block": "residual", "alpha": "learned"}, timeout=300)
+    assert not at.exception
+    t = text(at)
+    assert "**Where this theory does not apply.**" in t
+    for source in ("Schoenholz et al., 2017", "Yang et al., 2019", "Yang & Schoenholz, 2017"):
+        assert source in t
+    # the page has no such setting: the link's norm/block/alpha are reported as not used, nothing else changes
+    (note,) = url_notices(at)
+    assert all(f"**{key}**" in note for key in ("norm", "block", "alpha"))
+    assert not any(key in at.session_state for key in ("norm", "block", "alpha", "branch"))
+    pc = phase.PhaseConfig(steps=50, width=8)
+    for sw in phase.sigma_ws(pc):
+        for depth in phase.depths(pc):
+            c = phase.cell_config(pc, sw, depth)
+            assert (c.block, c.norm) == ("plain", "none")
+    links = {pl.proto.page: _linked(pl.proto.query_string) for pl in at.page_link}
+    assert links["modern"] == {}  # the lesson that measures them, on its own defaults
 
 
 @pytest.mark.parametrize("preset", presets.for_page(PAGE), ids=lambda p: p.label)
