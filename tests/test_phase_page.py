@@ -25,6 +25,11 @@ def _linked(query: str) -> dict[str, str]:
     return dict(parse_qsl(dict(parse_qsl(query, keep_blank_values=True)).get("open", "")))
 
 
+def _links(at) -> dict[str, dict[str, str]]:
+    """Each lesson the page links to -> the settings its link carries."""
+    return {pl.proto.page: _linked(pl.proto.query_string) for pl in at.page_link}
+
+
 def text(at) -> str:
     return "\n".join(m.value for m in at.markdown)
 
@@ -134,7 +139,7 @@ def test_query_params_set_every_control_and_the_share_link():
     link = dict(parse_qsl(urlsplit(share_link(at)).query))
     assert {k: link[k] for k in q} == q and link["res"] == "coarse"
     # the links carry the cell's exact config: sigma_b = 0.1 means N(0, 0.1^2) biases
-    training = _linked(at.page_link[0].proto.query_string)
+    training = _links(at)["training"]
     assert (training["bias"], training["bval"], training["act"], training["seed"], training["steps"]) == (
         "normal",
         "0.1",
@@ -178,7 +183,7 @@ def test_picking_a_cell_updates_its_sentence_and_links():
     row = g[(g["sigma_w"] == 0.25) & (g["depth"] == 50)].iloc[0]
     assert row["loss_vs_guess"] > 0.98  # 50 layers at sigma_w = 0.25: ~140 xi deep, nothing to learn from
     assert "σ_w = 0.25, 50 hidden layers" in text(at) and "it did not train" in text(at)
-    q = _linked(at.page_link[0].proto.query_string)
+    q = _links(at)["training"]
     assert (q["scale"], q["depth"], q["width"], q["steps"]) == ("0.25", "50", "8", "50")
     # a display-only control re-colours the diagram without retraining: same cells, no new run
     at.radio(key="color").set_value("accuracy").run()
@@ -248,3 +253,55 @@ def test_browser_click_a_cell_and_open_it_on_the_training_page(app_url, context,
     assert {k: opened[k] for k in keys} == {k: q[k] for k in keys}
     assert error_texts(page) == []
     assert "could not be used" not in page.inner_text('[data-testid="stMain"]')
+
+
+# ------------------------------------------------------------------ German (issue 19)
+
+
+def german_page(url_path: str, query: dict[str, str]):
+    """The page as a German link opens it: app.py reads lang=de first, then the page runs."""
+    from streamlit.testing.v1 import AppTest
+
+    from tests.apptest_util import APP
+    from ui import nav
+
+    at = AppTest.from_file(APP, default_timeout=300)
+    for k, v in {"lang": "de", **query}.items():
+        at.query_params[k] = v
+    at.run()
+    return at.switch_page(nav.by_url_path(url_path).file).run()
+
+
+def english_left(at, min_words: int = 3) -> list[str]:
+    """Catalog messages of `min_words` words or more whose English is on the page (their German differs)."""
+    from tests.test_i18n import _all_strings, _catalog
+
+    shown = "\n".join(_all_strings(at))
+    out = []
+    for m in _catalog():
+        ids = m.id if isinstance(m.id, tuple) else (m.id,)
+        forms = m.string if isinstance(m.string, tuple) else (m.string,)
+        for english in ids:
+            # the fixed words of the message, between its placeholders, as they would stand on the page
+            pieces = [p for p in re.split(r"\{\w+\}", english) if len(p.split()) >= min_words]
+            if english and english not in forms and any(p in shown for p in pieces):
+                out.append(english)
+    return out
+
+
+def test_the_page_in_german():
+    at = german_page(PAGE, CHEAP)
+    assert not at.exception and not url_notices(at)
+    assert english_left(at) == []
+    t = text(at)
+    assert "**Wo diese Theorie nicht gilt.**" in t and "Zellen haben trainiert**" in t
+    assert "χ₁ = 1 bei **σ_w = 1,000**" in t  # German numbers in the computed sentences
+    charts = at.get("plotly_chart")
+    import json
+
+    spec = json.loads(charts[0].proto.spec)
+    assert spec["layout"]["yaxis"]["title"]["text"] == "Tiefe (verborgene Schichten)"
+    assert spec["layout"]["separators"] == ",."
+    assert [b.label for b in at.page_link][:1] == [
+        "Normalisierte und Residualnetze, gemessen: die Lektion Normalisierung & Residuen"
+    ]

@@ -1,0 +1,1 @@
+"""Records -> numbers and computed sentences; pure: no streamlit, no plotly."""
