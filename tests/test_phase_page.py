@@ -273,7 +273,8 @@ def german_page(url_path: str, query: dict[str, str]):
 
 
 def english_left(at, min_words: int = 3) -> list[str]:
-    """Catalog messages of `min_words` words or more whose English is on the page (their German differs)."""
+    """Catalog messages with a stretch of `min_words` English words or more (between placeholders) that
+    stands on the page in English (messages whose German is the same are left out)."""
     from tests.test_i18n import _all_strings, _catalog
 
     shown = "\n".join(_all_strings(at))
@@ -283,7 +284,9 @@ def english_left(at, min_words: int = 3) -> list[str]:
         forms = m.string if isinstance(m.string, tuple) else (m.string,)
         for english in ids:
             # the fixed words of the message, between its placeholders, as they would stand on the page
-            pieces = [p for p in re.split(r"\{\w+\}", english) if len(p.split()) >= min_words]
+            pieces = [
+                p for p in re.split(r"\{\w+\}", english) if len(re.findall(r"[A-Za-z]{2,}", p)) >= min_words
+            ]
             if english and english not in forms and any(p in shown for p in pieces):
                 out.append(english)
     return out
