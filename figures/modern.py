@@ -19,6 +19,14 @@ COLORS = ("#000000", "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00")
 DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")  # told apart in greyscale too
 
 
+def _layout(fig: go.Figure, **layout: object) -> go.Figure:
+    """Title, axes and the shared look: the legend under the plot (at its right it squeezes a phone's plot to
+    a strip), powers of ten on log axes (Plotly's default writes 100μ, 1p)."""
+    fig.update_layout(**layout, legend={"orientation": "h", "yanchor": "top", "y": -0.25, "x": 0})
+    fig.update_yaxes(exponentformat="power")
+    return fig
+
+
 def _finite(values: Sequence[float], positive: bool = False) -> list[float | None]:
     """Values Plotly can draw: NaN, infinities (and on a log axis 0) become gaps."""
     return [float(v) if math.isfinite(v) and (v > 0 or not positive) else None for v in values]
@@ -46,7 +54,8 @@ def std_figure(records: Sequence[ModernRecord], labels: Sequence[str], key: str)
     """Per-layer std of `key` at initialization, one line per network, on a log axis."""
     ys = [_finite(am.init_std(r, key), positive=True) for r in records]
     fig = _lines(go.Figure(), [range(1, len(y) + 1) for y in ys], ys, labels, "lines+markers")
-    fig.update_layout(
+    _layout(
+        fig,
         title=_("Std of the activation's input per layer, at initialization"),
         xaxis_title=_("layer"),
         yaxis_title=_("std (log scale)"),
@@ -64,7 +73,8 @@ def loss_figure(records: Sequence[ModernRecord], labels: Sequence[str], log: boo
         fig.add_hline(
             y=am.chance(records[0].config), line_dash="dot", annotation_text=_("chance"), line_color="#777777"
         )
-    fig.update_layout(
+    _layout(
+        fig,
         title=_("Training loss on each mini-batch (log scale)")
         if log
         else _("Training loss on each mini-batch"),
@@ -80,7 +90,8 @@ def distinct_figure(records: Sequence[ModernRecord], labels: Sequence[str]) -> g
     ys = [am.distinct_max(r).tolist() for r in records]
     fig = _lines(go.Figure(), [r.eval_steps.tolist() for r in records], ys, labels, "lines+markers")
     width = records[0].config.width if records else 1
-    fig.update_layout(
+    _layout(
+        fig,
         title=_("Distinct units: the most in any hidden layer, per recorded step"),
         xaxis_title=_("step"),
         yaxis_title=_("distinct units"),
@@ -115,7 +126,8 @@ def stream_figure(records: Sequence[ModernRecord], labels: Sequence[str]) -> go.
                 showlegend=False,
             )
         )
-    fig.update_layout(
+    _layout(
+        fig,
         title=_(
             "Std of the residual stream after each block, at initialization (dots: measured; dashed: the "
             "recursion)"

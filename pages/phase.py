@@ -120,24 +120,6 @@ with st.expander(_("What ξ, χ₁, q*, ordered / chaotic and loss-vs-guess mean
         )
     )
 st.latex(r"\chi_1 = \sigma_w^2\;\mathbb{E}_{u\sim\mathcal{N}(0,1)}\big[\phi'(\sqrt{q^*}\,u)^2\big]")
-st.markdown(
-    _(
-        "**Where this theory does not apply.** It describes plain fully-connected networks (Schoenholz et "
-        "al., 2017), and every network on this page is one: no normalization, no residual connections. "
-        "Both change the layer-to-layer recursion, so neither the trainable-depth curve nor the critical "
-        "scale below holds for them: with BatchNorm the gradients explode with depth at every weight scale "
-        "(Yang et al., 2019, *A mean field theory of batch normalization*), and in residual networks signal "
-        "and gradients change polynomially rather than exponentially with depth (Yang & Schoenholz, 2017, "
-        "*Mean field residual networks*)."
-    )
-)
-share.page_link(
-    "pages/modern.py",
-    _("Normalization and residual networks, measured: the Normalization & residuals lesson"),
-    {},
-    icon=":material/stacked_bar_chart:",
-)
-
 left, right = st.columns([1, 3])
 with charts.controls(left):
     activation = controls.activation(
@@ -274,6 +256,23 @@ with right:
     )
     for sentence in ap.theory_sentences(theory_cells, critical, activation, pc.sigma_b):
         st.markdown(sentence)
+    st.markdown(
+        _(
+            "**Where this theory does not apply.** It describes plain fully-connected networks (Schoenholz et "
+            "al., 2017), and every network on this page is one: no normalization, no residual connections. "
+            "Both change the layer-to-layer recursion, so neither the trainable-depth curve nor the critical scale "
+            "on this page holds for them: with BatchNorm the gradients explode with depth at every weight scale "
+            "(Yang et al., 2019, *A mean field theory of batch normalization*), and in residual networks signal "
+            "and gradients change polynomially rather than exponentially with depth (Yang & Schoenholz, 2017, "
+            "*Mean field residual networks*)."
+        )
+    )
+    share.page_link(
+        "pages/modern.py",
+        _("Open the Normalization & residuals lesson"),
+        {},
+        icon=":material/stacked_bar_chart:",
+    )
     takehome.show(phase.cell_config(pc, pick_sw, pick_depth), "phase", what=_("the picked cell"))
     share.link()
     predict.share_option()

@@ -305,6 +305,4 @@ def test_the_page_in_german():
     spec = json.loads(charts[0].proto.spec)
     assert spec["layout"]["yaxis"]["title"]["text"] == "Tiefe (verborgene Schichten)"
     assert spec["layout"]["separators"] == ",."
-    assert [b.label for b in at.page_link][:1] == [
-        "Normalisierte und Residualnetze, gemessen: die Lektion Normalisierung & Residuen"
-    ]
+    assert "Zur Lektion Normalisierung & Residuen" in [b.label for b in at.page_link]
