@@ -260,23 +260,24 @@ def cell_sentence(row: pd.Series) -> str:
 
 def cut_notice(asked: PhaseConfig, fitted: PhaseConfig) -> str:
     """What core.phase.fit_phase cut to keep the grid within seconds, in one sentence (empty if nothing)."""
+    values = dict(
+        asked=asked.steps,
+        steps=fitted.steps,
+        asked_width=asked.width,
+        width=fitted.width,
+        cells=len(phase.sigma_ws(fitted)) * len(phase.depths(fitted)),
+    )
     if fitted.width != asked.width:
         return _(
             "To keep this grid within seconds: steps per cell cut from {asked} to {steps}, and width cut from "
             "{asked_width} to {width} units, because even {steps} steps were too many.",
-            asked=asked.steps,
-            steps=fitted.steps,
-            asked_width=asked.width,
-            width=fitted.width,
+            **values,
         )
     if fitted.steps != asked.steps:
         return _(
             "To keep this grid within seconds: steps per cell cut from {asked} to {steps} (a grid of {cells} "
             "cells of width {width} would take minutes).",
-            asked=asked.steps,
-            steps=fitted.steps,
-            cells=len(phase.sigma_ws(fitted)) * len(phase.depths(fitted)),
-            width=fitted.width,
+            **values,
         )
     return ""
 

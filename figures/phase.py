@@ -227,34 +227,36 @@ def theory_figure(theory: pd.DataFrame, critical: float, sigma_w: np.ndarray, he
     x = theory["sigma_w"].to_numpy(float)
     chi = theory["chi1"].to_numpy(float)
     xi = theory["xi"].to_numpy(float)
-    fig.add_trace(
-        go.Scatter(
-            x=x,
-            y=chi,
-            mode="lines",
-            name=_("χ₁ (gradient variance factor per layer; std ×√χ₁)"),
-            line=dict(color="#0072B2", width=2.5),
-            hovertemplate="σ_w = %{x:.3g}: χ₁ = %{y:.3g}<extra></extra>",  # symbols only: no words
-        ),
-        row=1,
-        col=1,
-    )
     # Where q* is infinite (ReLU-like, above the critical scale) the signal explodes; xi is not drawn there.
     exploding = np.isinf(theory["q_star"].to_numpy(float))
     xi_plot = np.where(np.isnan(xi) | exploding, np.nan, np.minimum(xi, XI_TOP))
-    fig.add_trace(
-        go.Scatter(
-            x=x,
-            y=xi_plot,
-            mode="lines",
-            name=_("ξ (depth scale, layers)"),
-            line=dict(color="#009E73", width=2.5),
-            hovertemplate=_("σ_w = {sigma_w}: ξ = {xi} layers", sigma_w="%{x:.3g}", xi="%{y:.3g}")
-            + "<extra></extra>",
+    panels = (
+        (
+            chi,
+            _("χ₁ (gradient variance factor per layer; std ×√χ₁)"),
+            "#0072B2",
+            "σ_w = %{x:.3g}: χ₁ = %{y:.3g}",
         ),
-        row=2,
-        col=1,
+        (
+            xi_plot,
+            _("ξ (depth scale, layers)"),
+            "#009E73",
+            _("σ_w = {sigma_w}: ξ = {xi} layers", sigma_w="%{x:.3g}", xi="%{y:.3g}"),
+        ),
     )
+    for row, (y, name, color, hover) in enumerate(panels, start=1):
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=y,
+                mode="lines",
+                name=name,
+                line=dict(color=color, width=2.5),
+                hovertemplate=hover + "<extra></extra>",
+            ),
+            row=row,
+            col=1,
+        )
     fig.add_hline(y=1.0, line=dict(color="#777777", dash="dot", width=1), row=1, col=1)
     if math.isfinite(critical):
         for row in (1, 2):

@@ -42,6 +42,12 @@ def results(
         st.markdown(sentence(r, label))
 
 
+def section(title: str, intro: str) -> None:
+    """A part's heading and the paragraph that says what it trains."""
+    st.header(title)
+    st.markdown(intro)
+
+
 nav.through_app()
 share.begin(PAGE)
 
@@ -73,8 +79,8 @@ with charts.controls(left):
 with right:
     base = share.report(controls.config(**am.FIXED))
 
-    st.header(_("1. Normalization rescues the signal from a bad scale"))
-    st.markdown(
+    section(
+        _("1. Normalization rescues the signal from a bad scale"),
         _(
             "{depth} {activation} layers of {width} units started from {start}, with and without normalization, "
             "trained {steps} steps with momentum SGD at learning rate {lr} on the same batches. Placement: after "
@@ -87,7 +93,7 @@ with right:
             start=run_label(base.schemes[0], base),
             steps=base.steps,
             lr=base.lr,
-        )
+        ),
     )
     records, labels = compare(base, am.RESCUE)
     c1, c2 = st.columns(2)
@@ -109,30 +115,24 @@ with right:
     if note := am.layernorm_input_note(base):
         st.markdown(note)
 
-    st.header(_("2. Normalization does not break symmetry"))
-    st.markdown(
+    section(
+        _("2. Normalization does not break symmetry"),
         _(
             "Every weight starts at the same constant c = {c}. Normalizing identical units gives identical units, "
             "and their gradients are identical too, so no update can tell them apart: a random start is still "
             "needed.",
             c=base.weight_const,
-        )
+        ),
     )
-    results(
-        compare(base, am.SYMMETRY),
-        fm.distinct_figure,
-        am.symmetry_sentence,
-        key="modern_symmetry",
-        alt=_("Number of distinct units over the training steps, with BatchNorm and with LayerNorm"),
-    )
+    results(compare(base, am.SYMMETRY), fm.distinct_figure, am.symmetry_sentence, "modern_symmetry")
 
-    st.header(_("3. Residual streams grow"))
-    st.markdown(
+    section(
+        _("3. Residual streams grow"),
         _(
             "A residual block adds its branch to the stream: h ← h + α f(N(h)), with the pre-norm branch "
             "f(u) = φ(u) W + b (φ = ReLU, W He-initialized, Var W = 2/n). The branch's last weights are "
             "independent of h and have mean 0, so Var(h + α f) = Var(h) + α² Var(f), and:"
-        )
+        ),
     )
     # short formulas, one per line: st.latex does not wrap, and a phone is 390 px wide
     st.markdown(_("Without a norm in the branch (h is symmetric around 0, so E[ReLU(h)²] = Var(h)/2):"))
@@ -153,22 +153,16 @@ with right:
             batch=am.STREAMS.fixed["batch_size"],
         )
     )
-    results(
-        compare(base, am.STREAMS),
-        fm.stream_figure,
-        am.growth_sentence,
-        key="modern_streams",
-        alt=_("Std of the residual stream per block, measured and predicted, one colour per branch scale"),
-    )
+    results(compare(base, am.STREAMS), fm.stream_figure, am.growth_sentence, "modern_streams")
 
-    st.header(_("4. The race"))
-    st.markdown(
+    section(
+        _("4. The race"),
         _(
             "He-initialized ReLU networks of depth {depth}, trained with plain SGD at learning rate {lr} from the "
             "same start, data and batches.",
             depth=am.RACE.fixed["depth"],
             lr=am.RACE.fixed["lr"],
-        )
+        ),
     )
     records, labels = compare(base, am.RACE)
     charts.show(
