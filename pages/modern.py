@@ -32,12 +32,11 @@ def compare(base: ExperimentConfig, part: am.Part) -> tuple[list, list[str]]:
     return records, part.labels
 
 
-def results(
-    runs_: tuple[list, list[str]], figure: Callable, sentence: Callable, *, key: str, alt: str
-) -> None:
-    """A part's chart (its title above it), then one computed sentence per network."""
+def results(runs_: tuple[list, list[str]], figure: Callable, sentence: Callable, key: str) -> None:
+    """A part's chart (its title above it; its text alternative from its title, axes and lines), then one
+    computed sentence per network."""
     records, labels = runs_
-    charts.show(figure(records, labels), key=key, alt=alt)
+    charts.show(figure(records, labels), key=key)
     for r, label in zip(records, labels):
         st.markdown(sentence(r, label))
 
