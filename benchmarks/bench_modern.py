@@ -27,11 +27,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from core.config import ExperimentConfig  # noqa: E402
 from core.modern import Optimizer, network, run_modern  # noqa: E402
 from core.train import _load, batch_indices  # noqa: E402
-
-try:
-    from analysis import modern as fm  # noqa: E402 (the lesson's defaults since issue 15)
-except ImportError:
-    from figures import modern as fm  # noqa: E402
+from analysis import modern as fm  # noqa: E402
 
 try:
     import torch

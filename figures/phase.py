@@ -1,6 +1,6 @@
 """Figures of the phase-diagram lesson: the sigma_w x depth grid of training runs with the theory over it.
 
-Pure functions from core.phase's tables to Plotly figures (no streamlit); numbers are plotted as computed.
+Draws core.phase's tables as Plotly figures (no streamlit); its sentences are analysis.phase's.
 """
 
 from __future__ import annotations
@@ -13,15 +13,16 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from core.phase import TRAINABLE_MULTIPLE
-from i18n.numbers import num, pct
 from figures.style import apply
+from i18n import N_, _
+from i18n import numbers
 
 # What the colour of a cell shows: id (shown in the page and its URL) -> (column of the grid table, label,
 # colour scale, zmin, zmax). Bright = trained on every scale, so the eye goes to the trainable band.
-COLOR_BY: dict[str, tuple[str, str, str, float, float]] = {
-    "loss-vs-guess": ("loss_vs_guess", "final loss ÷ loss of guessing", "Viridis_r", 0.0, 1.0),
-    "loss-vs-start": ("loss_vs_start", "final loss ÷ starting loss", "Viridis_r", 0.0, 1.0),
-    "accuracy": ("final_acc", "final training accuracy", "Viridis", 0.0, 1.0),
+COLOR_BY: dict[str, tuple[str, object, str, float, float]] = {
+    "loss-vs-guess": ("loss_vs_guess", N_("final loss ÷ loss of guessing"), "Viridis_r", 0.0, 1.0),
+    "loss-vs-start": ("loss_vs_start", N_("final loss ÷ starting loss"), "Viridis_r", 0.0, 1.0),
+    "accuracy": ("final_acc", N_("final training accuracy"), "Viridis", 0.0, 1.0),
 }
 DIVERGED_COLOR = "#D55E00"  # vermillion: not on the Viridis scale, so "diverged" never reads as a loss value
 THEORY_COLOR = "#000000"
@@ -68,9 +69,10 @@ def phase_figure(
     2 clickable cell markers (customdata = sigma_w, depth, colour value), 3-4 theory curve (halo, line),
     5 critical scale, then the highlighted selection if any.
     """
-    column, label, scale, zmin, zmax = COLOR_BY[color_by]
+    column, lazy_label, scale, zmin, zmax = COLOR_BY[color_by]
+    label = str(lazy_label)
     sw, dp, z = grid_matrix(grid, column)
-    _, _, div = grid_matrix(grid, "diverged")
+    div = grid_matrix(grid, "diverged")[2]
     div = div.astype(bool)
     xe, ye = cell_edges(sw, log=True), cell_edges(dp, log=False)
     top = float(ye[-1])
@@ -100,7 +102,7 @@ def phase_figure(
             colorscale=[[0, DIVERGED_COLOR], [1, DIVERGED_COLOR]],
             showscale=False,
             hoverinfo="skip",
-            name="diverged",
+            name=_("diverged"),
         )
     )
     xx, yy = np.meshgrid(sw, dp)
@@ -112,11 +114,18 @@ def phase_figure(
             mode="markers+text",
             text=np.where(div.ravel(), "✕", ""),
             textfont=dict(color="white", size=16),
-            marker=dict(symbol="square", size=22, color="rgba(0,0,0,0)"),
+            # invisible but clickable: opacity 0 (a transparent colour would be made "readable" grey by
+            # ui.style.readable_figure, which reads rgba(0,0,0,0) as black)
+            marker=dict(symbol="square", size=22, opacity=0),
             customdata=np.column_stack([xx.ravel(), yy.ravel(), value.ravel()]),
-            hovertemplate="σ_w = %{customdata[0]:.3g}, depth %{customdata[1]}<br>"
-            + label
-            + " = %{customdata[2]:.2f}<extra>click to open this run</extra>",
+            # Plotly fills %{...} (d3 formats, the page's separators); the words are one message
+            hovertemplate=_(
+                "σ_w = {sigma_w}, depth {depth}<br>{label} = {value}<extra>click to open this run</extra>",
+                sigma_w="%{customdata[0]:.3g}",
+                depth="%{customdata[1]}",
+                label=label,
+                value="%{customdata[2]:.2f}",
+            ),
             name="cells",
             showlegend=False,
         )
@@ -133,7 +142,7 @@ def phase_figure(
             y=ty,
             mode="lines",
             line=dict(color=THEORY_COLOR, width=2.5),
-            name=f"theory: trainable up to {TRAINABLE_MULTIPLE:g} ξ",
+            name=_("theory: trainable up to {multiple} ξ", multiple=TRAINABLE_MULTIPLE),
             hoverinfo="skip",
         )
     )
@@ -144,12 +153,12 @@ def phase_figure(
                 y=[float(ye[0]), top],
                 mode="lines",
                 line=dict(color=CRITICAL_COLOR, width=3, dash="dash"),
-                name=f"critical σ_w = {critical:.3g} (χ₁ = 1)",
+                name=_("critical σ_w = {critical} (χ₁ = 1)", critical=critical),
                 hoverinfo="skip",
             )
         )
     else:
-        fig.add_trace(go.Scatter(x=[], y=[], mode="lines", name="no critical scale", hoverinfo="skip"))
+        fig.add_trace(go.Scatter(x=[], y=[], mode="lines", name=_("no critical scale"), hoverinfo="skip"))
     if selected is not None:
         fig.add_trace(
             go.Scatter(
@@ -157,7 +166,7 @@ def phase_figure(
                 y=[selected[1]],
                 mode="markers",
                 marker=dict(symbol="square-open", size=26, color="white", line=dict(width=3, color="white")),
-                name="selected cell",
+                name=_("selected cell"),
                 hoverinfo="skip",
                 showlegend=False,
             )
@@ -165,13 +174,13 @@ def phase_figure(
     fig.update_xaxes(
         type="log",
         range=x_range(sw),
-        title_text="weight scale σ_w (weights ~ N(0, σ_w²/fan_in))",
+        title_text=_("weight scale σ_w (weights ~ N(0, σ_w²/fan_in))"),
         showgrid=False,
         **octave_ticks(sw),
     )
     if math.isfinite(critical):
-        large = "chaotic: inputs decorrelate ▶" if bounded else "the signal explodes ▶"
-        for text, x, anchor in (("◀ ordered: the signal fades", 0.0, "left"), (large, 1.0, "right")):
+        large = _("chaotic: inputs decorrelate ▶") if bounded else _("the signal explodes ▶")
+        for text, x, anchor in ((_("◀ ordered: the signal fades"), 0.0, "left"), (large, 1.0, "right")):
             fig.add_annotation(
                 text=text,
                 x=x,
@@ -183,7 +192,7 @@ def phase_figure(
                 showarrow=False,
                 font=dict(size=12, color="#555555"),
             )
-    fig.update_yaxes(range=[float(ye[0]), top], title_text="depth (hidden layers)", showgrid=False)
+    fig.update_yaxes(range=[float(ye[0]), top], title_text=_("depth (hidden layers)"), showgrid=False)
     apply(fig, height=height)
     fig.update_layout(
         margin={**MARGIN, "t": 80},
@@ -200,7 +209,7 @@ def octave_ticks(sigma_w: np.ndarray) -> dict:
     sw = np.sort(np.asarray(sigma_w, dtype=float))
     centre = sw[len(sw) // 2]
     vals = [float(v) for v in sw if abs(math.log2(v / centre) - round(math.log2(v / centre))) < 1e-3]
-    return dict(tickmode="array", tickvals=vals, ticktext=[f"{v:.3g}" for v in vals])
+    return dict(tickmode="array", tickvals=vals, ticktext=[numbers.num(v, 3) for v in vals])
 
 
 def _theory_line(theory: pd.DataFrame, sw: np.ndarray, top: float) -> tuple[np.ndarray, np.ndarray]:
@@ -218,33 +227,36 @@ def theory_figure(theory: pd.DataFrame, critical: float, sigma_w: np.ndarray, he
     x = theory["sigma_w"].to_numpy(float)
     chi = theory["chi1"].to_numpy(float)
     xi = theory["xi"].to_numpy(float)
-    fig.add_trace(
-        go.Scatter(
-            x=x,
-            y=chi,
-            mode="lines",
-            name="χ₁ (gradient variance factor per layer; std ×√χ₁)",
-            line=dict(color="#0072B2", width=2.5),
-            hovertemplate="σ_w = %{x:.3g}: χ₁ = %{y:.3g}<extra></extra>",
-        ),
-        row=1,
-        col=1,
-    )
     # Where q* is infinite (ReLU-like, above the critical scale) the signal explodes; xi is not drawn there.
     exploding = np.isinf(theory["q_star"].to_numpy(float))
     xi_plot = np.where(np.isnan(xi) | exploding, np.nan, np.minimum(xi, XI_TOP))
-    fig.add_trace(
-        go.Scatter(
-            x=x,
-            y=xi_plot,
-            mode="lines",
-            name="ξ (depth scale, layers)",
-            line=dict(color="#009E73", width=2.5),
-            hovertemplate="σ_w = %{x:.3g}: ξ = %{y:.3g} layers<extra></extra>",
+    panels = (
+        (
+            chi,
+            _("χ₁ (gradient variance factor per layer; std ×√χ₁)"),
+            "#0072B2",
+            "σ_w = %{x:.3g}: χ₁ = %{y:.3g}",
         ),
-        row=2,
-        col=1,
+        (
+            xi_plot,
+            _("ξ (depth scale, layers)"),
+            "#009E73",
+            _("σ_w = {sigma_w}: ξ = {xi} layers", sigma_w="%{x:.3g}", xi="%{y:.3g}"),
+        ),
     )
+    for row, (y, name, color, hover) in enumerate(panels, start=1):
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=y,
+                mode="lines",
+                name=name,
+                line=dict(color=color, width=2.5),
+                hovertemplate=hover + "<extra></extra>",
+            ),
+            row=row,
+            col=1,
+        )
     fig.add_hline(y=1.0, line=dict(color="#777777", dash="dot", width=1), row=1, col=1)
     if math.isfinite(critical):
         for row in (1, 2):
@@ -261,9 +273,9 @@ def theory_figure(theory: pd.DataFrame, critical: float, sigma_w: np.ndarray, he
                 col=1,
             )
     fig.update_xaxes(type="log", range=x_range(sigma_w), showgrid=False, **octave_ticks(sigma_w))
-    fig.update_xaxes(title_text="weight scale σ_w", row=2, col=1)
+    fig.update_xaxes(title_text=_("weight scale σ_w"), row=2, col=1)
     fig.update_yaxes(type="log", title_text="χ₁", row=1, col=1, **decade_ticks(chi))
-    fig.update_yaxes(type="log", title_text="ξ (layers)", row=2, col=1, **decade_ticks(xi_plot))
+    fig.update_yaxes(type="log", title_text=_("ξ (layers)"), row=2, col=1, **decade_ticks(xi_plot))
     apply(fig, height=height)
     fig.update_layout(margin=MARGIN, legend=dict(orientation="h", y=1.04, yanchor="bottom", x=0))
     return fig
@@ -282,7 +294,7 @@ def decade_ticks(y: np.ndarray) -> dict:
         for m in mantissas
         if f.min() / 1.5 <= m * 10.0**e <= f.max() * 1.5
     ]
-    return dict(tickmode="array", tickvals=vals, ticktext=[f"{v:g}" for v in vals])
+    return dict(tickmode="array", tickvals=vals, ticktext=[numbers.num(v, 3) for v in vals])
 
 
 def _span(y: np.ndarray) -> list[float]:
@@ -311,126 +323,3 @@ def clicked_cell(state: object) -> tuple[float, int] | None:
         except (KeyError, TypeError, ValueError):
             continue
     return None
-
-
-def theory_heading(grid: pd.DataFrame, critical: float) -> str:
-    """The heading over the chi_1 / xi chart: it claims the band is widest at the critical scale only if
-    on this grid the deepest trained network sits at the grid scale nearest the critical one."""
-    from core.phase import TRAINED_BELOW
-
-    trained = grid[(grid["loss_vs_guess"] < TRAINED_BELOW) & ~grid["diverged"]]
-    if math.isfinite(critical) and not trained.empty:
-        deepest = trained.groupby("sigma_w")["depth"].max()
-        sws = np.sort(grid["sigma_w"].unique())
-        nearest = float(sws[np.argmin(np.abs(np.log(sws / critical)))])
-        if nearest in deepest.index and deepest[nearest] >= deepest.max():
-            return "Why the band is widest at the critical scale"
-    return "What the theory predicts: χ₁ and the depth scale ξ"
-
-
-def _fmt_depth(d: float) -> str:
-    return "unbounded" if not math.isfinite(d) else f"{d:.1f}"
-
-
-def grid_sentences(grid: pd.DataFrame, theory_at_cells: pd.DataFrame, critical: float) -> list[str]:
-    """What to look for in the phase diagram, computed from this grid and this theory."""
-    from core.phase import TRAINED_BELOW, agreement
-
-    n = len(grid)
-    trained = (grid["loss_vs_guess"] < TRAINED_BELOW) & ~grid["diverged"]
-    guess = float(grid["guess_loss"].iloc[0])
-    out = [
-        f"**{int(trained.sum())} of {n} cells trained** (loss-vs-guess below {TRAINED_BELOW:g}): their final "
-        "training loss fell below "
-        f"{TRAINED_BELOW:g} × {guess:.3f}, where {guess:.3f} is the loss of guessing the class frequencies"
-        + (f"; **{int(grid['diverged'].sum())} diverged** (✕)." if grid["diverged"].any() else ".")
-    ]
-    th = theory_at_cells.set_index("sigma_w")
-    sws = np.sort(grid["sigma_w"].unique())
-
-    def deepest(sw: float) -> int | None:
-        col = grid[(grid["sigma_w"] == sw) & trained]
-        return None if col.empty else int(col["depth"].max())
-
-    lo = float(sws[0])
-    d_lo = deepest(lo)
-    out.append(
-        f"Deep in the ordered phase, at σ_w = {lo:.3g} (χ₁ = {num(th.loc[lo, 'chi1'], 3)}), "
-        + (
-            "no cell trained"
-            if d_lo is None
-            else f"the deepest network that trained has {d_lo} hidden layers"
-        )
-        + f"; the theory's limit {TRAINABLE_MULTIPLE:g} ξ is {_fmt_depth(th.loc[lo, 'trainable_depth'])} layers."
-    )
-    if math.isfinite(critical):
-        near = float(sws[np.argmin(np.abs(np.log(sws / critical)))])
-        d_c = deepest(near)
-        out.append(
-            f"Next to the critical scale, at σ_w = {near:.3g}, "
-            + ("no cell trained" if d_c is None else f"networks trained up to {d_c} hidden layers")
-            + f" (the grid goes to {int(grid['depth'].max())})."
-        )
-    ok = agreement(grid, theory_at_cells)
-    judged = int(ok.notna().sum())
-    where = "" if judged == n else f" where the line is drawn ({n - judged} cells lie where q* is infinite)"
-    out.append(
-        f"The theory's line agrees with the experiment on **{int(ok.fillna(False).sum())} of {judged} cells**"
-        f"{where}: trained below the line, not trained above it."
-    )
-    return out
-
-
-def _xi_words(row: pd.Series) -> str:
-    if math.isinf(row["q_star"]):
-        return "the signal explodes (q* is infinite)"
-    return f"ξ = {_fmt_depth(row['xi'])} layers"
-
-
-def theory_sentences(
-    theory_at_cells: pd.DataFrame, critical: float, activation: str, sigma_b: float
-) -> list[str]:
-    """What to look for in the chi_1 / xi chart, computed by core.theory for this activation and sigma_b."""
-    t = theory_at_cells.sort_values("sigma_w")
-    first, last = t.iloc[0], t.iloc[-1]
-    if math.isfinite(critical):
-        head = (
-            f"For {activation} with σ_b = {sigma_b:g}, χ₁ = 1 at **σ_w = {critical:.3f}** "
-            f"(σ_w² = {critical**2:.3f}): below it the gradient's variance shrinks by the factor χ₁ per layer (its size, the std, by √χ₁), "
-            "above it it grows."
-        )
-    else:
-        head = f"For {activation} with σ_b = {sigma_b:g}, χ₁ never reaches 1 on this range."
-    finite = t[np.isfinite(t["xi"]) & np.isfinite(t["q_star"])]
-    tail = f" At σ_w = {first['sigma_w']:.3g}, χ₁ = {num(first['chi1'], 3)} and {_xi_words(first)}; "
-    tail += f"at σ_w = {last['sigma_w']:.3g}, χ₁ = {num(last['chi1'], 3)} and {_xi_words(last)}."
-    unbounded = t[np.isinf(t["xi"]) & np.isfinite(t["q_star"])]
-    if not unbounded.empty:
-        tail += f" At σ_w = {unbounded['sigma_w'].iloc[0]:.3g} ξ is unbounded: that grid scale is critical."
-    if not finite.empty:
-        best = finite.loc[finite["xi"].idxmax()]
-        where = "Elsewhere on the grid" if not unbounded.empty else "Among the grid's scales"
-        tail += f" {where} ξ is largest, {best['xi']:.1f} layers, at σ_w = {best['sigma_w']:.3g}."
-    out = [head + tail]
-    exploding = t[np.isinf(t["q_star"])]
-    if not exploding.empty:
-        out.append(
-            f"From σ_w = {exploding['sigma_w'].min():.3g} on, the theory's signal variance q* has no finite fixed "
-            "point: it grows by a factor χ₁ every layer, so the activations explode and no trainable-depth line is "
-            "drawn there."
-        )
-    return out
-
-
-def cell_sentence(row: pd.Series) -> str:
-    """One cell in words: its scale and depth, what happened to its loss."""
-    from core.phase import TRAINED_BELOW
-
-    head = f"σ_w = {row['sigma_w']:.3g}, {int(row['depth'])} hidden layers: "
-    if row["diverged"]:
-        return head + f"the loss became infinite or NaN at step {int(row['diverged_at'])}: the run diverged."
-    verdict = "trained" if row["loss_vs_guess"] < TRAINED_BELOW else "did not train"
-    return head + (
-        f"loss {row['initial_loss']:.3f} at the start, {row['final_loss']:.3f} at the end "
-        f"({row['loss_vs_guess']:.2f} × the guessing loss, accuracy {pct(row['final_acc'])}): it {verdict}."
-    )

@@ -1,9 +1,11 @@
 """Lesson 5, normalization and residual connections: what changed after 2015, and why initialization still matters.
 
-Widgets -> one base config -> four cached comparisons (core.modern) -> figures.modern, every sentence from the runs.
+Widgets -> one base config -> four cached comparisons (core.modern) -> figures.modern, sentences from analysis.modern.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import ui.boot  # noqa: F401 - first: loads the app's libraries once under a lock (ui/boot.py)
 
@@ -11,15 +13,18 @@ import ui.boot  # noqa: F401 - first: loads the app's libraries once under a loc
 
 import streamlit as st
 
+from analysis import modern as am
 from core.config import ExperimentConfig
+from core.initializers import run_label
 from figures import modern as fm
+from i18n import _
 from ui import charts, controls, nav, runs, share
 
 PAGE = "modern"
-DEFAULTS, FIXED = fm.DEFAULTS, fm.FIXED
+DEFAULTS = am.DEFAULTS
 
 
-def compare(base: ExperimentConfig, part: fm.Part) -> tuple[list, list[str]]:
+def compare(base: ExperimentConfig, part: am.Part) -> tuple[list, list[str]]:
     """Train the part's networks (variants of `base`) on the same data, batches and seed."""
     records = runs.modern(part.configs(base))
     if records is None:
@@ -27,24 +32,40 @@ def compare(base: ExperimentConfig, part: fm.Part) -> tuple[list, list[str]]:
     return records, part.labels
 
 
+def results(runs_: tuple[list, list[str]], figure: Callable, sentence: Callable, key: str) -> None:
+    """A part's chart (its title above it; its text alternative from its title, axes and lines), then one
+    computed sentence per network."""
+    records, labels = runs_
+    charts.show(figure(records, labels), key=key)
+    for r, label in zip(records, labels):
+        st.markdown(sentence(r, label))
+
+
+def section(title: str, intro: str) -> None:
+    """A part's heading and the paragraph that says what it trains."""
+    st.header(title)
+    st.markdown(intro)
+
+
 nav.through_app()
 share.begin(PAGE)
 
-st.title("Normalization & residuals: what changed after 2015")
+st.title(_("Normalization & residuals: what changed after 2015"))
 st.markdown(
-    "Modern networks normalize their signals (BatchNorm, Ioffe & Szegedy 2015; LayerNorm, Ba et al. 2016) "
-    "and add residual connections (He et al. 2016). Both make training far less sensitive to the initial "
-    "scale — but not to everything. Four experiments, each trained here on the same data, batches and seed."
+    _(
+        "Modern networks normalize their signals (BatchNorm, Ioffe & Szegedy 2015; LayerNorm, Ba et al. 2016) "
+        "and add residual connections (He et al. 2016). Both make training far less sensitive to the initial "
+        "scale — but not to everything. Four experiments, each trained here on the same data, batches and seed."
+    )
 )
 
 left, right = st.columns([1, 3], gap="large")
 with charts.controls(left):
-    controls.weight_std(default=DEFAULTS["weight_std"])
-    controls.weight_const()
+    controls.scheme_params(am.TUNED_SCHEMES, weight_std=DEFAULTS["weight_std"])
     controls.depth(default=DEFAULTS["depth"], max_value=40)
     controls.width(default=DEFAULTS["width"], options=(8, 16, 32, 64))
     controls.activation(default=DEFAULTS["activation"])
-    with st.expander("Data and training"):
+    with st.expander(_("Data and training")):
         dataset = controls.dataset()
         controls.data_details(dataset)
         controls.seed()
@@ -55,98 +76,99 @@ with charts.controls(left):
     share.link()
 
 with right:
-    base = share.report(controls.config(**FIXED))
+    base = share.report(controls.config(**am.FIXED))
 
-    st.header("1. Normalization rescues the signal from a bad scale")
-    st.markdown(
-        f"{base.depth} {base.activation} layers of {base.width} units started from N(0, {base.weight_std:g}²), "
-        f"with and without normalization, trained {base.steps} steps with momentum SGD at learning rate "
-        f"{base.lr:g} on the same batches. Placement: after each linear layer, before the activation, as "
-        "in the BatchNorm paper: h = φ(N(h W + b)). BatchNorm normalizes each unit over the batch, "
-        "LayerNorm each example over its units; both start with γ = 1, β = 0."
+    section(
+        _("1. Normalization rescues the signal from a bad scale"),
+        _(
+            "{depth} {activation} layers of {width} units started from {start}, with and without normalization, "
+            "trained {steps} steps with momentum SGD at learning rate {lr} on the same batches. Placement: after "
+            "each linear layer, before the activation, as in the BatchNorm paper: h = φ(N(h W + b)). BatchNorm "
+            "normalizes each unit over the batch, LayerNorm each example over its units; both start with γ = 1, "
+            "β = 0.",
+            depth=base.depth,
+            activation=base.activation,
+            width=base.width,
+            start=run_label(base.schemes[0], base),
+            steps=base.steps,
+            lr=base.lr,
+        ),
     )
-    records, labels = compare(base, fm.RESCUE)
+    records, labels = compare(base, am.RESCUE)
     c1, c2 = st.columns(2)
     with c1:
-        st.markdown("**Std of the activation's input per layer, at initialization**")
         charts.show(
             fm.std_figure(records, labels, "pre_std"),
             key="modern_rescue_std",
-            alt="Std of the activation's input per layer at initialization, one line per normalization",
+            alt=_("Std of the activation's input per layer at initialization, one line per normalization"),
         )
     with c2:
-        st.markdown("**Training loss on each mini-batch**")
         charts.show(
             fm.loss_figure(records, labels),
             key="modern_rescue_loss",
-            alt="Training loss per step, one line per normalization",
+            alt=_("Training loss per step, one line per normalization"),
         )
     for r, label in zip(records, labels):
-        st.markdown(fm.rescue_sentence(r, label) + " " + fm.training_sentence(r, label))
-    st.markdown(fm.rescue_summary(records, labels))
-    if note := fm.layernorm_input_note(base):
+        st.markdown(am.rescue_sentence(r, label) + " " + am.training_sentence(r, label))
+    st.markdown(am.rescue_summary(records, labels))
+    if note := am.layernorm_input_note(base):
         st.markdown(note)
 
-    st.header("2. Normalization does not break symmetry")
-    st.markdown(
-        f"Every weight starts at the same constant c = {base.weight_const:g}. Normalizing identical units "
-        "gives identical units, and their gradients are identical too, so no update can tell them apart: "
-        "a random start is still needed."
+    section(
+        _("2. Normalization does not break symmetry"),
+        _(
+            "Every weight starts at the same constant c = {c}. Normalizing identical units gives identical units, "
+            "and their gradients are identical too, so no update can tell them apart: a random start is still "
+            "needed.",
+            c=base.weight_const,
+        ),
     )
-    records, labels = compare(base, fm.SYMMETRY)
-    st.markdown("**Distinct units: the most in any hidden layer, per recorded step**")
-    charts.show(
-        fm.distinct_figure(records, labels),
-        key="modern_symmetry",
-        alt="Number of distinct units over the training steps, with BatchNorm and with LayerNorm",
-    )
-    for r, label in zip(records, labels):
-        st.markdown(fm.symmetry_sentence(r, label))
+    results(compare(base, am.SYMMETRY), fm.distinct_figure, am.symmetry_sentence, "modern_symmetry")
 
-    st.header("3. Residual streams grow")
-    st.markdown(
-        "A residual block adds its branch to the stream: h ← h + α f(N(h)), with the pre-norm branch "
-        "f(u) = φ(u) W + b (φ = ReLU, W He-initialized, Var W = 2/n). The branch's last weights are "
-        "independent of h and have mean 0, so Var(h + α f) = Var(h) + α² Var(f), and:"
+    section(
+        _("3. Residual streams grow"),
+        _(
+            "A residual block adds its branch to the stream: h ← h + α f(N(h)), with the pre-norm branch "
+            "f(u) = φ(u) W + b (φ = ReLU, W He-initialized, Var W = 2/n). The branch's last weights are "
+            "independent of h and have mean 0, so Var(h + α f) = Var(h) + α² Var(f), and:"
+        ),
     )
     # short formulas, one per line: st.latex does not wrap, and a phone is 390 px wide
-    st.markdown("Without a norm in the branch (h is symmetric around 0, so E[ReLU(h)²] = Var(h)/2):")
+    st.markdown(_("Without a norm in the branch (h is symmetric around 0, so E[ReLU(h)²] = Var(h)/2):"))
     st.latex(r"\operatorname{Var} f = n\,\tfrac{2}{n}\,\mathbb{E}[\mathrm{ReLU}(h)^2] = \operatorname{Var} h")
-    st.latex(r"\operatorname{Var} h_l = (1+\alpha^2)^l\,\operatorname{Var} h_0")
-    st.markdown("With BatchNorm or LayerNorm in the branch (N(h) has variance 1):")
+    # Var h_0 first: KaTeX's box of a trailing subscript sticks out 2 px, which makes the box scroll (axe)
+    st.latex(r"\operatorname{Var} h_l = \operatorname{Var} h_0\,(1+\alpha^2)^l")
+    st.markdown(_("With BatchNorm or LayerNorm in the branch (N(h) has variance 1):"))
     st.latex(r"\operatorname{Var} f \approx 2 \cdot \tfrac{1}{2} = 1")
     st.latex(r"\operatorname{Var} h_l \approx \operatorname{Var} h_0 + \alpha^2 l")
     st.markdown(
-        "So with α = 1 the variance doubles per block (Prince, *Understanding Deep Learning*, 11.3); with "
-        "BatchNorm in the branch it grows linearly; α = 1/√L gives (1 + 1/L)^L ≤ e over all L blocks, "
-        "α = 1/√(2L) (GPT-2's scaling of residual projections) √e; α = 0 (SkipInit, De & Smith 2020; "
-        f"ReZero) starts as the identity. Measured on {fm.STREAMS.fixed['width']} units and {fm.STREAMS.fixed['batch_size']} "
-        "examples at initialization; the recursion starts from the measured variance of the stem's output."
+        _(
+            "So with α = 1 the variance doubles per block (Prince, *Understanding Deep Learning*, 11.3); with "
+            "BatchNorm in the branch it grows linearly; α = 1/√L gives (1 + 1/L)^L ≤ e over all L blocks, "
+            "α = 1/√(2L) (GPT-2's scaling of residual projections) √e; α = 0 (SkipInit, De & Smith 2020; "
+            "ReZero) starts as the identity. Measured on {width} units and {batch} examples at initialization; "
+            "the recursion starts from the measured variance of the stem's output.",
+            width=am.STREAMS.fixed["width"],
+            batch=am.STREAMS.fixed["batch_size"],
+        )
     )
-    records, labels = compare(base, fm.STREAMS)
-    st.markdown(
-        "**Std of the residual stream after each block, at initialization** (dots: measured; dashed: the recursion)"
-    )
-    charts.show(
-        fm.stream_figure(records, labels),
-        key="modern_streams",
-        alt="Std of the residual stream per block, measured and predicted, one colour per branch scale",
-    )
-    for r, label in zip(records, labels):
-        st.markdown(fm.growth_sentence(r, label))
+    results(compare(base, am.STREAMS), fm.stream_figure, am.growth_sentence, "modern_streams")
 
-    st.header("4. The race")
-    st.markdown(
-        f"He-initialized ReLU networks of depth {fm.RACE.fixed['depth']}, trained with plain SGD at learning rate "
-        f"{fm.RACE.fixed['lr']:g} from the same start, data and batches."
+    section(
+        _("4. The race"),
+        _(
+            "He-initialized ReLU networks of depth {depth}, trained with plain SGD at learning rate {lr} from the "
+            "same start, data and batches.",
+            depth=am.RACE.fixed["depth"],
+            lr=am.RACE.fixed["lr"],
+        ),
     )
-    records, labels = compare(base, fm.RACE)
-    st.markdown("**Training loss on each mini-batch** (log scale)")
+    records, labels = compare(base, am.RACE)
     charts.show(
         fm.loss_figure(records, labels, log=True),
         key="modern_race",
-        alt="Training loss per step of the plain, normalized and residual networks",
+        alt=_("Training loss per step of the plain, normalized and residual networks"),
     )
-    st.markdown(fm.race_sentence(records, labels))
+    st.markdown(am.race_sentence(records, labels))
     for r, label in zip(records, labels):
-        st.markdown(fm.training_sentence(r, label))
+        st.markdown(am.training_sentence(r, label))

@@ -7,10 +7,10 @@ import re
 import numpy as np
 import pytest
 
-from core.config import ExperimentConfig
+from analysis import modern as am
 from core.modern import run_modern
-from figures import modern as fm
 from tests.apptest_util import open_page, url_notices
+from tests.test_modern_figures import NUMBER, parse
 from ui import presets
 
 pytestmark = pytest.mark.slow  # the default view trains 15 networks (~10 s on the 2-core machine)
@@ -42,11 +42,11 @@ def test_page_renders_every_part_without_notices(page) -> None:
 
 def test_normalization_keeps_the_signal_where_the_plain_network_loses_it(page) -> None:
     plain = _line(page, "**no normalization** at the start")
-    last = float(re.search(r"and ([\d.e+-]+) in layer 20", plain).group(1))
+    last = parse(re.search(rf"and {NUMBER} in layer 20", plain).group(1))
     assert last < 1e-20  # the collapse
     for label in ("BatchNorm", "LayerNorm"):
         text = _line(page, f"**{label}** at the start")
-        assert 0.9 < float(re.search(r"and ([\d.e+-]+) in layer 20", text).group(1)) < 1.1
+        assert 0.9 < parse(re.search(rf"and {NUMBER} in layer 20", text).group(1)) < 1.1
     assert "with: BatchNorm, LayerNorm; not with: no normalization" in _line(page, "The signal reaches")
     assert "**BatchNorm**: trained" in _line(page, "**BatchNorm** at the start")
     assert "**no normalization**: did not learn" in plain
@@ -62,7 +62,7 @@ def test_constant_start_with_norm_keeps_one_distinct_unit_after_300_steps(page) 
 def test_residual_stream_follows_the_recursion(page) -> None:
     for label in ("α = 1, BatchNorm", "α = 1/√L", "α = 1/√(2L)", "α = 0, learned (SkipInit)"):
         text = _line(page, f"**{label}**:")
-        gap = int(re.search(r"within (\d+)% of the recursion at every block", text).group(1))
+        gap = int(re.search(r"within (\d+)\u00a0% of the recursion at every block", text).group(1))
         assert gap <= 10, text
     doubling = _line(page, "**α = 1**:")
     measured, theory = map(
@@ -73,18 +73,18 @@ def test_residual_stream_follows_the_recursion(page) -> None:
 
 def test_stream_numbers_are_those_of_the_network_shown(page) -> None:
     """The page's numbers for α = 1/√L come from exactly this network (recomputed here, outside the page)."""
-    c = fm.STREAMS.configs(ExperimentConfig(**fm.DEFAULTS, **fm.FIXED))[fm.STREAMS.labels.index("α = 1/√L")]
+    c = am.STREAMS.configs(am.base_config())[am.STREAMS.labels.index("α = 1/√L")]
     record = run_modern([c])[0]
-    assert _line(page, "**α = 1/√L**:") == fm.growth_sentence(record, "α = 1/√L")
-    measured = float(re.search(r"([\d.]+) after block 20", _line(page, "**α = 1/√L**:")).group(1))
+    assert _line(page, "**α = 1/√L**:") == am.growth_sentence(record, "α = 1/√L")
+    measured = parse(re.search(rf"{NUMBER} after block 20", _line(page, "**α = 1/√L**:")).group(1))
     assert measured == pytest.approx(record.layer_stats["stream_std"][0][-1], rel=5e-3)
-    assert np.isfinite(fm.prediction(record)).all()
+    assert np.isfinite(am.prediction(record)).all()
 
 
 def test_skipinit_at_depth_50_reaches_a_lower_loss_than_the_plain_network(page) -> None:
     def final(label: str) -> float:
         text = _line(page, f"**{label}**: ")
-        return float(re.search(r"([\d.]+) on the whole training set", text).group(1))
+        return parse(re.search(rf"{NUMBER} on the whole training set", text).group(1))
 
     assert "depth 50" in _line(page, "He-initialized ReLU networks")
     assert final("residual with learned α from 0") < final("plain")
@@ -120,3 +120,26 @@ def test_extreme_settings_are_reported_in_words_without_numpy_warnings(query, wo
     assert not at.exception and url_notices(at) == []
     assert [w for w in record if issubclass(w.category, RuntimeWarning)] == []
     assert words in " ".join(_texts(at))
+
+
+def test_the_page_in_german() -> None:
+    """lang=de: every sentence, chart title, axis and legend of the lesson in German, German numbers."""
+    import json
+
+    from tests.test_phase_page import english_left, german_page
+
+    at = german_page("modern", {})
+    assert not at.exception and url_notices(at) == []
+    assert english_left(at) == []
+    assert [h.value[:2] for h in at.header] == ["1.", "2.", "3.", "4."]
+    assert at.header[0].value == "1. Normalisierung rettet das Signal vor einer schlechten Skalierung"
+    texts = " ".join(_texts(at))
+    assert "**BatchNorm**: trainiert." in texts and "**einfach**: hat nicht gelernt." in texts
+    gap = re.search(r"höchstens (\d+)\u00a0% von der Rekursion", _line(at, "**α = 1/√L**:"))
+    assert gap and int(gap.group(1)) <= 10
+    layouts = [json.loads(c.proto.spec)["layout"] for c in at.get("plotly_chart")]
+    assert (
+        layouts[0]["xaxis"]["title"]["text"] == "Schicht"
+        and layouts[1]["xaxis"]["title"]["text"] == "Schritt"
+    )
+    assert all(layout["separators"] == ",." for layout in layouts)

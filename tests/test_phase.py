@@ -1,4 +1,4 @@
-"""Tests of core.phase and figures.phase: the grid means what the page says, and the experiment meets the theory.
+"""Tests of core.phase, analysis.phase and figures.phase: the grid means what the page says, and the experiment meets the theory.
 
 Small real grids are trained (tens of cells, a few seconds); the cache and batching logic use a stub trainer.
 """
@@ -18,6 +18,7 @@ import pytest
 from core import phase, phase_worker
 from core import process as cpus
 from core.train import initial_network
+from analysis import phase as ap
 from figures import phase as fp
 
 TANH = phase.PhaseConfig(activation="tanh", sigma_b=0.0, dataset="moons", steps=200, seed=0)
@@ -447,14 +448,14 @@ def test_clicked_cell_reads_the_marker_trace():
 def test_sentences_say_what_the_grid_shows():
     g, th = _grid(), _theory()
     at_cells = phase_theory_at(th, g)
-    s = fp.grid_sentences(g, at_cells, critical=1.0)
+    s = ap.grid_sentences(g, at_cells, critical=1.0)
     trained = int(((g["loss_vs_guess"] < phase.TRAINED_BELOW) & ~g["diverged"]).sum())
     assert s[0].startswith(f"**{trained} of 9 cells trained**") and "**1 diverged**" in s[0]
     assert "σ_w = 0.5" in s[1] and "has 10 hidden layers" in s[1]  # 0.5 / 10 = 0.05 < 0.5: trained
     agree = int(phase.agreement(g, at_cells).fillna(False).sum())
     assert f"**{agree} of 9 cells**" in s[-1]
     row = g.iloc[8]
-    assert "diverged" in fp.cell_sentence(row) and "step 7" in fp.cell_sentence(row)
+    assert "diverged" in ap.cell_sentence(row) and "step 7" in ap.cell_sentence(row)
 
 
 def test_agreement_makes_no_claim_where_q_star_is_infinite():
@@ -463,9 +464,9 @@ def test_agreement_makes_no_claim_where_q_star_is_infinite():
     th.loc[th["sigma_w"] == 2.0, ["q_star", "trainable_depth"]] = [np.inf, np.nan]
     ok = phase.agreement(g, th)
     assert ok[g["sigma_w"] == 2.0].isna().all() and ok[g["sigma_w"] < 2.0].notna().all()
-    s = fp.grid_sentences(g, th, critical=1.0)[-1]
+    s = ap.grid_sentences(g, th, critical=1.0)[-1]
     assert "of 6 cells** where the line is drawn (3 cells lie where q* is infinite)" in s
-    words = fp.theory_sentences(th, 1.0, "relu", 0.0)
+    words = ap.theory_sentences(th, 1.0, "relu", 0.0)
     assert "the signal explodes (q* is infinite)" in words[0] and words[1].startswith("From σ_w = 2 on")
     fig = fp.theory_figure(th, critical=1.0, sigma_w=np.array([0.5, 1.0, 2.0]))
     assert np.isnan(np.array(fig.data[1].y, dtype=float)[-1])  # no xi drawn where the signal explodes
@@ -480,6 +481,6 @@ def phase_theory_at(th: pd.DataFrame, g: pd.DataFrame) -> pd.DataFrame:
 
 def test_theory_sentence_names_the_critical_grid_scale_where_xi_is_unbounded():
     th = phase_theory_at(_theory(), _grid())  # sigma_w = 0.5, 1 (critical: xi = inf), 2 (xi = 3)
-    (words,) = fp.theory_sentences(th, 1.0, "tanh", 0.0)
+    (words,) = ap.theory_sentences(th, 1.0, "tanh", 0.0)
     assert "At σ_w = 1 ξ is unbounded: that grid scale is critical." in words
     assert "Elsewhere on the grid ξ is largest, 3.0 layers, at σ_w = 2." in words

@@ -25,6 +25,11 @@ def _linked(query: str) -> dict[str, str]:
     return dict(parse_qsl(dict(parse_qsl(query, keep_blank_values=True)).get("open", "")))
 
 
+def _links(at) -> dict[str, dict[str, str]]:
+    """Each lesson the page links to -> the settings its link carries."""
+    return {pl.proto.page: _linked(pl.proto.query_string) for pl in at.page_link}
+
+
 def text(at) -> str:
     return "\n".join(m.value for m in at.markdown)
 
@@ -64,7 +69,7 @@ def test_default_page_shows_the_theory_and_the_experiment_agreeing():
     row = g[(g["sigma_w"] == 1.0) & (g["depth"] == 20)].iloc[0]
     assert f"loss {row['initial_loss']:.3f} at the start, {row['final_loss']:.3f} at the end" in t
     links = {pl.proto.page: _linked(pl.proto.query_string) for pl in at.page_link}
-    assert set(links) == {"training", "depth"}
+    assert set(links) == {"training", "depth", "modern"} and links["modern"] == {}
     q = links["training"]
     assert (q["init"], q["scale"], q["gain"], q["depth"], q["act"], q["bias"], q["steps"], q["data"]) == (
         "lecun_normal",
@@ -77,6 +82,28 @@ def test_default_page_shows_the_theory_and_the_experiment_agreeing():
         "moons",
     )
     assert links["depth"] == q
+
+
+def test_the_page_says_its_theory_is_for_plain_networks_and_offers_no_other():
+    """Issue 17: the curves hold for plain fully-connected nets only; the page says so, with its sources, and
+    never trains or links anything else (no normalization, no residual block) under those curves."""
+    at = open_page(PAGE, {**CHEAP, "norm": "batch", "block": "residual", "alpha": "learned"}, timeout=300)
+    assert not at.exception
+    t = text(at)
+    assert "**Where this theory does not apply.**" in t
+    for source in ("Schoenholz et al., 2017", "Yang et al., 2019", "Yang & Schoenholz, 2017"):
+        assert source in t
+    # the page has no such setting: the link's norm/block/alpha are reported as not used, nothing else changes
+    (note,) = url_notices(at)
+    assert all(f"**{key}**" in note for key in ("norm", "block", "alpha"))
+    assert not any(key in at.session_state for key in ("norm", "block", "alpha", "branch"))
+    pc = phase.PhaseConfig(steps=50, width=8)
+    for sw in phase.sigma_ws(pc):
+        for depth in phase.depths(pc):
+            c = phase.cell_config(pc, sw, depth)
+            assert (c.block, c.norm) == ("plain", "none")
+    links = {pl.proto.page: _linked(pl.proto.query_string) for pl in at.page_link}
+    assert links["modern"] == {}  # the lesson that measures them, on its own defaults
 
 
 @pytest.mark.parametrize("preset", presets.for_page(PAGE), ids=lambda p: p.label)
@@ -112,7 +139,7 @@ def test_query_params_set_every_control_and_the_share_link():
     link = dict(parse_qsl(urlsplit(share_link(at)).query))
     assert {k: link[k] for k in q} == q and link["res"] == "coarse"
     # the links carry the cell's exact config: sigma_b = 0.1 means N(0, 0.1^2) biases
-    training = _linked(at.page_link[0].proto.query_string)
+    training = _links(at)["training"]
     assert (training["bias"], training["bval"], training["act"], training["seed"], training["steps"]) == (
         "normal",
         "0.1",
@@ -156,7 +183,7 @@ def test_picking_a_cell_updates_its_sentence_and_links():
     row = g[(g["sigma_w"] == 0.25) & (g["depth"] == 50)].iloc[0]
     assert row["loss_vs_guess"] > 0.98  # 50 layers at sigma_w = 0.25: ~140 xi deep, nothing to learn from
     assert "σ_w = 0.25, 50 hidden layers" in text(at) and "it did not train" in text(at)
-    q = _linked(at.page_link[0].proto.query_string)
+    q = _links(at)["training"]
     assert (q["scale"], q["depth"], q["width"], q["steps"]) == ("0.25", "50", "8", "50")
     # a display-only control re-colours the diagram without retraining: same cells, no new run
     at.radio(key="color").set_value("accuracy").run()
@@ -226,3 +253,56 @@ def test_browser_click_a_cell_and_open_it_on_the_training_page(app_url, context,
     assert {k: opened[k] for k in keys} == {k: q[k] for k in keys}
     assert error_texts(page) == []
     assert "could not be used" not in page.inner_text('[data-testid="stMain"]')
+
+
+# ------------------------------------------------------------------ German (issue 19)
+
+
+def german_page(url_path: str, query: dict[str, str]):
+    """The page as a German link opens it: app.py reads lang=de first, then the page runs."""
+    from streamlit.testing.v1 import AppTest
+
+    from tests.apptest_util import APP
+    from ui import nav
+
+    at = AppTest.from_file(APP, default_timeout=300)
+    for k, v in {"lang": "de", **query}.items():
+        at.query_params[k] = v
+    at.run()
+    return at.switch_page(nav.by_url_path(url_path).file).run()
+
+
+def english_left(at, min_words: int = 3) -> list[str]:
+    """Catalog messages with a stretch of `min_words` English words or more (between placeholders) that
+    stands on the page in English (messages whose German is the same are left out)."""
+    from tests.test_i18n import _all_strings, _catalog
+
+    shown = "\n".join(_all_strings(at))
+    out = []
+    for m in _catalog():
+        ids = m.id if isinstance(m.id, tuple) else (m.id,)
+        forms = m.string if isinstance(m.string, tuple) else (m.string,)
+        for english in ids:
+            # the fixed words of the message, between its placeholders, as they would stand on the page
+            pieces = [
+                p for p in re.split(r"\{\w+\}", english) if len(re.findall(r"[A-Za-z]{2,}", p)) >= min_words
+            ]
+            if english and english not in forms and any(p in shown for p in pieces):
+                out.append(english)
+    return out
+
+
+def test_the_page_in_german():
+    at = german_page(PAGE, CHEAP)
+    assert not at.exception and not url_notices(at)
+    assert english_left(at) == []
+    t = text(at)
+    assert "**Wo diese Theorie nicht gilt.**" in t and "Zellen haben trainiert**" in t
+    assert "χ₁ = 1 bei **σ_w = 1,000**" in t  # German numbers in the computed sentences
+    charts = at.get("plotly_chart")
+    import json
+
+    spec = json.loads(charts[0].proto.spec)
+    assert spec["layout"]["yaxis"]["title"]["text"] == "Tiefe (verborgene Schichten)"
+    assert spec["layout"]["separators"] == ",."
+    assert "Zur Lektion Normalisierung & Residuen" in [b.label for b in at.page_link]

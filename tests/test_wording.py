@@ -261,7 +261,7 @@ def test_depth_page_with_a_zero_output_layer_says_why_no_gradient_flows():
 def test_phase_heading_claims_the_widest_band_only_when_the_grid_shows_it():
     import pandas as pd
 
-    from figures import phase as fp
+    from analysis import phase as fp
 
     def grid(deepest_at: float) -> pd.DataFrame:
         rows = []
