@@ -192,6 +192,26 @@ def test_gate_hides_every_chart_until_reveal_then_shows_all(page, query):
     assert "predict=1" in share_link(at)
 
 
+LESSONS = [*PAGES, ("modern", {})]
+
+
+@pytest.mark.parametrize(("page", "query"), LESSONS, ids=[p for p, _ in LESSONS])
+def test_a_gated_page_still_shows_the_share_box_and_its_checkbox(page, query):
+    """Before the reveal (no chart yet), the teacher sees the share link with predict=1 and the checkbox,
+    ticked; unticking it takes predict=1 out of the link and shows the charts."""
+    at = open_page(page, {**query, "predict": "1"}, timeout=300)
+    assert not at.exception
+    assert [b for b in at.button if b.key == f"predict_reveal_{page}"], "the page is not gated"
+    assert _charts(at) == 0
+    assert "predict=1" in share_link(at)
+    (box,) = [c for c in at.checkbox if c.key == "predict_option"]
+    assert box.value is True
+    box.uncheck().run()
+    assert not at.exception
+    assert "predict=1" not in share_link(at) and _charts(at) > 0
+    assert len([c for c in at.checkbox if c.key == "predict_option"]) == 1
+
+
 def test_checkbox_puts_predict_in_the_link_and_no_notice():
     at = open_page("depth", {})
     assert "predict=1" not in share_link(at)

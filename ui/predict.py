@@ -29,16 +29,26 @@ def _toggle() -> None:
         del st.query_params[KEY]
 
 
-def share_option(container: Any = None) -> None:
-    """The teacher's checkbox, drawn under the share box: it adds predict=1 to the link."""
-    where = st if container is None else container
+def _checkbox(box: Any) -> None:
     st.session_state["predict_option"] = on()
-    where.checkbox(
+    box.checkbox(
         "Students predict first",
         key="predict_option",
         on_change=_toggle,
         help="The link then asks one question about this experiment before it shows any chart.",
     )
+
+
+share.BOX_EXTRAS.append(_checkbox)  # every share box holds the checkbox, gated page or not
+
+
+def share_option(container: Any = None) -> None:
+    """The teacher's checkbox (predict=1 in the link); `share.link` draws it inside the share box.
+
+    Called after `share.link()` in the same run, it draws nothing (the box holds it already).
+    """
+    if not share.drawn():
+        _checkbox(st if container is None else container)
 
 
 def _reveal(state_key: str, qkey: str, picks: dict[str, Any]) -> None:
@@ -50,7 +60,8 @@ def _reveal(state_key: str, qkey: str, picks: dict[str, Any]) -> None:
 def gate(page: str, questions: Sequence[P.Question | None], picks: dict[str, Any] | None = None) -> bool:
     """Ask the questions (with predict=1); False until the student reveals, then the verdicts and True.
 
-    Without predict=1, or without a question the run can answer, it draws nothing and returns True.
+    Without predict=1, or without a question the run can answer, it draws nothing and returns True. Before
+    the reveal it also draws the share box (with its checkbox) if the page has not yet: the page stops here.
     """
     qs = [q for q in questions if q is not None]
     if not on() or not qs:
@@ -81,6 +92,8 @@ def gate(page: str, questions: Sequence[P.Question | None], picks: dict[str, Any
             on_click=_reveal,
             args=(state_key, qkey, picks or {}),
         )
+        if not share.drawn():  # the page stops here: a teacher still gets the link and the checkbox
+            share.link()
         return False
     for q, a in zip(qs, answers):
         (box.success if a is not None and a in q.correct else box.info)(P.verdict(q, a))

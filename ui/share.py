@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -25,6 +25,9 @@ MAX_SHOWN = 40  # characters of a user-supplied value quoted back in a notice
 MAX_REPORTED = 12  # parameters listed in one notice
 # Page-wide options that are not experiment controls (ui.predict's "predict"): URL key -> its values now.
 OPTIONS: dict[str, Any] = {}
+# Drawn inside the share box under the link, given the box (ui.predict's "Students predict first" checkbox).
+BOX_EXTRAS: list[Callable[[Any], None]] = []
+_DRAWN = "_initlab_share_drawn"  # True once the share box is drawn in this script run (`begin` resets it)
 
 
 def md_escape(text: str, limit: int = MAX_SHOWN) -> str:
@@ -124,6 +127,12 @@ def begin(page: str) -> None:
         controls.reset()
         st.session_state[_STATE] = {"page": page, "raw": _raw_params(), "first": None, "notes": []}
     controls.reset()
+    st.session_state[_DRAWN] = False
+
+
+def drawn() -> bool:
+    """True when this script run has drawn the share box already (ui.predict's gate draws it otherwise)."""
+    return bool(st.session_state.get(_DRAWN))
 
 
 def suggest(asked: str, options: Sequence[str]) -> list[str]:
@@ -295,4 +304,7 @@ def link(container: Any = None, *, title: str = "Share this experiment") -> str:
         "exactly this experiment, even after the app's defaults change: "
         + " · ".join(md_escape(f"{k}={v}", 80) for k, v in params())
     )
+    for extra in BOX_EXTRAS:
+        extra(box)
+    st.session_state[_DRAWN] = True
     return url
