@@ -156,6 +156,55 @@ def test_phase_question_uses_the_pages_criterion(ratio, diverged, trains):
     assert q.correct == {0 if trains else 1}
 
 
+# ---------------------------------------------------------------------------------------- the Phase cell
+SWS, DPS = [0.25, 0.3536, 0.5, 0.7071, 1.0, 1.414, 2.0, 2.828, 4.0], [2, 6, 10, 20, 35, 50]
+
+
+@pytest.mark.parametrize(
+    ("values", "cell"),
+    [([], (1.0, 20, "")), (["1.414,20"], (1.414, 20, "")), (["1.4142,35"], (1.414, 35, "")),
+     (["1.5,20"], (1.414, 20, "nearest")), (["100,300"], (4.0, 50, "nearest")), (["0.001,0"], (0.25, 2, "nearest")),
+     (["2,21"], (2.0, 20, "nearest")), (["abc"], (1.0, 20, "invalid")), (["1.4"], (1.0, 20, "invalid")),
+     (["-1,20"], (1.0, 20, "invalid")), (["nan,20"], (1.0, 20, "invalid")), (["1,2,3"], (1.0, 20, "invalid")),
+     (["1,20", "2,20"], (1.0, 20, "invalid"))],
+)  # fmt: skip
+def test_the_cell_key_is_validated_and_clamped_to_the_grid(values, cell):
+    from ui.predict import parse_cell
+
+    assert parse_cell(values, SWS, DPS) == cell
+
+
+def test_the_phase_question_asks_about_the_teachers_cell_and_the_link_keeps_it():
+    at = open_page("phase", {"predict": "1", "cell": "2.828,35"}, timeout=300)
+    assert not at.exception
+    (radio,) = [r for r in at.radio if (r.key or "").startswith("predict_phase_")]
+    assert radio.label.startswith("Will the network with σ_w = 2.83 and 35 hidden layers train")
+    assert "cell=2.828%2C35" in share_link(at) and "predict=1" in share_link(at)
+    assert not [w for w in at.warning if "cell" in w.value]
+    at.selectbox(key="predict_depth").set_value(6).run()
+    assert "cell=2.828%2C6" in share_link(at) and at.query_params["cell"] in ("2.828,6", ["2.828,6"])
+    radio = [r for r in at.radio if (r.key or "").startswith("predict_phase_")][0]
+    assert "and 6 hidden layers" in radio.label
+    # without prediction the link carries no cell
+    off = open_page("phase", {"cell": "2.828,35"}, timeout=300)
+    assert "cell=" not in share_link(off)
+
+
+@pytest.mark.parametrize(
+    ("cell", "note", "asked"),
+    [("9,300", "is not a cell of this grid; the question asks about the nearest one, σ_w = 4 with 50",
+      "σ_w = 4 and 50 hidden"),
+     ("<b>x", "is not a cell: write it as σ_w and hidden layers, e.g. `cell=1,20`", "σ_w = 1 and 20 hidden")],
+)  # fmt: skip
+def test_a_bad_cell_gets_a_notice_and_the_nearest_or_middle_cell(cell, note, asked):
+    at = open_page("phase", {"predict": "1", "cell": cell}, timeout=300)
+    assert not at.exception
+    notes = [w.value for w in at.warning if w.value.startswith("**cell**")]
+    assert len(notes) == 1 and note in notes[0] and "<b>" not in notes[0]
+    radio = [r for r in at.radio if (r.key or "").startswith("predict_phase_")][0]
+    assert asked in radio.label
+
+
 # ------------------------------------------------------------------------------------- the gate (AppTest)
 def _charts(at) -> int:
     return len(at.get("plotly_chart"))

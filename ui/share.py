@@ -130,6 +130,18 @@ def begin(page: str) -> None:
     st.session_state[_DRAWN] = False
 
 
+def current_page() -> str | None:
+    """The url_path of the page this session is on (set by `begin`), None before any page."""
+    state = st.session_state.get(_STATE)
+    return state["page"] if state else None
+
+
+def arrival(key: str) -> list[str]:
+    """The values of `key` in the address this page visit arrived with (what `url_notes` reports on)."""
+    state = st.session_state.get(_STATE)
+    return list(state["raw"].get(key, [])) if state else []
+
+
 def drawn() -> bool:
     """True when this script run has drawn the share box already (ui.predict's gate draws it otherwise)."""
     return bool(st.session_state.get(_DRAWN))
