@@ -11,9 +11,10 @@ import ui.boot  # noqa: F401 - first: loads the app's libraries once under a loc
 
 import streamlit as st
 
+from core import predict as ask
 from core.config import ExperimentConfig
 from figures import modern as fm
-from ui import charts, controls, nav, runs, share
+from ui import charts, controls, nav, predict, runs, share, takehome
 
 PAGE = "modern"
 DEFAULTS, FIXED = fm.DEFAULTS, fm.FIXED
@@ -56,6 +57,12 @@ with charts.controls(left):
 
 with right:
     base = share.report(controls.config(**FIXED))
+    questions = [
+        lambda: ask.modern_symmetry(*compare(base, fm.SYMMETRY)),
+        lambda: ask.modern_race(*compare(base, fm.RACE)),
+    ]
+    if not predict.gate(PAGE, questions):  # computed only when the link asks students to predict first
+        st.stop()
 
     st.header("1. Normalization rescues the signal from a bad scale")
     st.markdown(
@@ -150,3 +157,4 @@ with right:
     st.markdown(fm.race_sentence(records, labels))
     for r, label in zip(records, labels):
         st.markdown(fm.training_sentence(r, label))
+    takehome.show(fm.RACE.configs(base), PAGE, what="the race", labels=labels)

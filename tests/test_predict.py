@@ -64,7 +64,7 @@ def test_depth_questions_select_the_measured_decade(case):
     g = P.depth_gradient(rec)
     lg = math.log10(b[0] / b[L]) if b[0] > 0 else -math.inf
     assert [i for i in range(len(P.DECADES)) if _in_option(i, lg)] == sorted(g.correct)
-    assert P.sci(signal) in q.truth
+    assert P.ratio_text(signal) in q.truth
 
 
 def test_depth_verdict_counts_the_orders_of_magnitude():
@@ -75,9 +75,11 @@ def test_depth_verdict_counts_the_orders_of_magnitude():
     assert ratio < 1e-10 and q.correct == {5}
     text = P.verdict(q, 3)  # "about 1 %"
     n = round(-2 - math.log10(ratio))
-    assert f"about {n} orders of magnitude below what you said" in text and P.sci(ratio) in text
-    assert P.verdict(q, 5).startswith("You said *less than a millionth (or exactly 0)*: right")
-    assert P.verdict(q, None).startswith("You did not answer; the run says")
+    assert (
+        f"That is about {n} orders of magnitude below what you said." in text and P.ratio_text(ratio) in text
+    )
+    assert P.verdict(q, 5).startswith("You said *less than a millionth (or exactly 0)*: right.")
+    assert P.verdict(q, None).startswith("You did not answer. The signal's std at hidden layer 10 is")
 
 
 # ----------------------------------------------------------------------------------------- symmetry
@@ -156,6 +158,53 @@ def test_phase_question_uses_the_pages_criterion(ratio, diverged, trains):
     assert q.correct == {0 if trains else 1}
 
 
+# ------------------------------------------------------------------------- normalization and residuals
+def _modern(part, **changes):
+    from core.modern import run_modern
+    from figures import modern as fm
+
+    base = ExperimentConfig(**fm.DEFAULTS, **fm.FIXED).replace(**changes)
+    p = getattr(fm, part)
+    return run_modern(p.configs(base)), p.labels
+
+
+@pytest.mark.parametrize("const", [0.5, -0.3])
+def test_modern_symmetry_counts_the_batchnorm_networks_distinct_units(const):
+    records, labels = _modern("SYMMETRY", weight_const=const)  # the part trains 300 steps
+    q = P.modern_symmetry(records, labels)
+    bn = next(r for r in records if r.config.norm == "batch")
+    n = int(bn.layer_stats["distinct"][-1].max())
+    assert n == 1 and q.correct == {0}  # normalizing identical units gives identical units
+    assert f"has 1 different unit of {bn.config.width} after 300 steps" in q.truth
+
+
+def test_modern_symmetry_a_few_or_all_units_from_the_records():
+    records, labels = _modern("SYMMETRY")
+    bn = next(r for r in records if r.config.norm == "batch")
+    K = bn.config.width
+    for n, want in ((1, 0), (2, 1), (K - 1, 1), (K, 2)):
+        d = bn.layer_stats["distinct"].copy()
+        d[-1] = 1
+        d[-1, -1] = n  # the most varied layer decides
+        fake = dataclasses.replace(bn, layer_stats={**bn.layer_stats, "distinct": d})
+        assert P.modern_symmetry([fake], ["x"]).correct == {want}
+    assert P.modern_symmetry([r for r in records if r.config.norm != "batch"], ["x"]) is None
+
+
+def test_modern_race_selects_the_lowest_final_loss_with_ties_and_divergence():
+    records, labels = _modern("RACE", steps=60)
+    q = P.modern_race(records, labels)
+    final = [math.inf if r.diverged_at is not None else float(r.train_loss[-1]) for r in records]
+    assert q.correct == {int(np.argmin(final))} and q.options == tuple(labels)
+    diverged = [i for i, r in enumerate(records) if r.diverged_at is not None]
+    assert diverged and not (set(diverged) & q.correct)  # residual with alpha = 1 at depth 50 diverges
+    assert P.numbers.num(min(final), 4) in q.truth and labels[int(np.argmin(final))] in q.truth
+    # a tie: the same record twice, both right; every network diverged: no question
+    tie = P.modern_race([records[min(q.correct)]] * 2, ["a", "b"])
+    assert tie.correct == {0, 1} and "a and b end lowest" in tie.truth
+    assert P.modern_race([records[i] for i in diverged], [labels[i] for i in diverged]) is None
+
+
 # ---------------------------------------------------------------------------------------- the Phase cell
 SWS, DPS = [0.25, 0.3536, 0.5, 0.7071, 1.0, 1.414, 2.0, 2.828, 4.0], [2, 6, 10, 20, 35, 50]
 
@@ -215,6 +264,7 @@ PAGES = [
     ("depth", {}),
     ("training", {"steps": "100"}),
     ("phase", {}),
+    ("modern", {"steps": "50"}),
 ]
 
 
@@ -241,10 +291,7 @@ def test_gate_hides_every_chart_until_reveal_then_shows_all(page, query):
     assert "predict=1" in share_link(at)
 
 
-LESSONS = [*PAGES, ("modern", {})]
-
-
-@pytest.mark.parametrize(("page", "query"), LESSONS, ids=[p for p, _ in LESSONS])
+@pytest.mark.parametrize(("page", "query"), PAGES, ids=[p for p, _ in PAGES])
 def test_a_gated_page_still_shows_the_share_box_and_its_checkbox(page, query):
     """Before the reveal (no chart yet), the teacher sees the share link with predict=1 and the checkbox,
     ticked; unticking it takes predict=1 out of the link and shows the charts."""
@@ -273,7 +320,7 @@ def test_checkbox_puts_predict_in_the_link_and_no_notice():
 def test_reveal_without_answering_says_so():
     at = open_page("depth", {"predict": "1"})
     at.button(key="predict_reveal_depth").click().run()
-    assert [m.value for m in at.info if m.value.startswith("You did not answer")]
+    assert [m.value for m in at.info if m.value.startswith("You did not answer.")]
     assert _charts(at) > 0
 
 
@@ -291,6 +338,8 @@ def test_browser_predict_then_see(app_url, context, artifacts):
     page.get_by_text("Reveal the result").click()
     page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot .main-svg').length >= 3")
     body = page.inner_text("body")
-    assert "You said about 1 %" in body and "orders of magnitude below what you said" in body
+    assert (
+        "You said about 1 %, but the answer was" in body and "orders of magnitude below what you said" in body
+    )
     assert error_texts(page) == []
     screenshot(page, artifacts / "predict-revealed.png")

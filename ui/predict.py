@@ -75,14 +75,18 @@ def _reveal(state_key: str, qkey: str, picks: dict[str, Any]) -> None:
         st.session_state[k] = v
 
 
-def gate(page: str, questions: Sequence[P.Question | None], picks: dict[str, Any] | None = None) -> bool:
+def gate(page: str, questions: Sequence[Any], picks: dict[str, Any] | None = None) -> bool:
     """Ask the questions (with predict=1); False until the student reveals, then the verdicts and True.
+
+    `questions`: core.predict Questions (or None), or functions returning one, called only with predict=1.
 
     Without predict=1, or without a question the run can answer, it draws nothing and returns True. Before
     the reveal it also draws the share box (with its checkbox) if the page has not yet: the page stops here.
     """
-    qs = [q for q in questions if q is not None]
-    if not on() or not qs:
+    if not on():
+        return True
+    qs = [q for q in (q() if callable(q) else q for q in questions) if q is not None]
+    if not qs:
         return True
     qkey = "-".join(q.key for q in qs)
     state_key = f"_predict_revealed_{page}"
