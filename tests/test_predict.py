@@ -375,7 +375,7 @@ def test_browser_predict_then_see(app_url, context, artifacts):
 
     page = context.new_page()
     open_browser_page(page, f"{app_url}/depth?predict=1", charts=False)
-    page.get_by_text("Reveal the result").wait_for()
+    page.get_by_text("Reveal the result").wait_for(timeout=300_000)  # the page trains first
     assert page.locator(".js-plotly-plot").count() == 0
     page.get_by_text("about 1 %").first.click()
     screenshot(page, artifacts / "predict-asked.png")

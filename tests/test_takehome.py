@@ -91,7 +91,7 @@ def preset_runs():
     return Lazy()
 
 
-PRESET_IDS = [f"{p.page}: {p.label}" for p in PRESETS if p.page != "modern"]  # modern: no take-home yet
+PRESET_IDS = [f"{p.page}: {p.label}" for p in PRESETS if p.page != "modern"]  # modern: its own tests below
 
 
 def _title(page: str) -> str:
@@ -183,7 +183,10 @@ def _draw_spread(mod: dict, X, y, batches, scheme: str) -> tuple[np.ndarray, np.
     return np.array(logs), np.array(finals)
 
 
+# A fresh python that imports torch, plus N_DRAWS PyTorch trainings: measured up to 5 min wall time when the
+# 2 CPUs are shared with other jobs, past pytest-timeout's default of 300 s.
 @pytest.mark.slow
+@pytest.mark.timeout(900)
 @pytest.mark.parametrize("preset", PRESET_IDS)
 def test_the_script_run_on_its_own_matches_the_app(preset_runs, preset, tmp_path):
     """The script as a student runs it (a fresh python, its own PyTorch draws): the printed initial std of
@@ -415,8 +418,10 @@ def _first_gradients_agree(model, cfg: ExperimentConfig, xb, yb, rtol: float) ->
         net.params[f"W{i}"][...] = layer.weight.detach().numpy().T
         net.params[f"b{i}"][...] = layer.bias.detach().numpy()
     _, G, _ = net.loss_and_grads(xb.numpy(), yb.numpy(), "train")
+    # relative to the network's largest gradient: a layer whose gradient is rounding noise (identical units
+    # after a norm: 1e-29) is compared at the scale that matters
+    scale = max(np.abs(G[f"W{i}"]).max() for i in range(net.n_dense))
     for i, layer in enumerate(probe.linears()):
-        scale = np.abs(G[f"W{i}"]).max() + 1e-300
         np.testing.assert_allclose(layer.weight.grad.numpy().T, G[f"W{i}"], rtol=rtol, atol=rtol * scale)
 
 
@@ -434,6 +439,7 @@ def _parse_modern(out: str) -> list[dict]:
     return res
 
 
+@pytest.mark.timeout(900)
 @pytest.mark.parametrize("part", list(MODERN))
 def test_modern_script_trains_exactly_as_the_app_from_the_apps_weights(part, tmp_path):
     """Same data, batches, architecture (norm placement, running statistics, alpha), loss and optimizer: from
@@ -467,6 +473,7 @@ def test_modern_script_trains_exactly_as_the_app_from_the_apps_weights(part, tmp
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)
 @pytest.mark.parametrize("part", ["RESCUE", "SYMMETRY", "STREAMS", "RACE"])
 def test_modern_script_run_on_its_own_matches_the_app(part, tmp_path):
     """The modern script as a student runs it: the printed initial std of every block and the final loss lie
