@@ -238,30 +238,35 @@ def filename(page: str, config: ExperimentConfig) -> str:
     return re.sub(r"[^A-Za-z0-9_]", "_", name)[:80] + ".py"
 
 
-def script(config: ExperimentConfig, title: str = "Init Lab") -> str:
-    """A runnable PyTorch script of `config`'s experiment (every scheme), as Python source.
-
-    It prints, for each scheme, the std of every layer's output on the first mini-batch at initialization
-    (hidden layers, then the logits, as the app's act_std at step 0) and the loss on the whole train split
-    after `steps` updates (the app's final train loss), or the step at which training diverged.
-    """
-    c = config
-    sizes = c.sizes
-    k = sizes[-1]
-    act = f"nn.LeakyReLU({_num(c.leaky_slope)})" if c.activation == "leaky_relu" else _TORCH_ACT[c.activation]
-    opt = {
+def _optimizer(c: ExperimentConfig) -> str:
+    return {
         "sgd": "torch.optim.SGD(model.parameters(), lr=LR)",
         "momentum": f"torch.optim.SGD(model.parameters(), lr=LR, momentum={MOMENTUM})",
         "adam": f"torch.optim.Adam(model.parameters(), lr=LR, betas=({ADAM[0]}, {ADAM[1]}), eps={ADAM[2]})",
     }[c.optimizer]
-    data_desc = (
+
+
+def _activation(c: ExperimentConfig) -> str:
+    return (
+        f"nn.LeakyReLU({_num(c.leaky_slope)})" if c.activation == "leaky_relu" else _TORCH_ACT[c.activation]
+    )
+
+
+def _data_desc(c: ExperimentConfig) -> str:
+    return (
         f"{c.dataset}, {c.n_samples} examples"
         + ("" if c.dataset in ("digits", "gaussian") else f", noise {c.noise:g}")
         + (f", {c.n_classes} classes" if c.dataset in ("spiral", "blobs", "gaussian") else "")
         + (f", {c.input_dim} dimensions" if c.dataset == "gaussian" else "")
     )
-    needs = "torch numpy scikit-learn" if c.dataset == "digits" else "torch numpy"
 
+
+def _needs(c: ExperimentConfig) -> str:
+    return "torch numpy scikit-learn" if c.dataset == "digits" else "torch numpy"
+
+
+def _inits(c: ExperimentConfig) -> str:
+    """One init_<scheme>(w, b, fan_in) per scheme and the INIT dict of them, as source."""
     init_funcs = []
     for s in c.schemes:
         g_src, _ = _gain(c, s)
@@ -273,6 +278,37 @@ def script(config: ExperimentConfig, title: str = "Init Lab") -> str:
             + f"    {_bias_line(c)}\n"
         )
     inits = "INIT = {" + "".join(f'\n    "{s}": init_{s},' for s in c.schemes) + "\n}"
+    return "".join(f + "\n\n" for f in init_funcs) + inits
+
+
+def _data_constants(c: ExperimentConfig) -> str:
+    k = c.sizes[-1]
+    return (
+        f"LR, BATCH_SIZE, STEPS, SEED = {_num(c.lr)}, {c.batch_size}, {c.steps}, {c.seed}\n"
+        f"N_SAMPLES, NOISE, N_CLASSES, DATA_SEED = {c.n_samples}, {_num(c.noise)}, "
+        f"{k if c.dataset != 'digits' else 10}, {c.data_seed}\n"
+    )
+
+
+def _data_code(c: ExperimentConfig) -> str:
+    common = "" if c.dataset == "digits" else _COMMON + "\n"
+    return common + _GEN[c.dataset] + _SPLIT + _BATCHES
+
+
+def script(config: ExperimentConfig, title: str = "Init Lab") -> str:
+    """A runnable PyTorch script of `config`'s experiment (every scheme), as Python source.
+
+    It prints, for each scheme, the std of every layer's output on the first mini-batch at initialization
+    (hidden layers, then the logits, as the app's act_std at step 0) and the loss on the whole train split
+    after `steps` updates (the app's final train loss), or the step at which training diverged.
+    """
+    c = config
+    sizes = c.sizes
+    k = sizes[-1]
+    act = _activation(c)
+    opt = _optimizer(c)
+    data_desc = _data_desc(c)
+    needs = _needs(c)
     lsuv_call = ""
     if "lsuv" in c.schemes:
         lsuv_call = '    if scheme == "lsuv":\n        lsuv(model, first_batch)\n'
@@ -297,9 +333,7 @@ torch.set_default_dtype(torch.{c.dtype})
 SIZES = {sizes}  # input, {c.depth} hidden layer(s) of {c.width} units, {k} classes
 SCHEMES = [{", ".join(chr(34) + x + chr(34) for x in c.schemes)}]
 SCALE = {_num(c.scale)}  # multiplies the std (or bound, or constant) of every scheme
-LR, BATCH_SIZE, STEPS, SEED = {_num(c.lr)}, {c.batch_size}, {c.steps}, {c.seed}
-N_SAMPLES, NOISE, N_CLASSES, DATA_SEED = {c.n_samples}, {_num(c.noise)}, {k if c.dataset != "digits" else 10}, {c.data_seed}
-
+{_data_constants(c)}
 
 '''
     model = f'''
@@ -311,7 +345,7 @@ def make_model():
     return nn.Sequential(*layers, nn.Linear(SIZES[-2], SIZES[-1]))
 
 
-{"".join(f + chr(10) + chr(10) for f in init_funcs)}{inits}
+{_inits(c)}
 
 
 @torch.no_grad()
@@ -372,5 +406,192 @@ def main():
 if __name__ == "__main__":
     main()
 '''
-    common = "" if c.dataset == "digits" else _COMMON + "\n"
-    return head + common + _GEN[c.dataset] + _SPLIT + _BATCHES + model
+    return head + _data_code(c) + model
+
+
+# --------------------------------------------------------------------- normalization and residuals
+_ARCH_FIELDS = ("block", "norm", "alpha", "branch_layers")
+# core.modern's conventions: torch's defaults are the same (BatchNorm1d momentum 0.1, eps 1e-5; LayerNorm
+# eps 1e-5; gamma = 1, beta = 0), stated in the script so that a student sees them.
+_NORM = {
+    "none": "nn.Identity()",
+    "batch": "nn.BatchNorm1d(WIDTH, eps=1e-5, momentum=0.1)",
+    "layer": "nn.LayerNorm(WIDTH, eps=1e-5)",
+}
+
+_MODERN_MODEL = '''
+
+class Net(nn.Module):
+    """plain: h = phi(N(h W + b)) per layer (the norm N after the linear layer, before the activation).
+    residual: a stem h = x W + b, then per block h = h + alpha * f(N(h)) with the pre-norm branch
+    f(u) = phi(u) W + b (two dense layers: phi(phi(u) W1 + b1) W2 + b2). Then the output layer (the logits)."""
+
+    def __init__(self, block, norm, alpha, branch_layers):
+        super().__init__()
+        d, k = SIZES[0], SIZES[-1]
+        self.block, self.branch_layers = block, branch_layers
+        if block == "plain":
+            self.dense = nn.ModuleList(nn.Linear(d if j == 0 else WIDTH, WIDTH) for j in range(DEPTH))
+        else:
+            self.stem = nn.Linear(d, WIDTH)
+            self.dense = nn.ModuleList(nn.Linear(WIDTH, WIDTH) for _ in range(DEPTH * branch_layers))
+        self.out = nn.Linear(WIDTH, k)
+        self.norms = nn.ModuleList(NORMS[norm]() for _ in range(DEPTH))
+        self.act = ACT
+        if alpha == "learned":  # SkipInit / ReZero: a learnable scalar per block, starting at 0
+            self.alphas = nn.ParameterList(nn.Parameter(torch.zeros(1)) for _ in range(DEPTH))
+        else:
+            self.alphas = [ALPHAS[alpha]] * DEPTH
+
+    def linears(self):
+        """The dense layers in the app's order: (stem,) hidden or branch layers, output."""
+        return [m for m in self.modules() if isinstance(m, nn.Linear)]
+
+    def forward(self, x, record=None):
+        """The logits; `record` (a list) receives the std of every layer's / block's output h."""
+        h = x if self.block == "plain" else self.stem(x)
+        for j in range(DEPTH):
+            if self.block == "plain":
+                h = self.act(self.norms[j](self.dense[j](h)))
+            else:
+                f = self.act(self.norms[j](h))
+                for i in range(self.branch_layers):
+                    f = self.dense[j * self.branch_layers + i](f)
+                    if i < self.branch_layers - 1:
+                        f = self.act(f)
+                h = h + self.alphas[j] * f
+            if record is not None:
+                record.append(h.std(correction=0).item())
+        return self.out(h)
+
+
+NORMS = {NORM_SOURCE}
+
+
+@torch.no_grad()
+def build(variant):
+    """The variant's network, torch.nn.init on every dense layer (weight shape: fan_out x fan_in)."""
+    torch.manual_seed(SEED)
+    model = Net(**VARIANTS[variant])
+    for layer in model.linears():
+        INIT[SCHEME](layer.weight, layer.bias, layer.in_features)
+    return model
+
+
+@torch.no_grad()
+def layer_stds(model, x):
+    """Std of every layer's / block's output on the batch at the start, with the batch's statistics (as in
+    training); BatchNorm's running statistics are put back, so training starts from where the app's does."""
+    saved = copy.deepcopy(model.state_dict())
+    model.train()
+    stds = []
+    model(x, stds)
+    model.load_state_dict(saved)
+    return stds
+
+
+def train(model, X, y, batches):
+    """STEPS updates in training mode; returns (loss per step, final loss on the whole train split in
+    evaluation mode: BatchNorm from its running statistics)."""
+    optimizer = {OPTIMIZER}
+    losses = []
+    model.train()
+    for step in range(STEPS):
+        xb, yb = X[batches[step]], y[batches[step]]
+        loss = nn.functional.cross_entropy(model(xb), yb)
+        if not torch.isfinite(loss):
+            print(f"  diverged at step {step}: the mini-batch loss is {loss.item()}")
+            break
+        losses.append(loss.item())
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    model.eval()
+    with torch.no_grad():
+        return losses, nn.functional.cross_entropy(model(X), y).item()
+
+
+def main():
+    X, y, X_test, y_test = make_data()
+    batches = batch_indices(len(y))
+    for n, variant in enumerate(VARIANTS):
+        model = build(variant)
+        stds = layer_stds(model, X[batches[0]])
+        print(f"[{n}] {variant}: std of each layer's (block's) output h at initialization, 1 to {DEPTH}")
+        print("  init_std", " ".join(f"{s:.6g}" for s in stds))
+        _, final = train(model, X, y, batches)
+        with torch.no_grad():
+            accuracy = (model(X_test).argmax(1) == y_test).double().mean().item()
+        print(f"  final_loss {final:.10g}  (whole train split after {STEPS} steps)")
+        print(f"  test accuracy {accuracy:.1%}")
+
+
+if __name__ == "__main__":
+    main()
+'''
+
+
+def modern_script(configs: list[ExperimentConfig], labels: list[str], title: str = "Init Lab") -> str:
+    """A runnable PyTorch script of core.modern's networks (`configs`, which differ only in block, norm, alpha
+    and branch layers; one scheme), each named by its label; it prints what `script` prints, per network:
+    the std of every layer's (block's) output h on the first mini-batch at initialization (the app's
+    stream_std at step 0) and the final loss on the whole train split in evaluation mode."""
+    if not configs or len(configs) != len(labels):
+        raise ValueError("one label per config, at least one config")
+    c = configs[0]
+    base = {f: v for f, v in vars(c).items() if f not in _ARCH_FIELDS}
+    if any({f: v for f, v in vars(o).items() if f not in _ARCH_FIELDS} != base for o in configs):
+        raise ValueError("the networks of one script differ only in block, norm, alpha and branch_layers")
+    if len(c.schemes) != 1 or c.schemes[0] == "lsuv":
+        raise ValueError("one scheme per network, and not lsuv (core.modern draws its weights directly)")
+    from core.modern import alpha_value
+
+    k = c.sizes[-1]
+    variants = (
+        "VARIANTS = {"
+        + "".join(
+            f"\n    {label!r}: dict(block={o.block!r}, norm={o.norm!r}, alpha={o.alpha!r}, "
+            f"branch_layers={o.branch_layers}),"
+            for o, label in zip(configs, labels)
+        )
+        + "\n}"
+    )
+    alphas = {"one": "1.0", "inv_sqrt_l": "1 / math.sqrt(DEPTH)", "inv_sqrt_2l": "1 / math.sqrt(2 * DEPTH)"}
+    assert all(
+        abs(eval(v, {"math": math, "DEPTH": c.depth}) - alpha_value(a, c.depth)) < 1e-15
+        for a, v in alphas.items()
+    )  # noqa: S307
+    head = f'''\
+"""{title}, in PyTorch: the same networks, data, initialization, mini-batches and training as in the app.
+
+Data: {_data_desc(c)}. {c.depth} layers or residual blocks of {c.width} units, {c.activation}, weights {c.schemes[0]}.
+Optimizer: {c.optimizer}, learning rate {c.lr:g}, batch {c.batch_size}, {c.steps} steps, seed {c.seed}. The data
+and the mini-batches are those of the app; the weights come from the same distribution through torch.nn.init
+(PyTorch's random numbers are not numpy's, so random starts are other draws). BatchNorm1d and LayerNorm
+start at gamma = 1, beta = 0; BatchNorm trains on the batch's statistics and is evaluated with its running
+ones (momentum 0.1). Run: pip install {_needs(c)}, then python this_file.py
+"""
+
+import copy
+import math
+
+import numpy as np
+import torch
+from torch import nn
+
+torch.set_default_dtype(torch.{c.dtype})
+
+SIZES = {[c.sizes[0], c.width, k]}  # input, the stream's / layers' width, {k} classes
+DEPTH, WIDTH, ACT = {c.depth}, {c.width}, {_activation(c)}
+SCHEME = "{c.schemes[0]}"
+SCALE = {_num(c.scale)}  # multiplies the std (or bound, or constant) of the scheme
+ALPHAS = {{{", ".join(f'"{a}": {v}' for a, v in alphas.items())}}}  # the branch scale alpha; "learned" starts at 0
+{variants}
+{_data_constants(c)}
+
+'''
+    model = _MODERN_MODEL.replace(
+        "{NORM_SOURCE}", "{" + ", ".join(f'"{n}": lambda: {v}' for n, v in _NORM.items()) + "}"
+    ).replace("{OPTIMIZER}", _optimizer(c))
+    model = model.replace("NORMS = {", "\n" + _inits(c) + "\n\n\nNORMS = {", 1)
+    return head + _data_code(c) + model

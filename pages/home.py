@@ -9,14 +9,16 @@ import ui.boot  # noqa: F401 - first: loads the app's libraries once under a loc
 
 import streamlit as st
 
+from i18n import _
 from ui import nav, presets, share
 
 share.begin("")
 
-st.title("Why should weights start near zero — and why not at zero?")
+st.title(_("Why should weights start near zero — and why not at zero?"))
 
 st.markdown(
-    """
+    _(
+        """
 Three short answers, one lesson each:
 
 1. **Near zero.** With normalized inputs nothing tells a weight to be positive rather than negative, so
@@ -34,24 +36,26 @@ Three short answers, one lesson each:
    by 1/√fan_in keeps the variance steady through depth: **LeCun** (Var = 1/fan_in),
    **Xavier/Glorot** (2/(fan_in + fan_out), for tanh), **He/Kaiming** (2/fan_in, for ReLU).
 """
+    )
 )
 
-st.header("Lessons", anchor=False)
+st.header(_("Lessons"), anchor=False)
 # One row per pair of lessons, so a phone (where columns stack) lists them in the menu's order.
 for i, page in enumerate(nav.LESSONS):
     if i % 2 == 0:
         cols = st.columns(2)
     with cols[i % 2].container(border=True):
         st.markdown(f"### {page.title}")
-        st.caption(f"What you will see: {page.you_will_see}")
+        st.caption(_("What you will see: {summary}", summary=page.you_will_see))
         for preset in presets.for_page(page.url_path):
-            share.page_link(page.file, preset.label, preset.params, icon=":material/arrow_forward:")
+            share.page_link(page.file, str(preset.text), preset.params, icon=":material/arrow_forward:")
 
 share.report()
 
 st.divider()
 st.markdown(
-    """
+    _(
+        """
 **References**
 
 - LeCun, Bottou, Orr & Müller (1998), *Efficient BackProp*.
@@ -63,4 +67,5 @@ st.markdown(
 - Poole et al. (2016), *Exponential expressivity in deep neural networks through transient chaos*;
   Schoenholz et al. (2017), *Deep Information Propagation*.
 """
+    )
 )

@@ -14,11 +14,12 @@ import ui.boot  # noqa: F401 - first: loads the app's libraries once under a loc
 import streamlit as st
 
 from analysis import modern as am
+from core import predict as ask
 from core.config import ExperimentConfig
 from core.initializers import run_label
 from figures import modern as fm
 from i18n import _
-from ui import charts, controls, nav, runs, share
+from ui import charts, controls, nav, predict, runs, share, takehome
 
 PAGE = "modern"
 DEFAULTS = am.DEFAULTS
@@ -77,6 +78,12 @@ with charts.controls(left):
 
 with right:
     base = share.report(controls.config(**am.FIXED))
+    questions = [
+        lambda: ask.modern_symmetry(*compare(base, am.SYMMETRY)),
+        lambda: ask.modern_race(*compare(base, am.RACE)),
+    ]
+    if not predict.gate(PAGE, questions):  # computed only when the link asks students to predict first
+        st.stop()
 
     section(
         _("1. Normalization rescues the signal from a bad scale"),
@@ -172,3 +179,4 @@ with right:
     st.markdown(am.race_sentence(records, labels))
     for r, label in zip(records, labels):
         st.markdown(am.training_sentence(r, label))
+    takehome.show(am.RACE.configs(base), PAGE, what=_("the race"), labels=labels)

@@ -14,6 +14,8 @@ from core import predict as P
 from core.config import ExperimentConfig
 from core.train import run_experiment
 from figures.depth import input_moments
+from streamlit.testing.v1 import AppTest
+
 from tests.apptest_util import open_page, share_link
 
 
@@ -64,7 +66,7 @@ def test_depth_questions_select_the_measured_decade(case):
     g = P.depth_gradient(rec)
     lg = math.log10(b[0] / b[L]) if b[0] > 0 else -math.inf
     assert [i for i in range(len(P.DECADES)) if _in_option(i, lg)] == sorted(g.correct)
-    assert P.sci(signal) in q.truth
+    assert P.ratio_text(signal) in q.truth
 
 
 def test_depth_verdict_counts_the_orders_of_magnitude():
@@ -75,9 +77,11 @@ def test_depth_verdict_counts_the_orders_of_magnitude():
     assert ratio < 1e-10 and q.correct == {5}
     text = P.verdict(q, 3)  # "about 1 %"
     n = round(-2 - math.log10(ratio))
-    assert f"about {n} orders of magnitude below what you said" in text and P.sci(ratio) in text
-    assert P.verdict(q, 5).startswith("You said *less than a millionth (or exactly 0)*: right")
-    assert P.verdict(q, None).startswith("You did not answer; the run says")
+    assert (
+        f"That is about {n} orders of magnitude below what you said." in text and P.ratio_text(ratio) in text
+    )
+    assert P.verdict(q, 5).startswith("You said *less than a millionth (or exactly 0)*: right.")
+    assert P.verdict(q, None).startswith("You did not answer. The signal's std at hidden layer 10 is")
 
 
 # ----------------------------------------------------------------------------------------- symmetry
@@ -156,6 +160,102 @@ def test_phase_question_uses_the_pages_criterion(ratio, diverged, trains):
     assert q.correct == {0 if trains else 1}
 
 
+# ------------------------------------------------------------------------- normalization and residuals
+def _modern(part, **changes):
+    from core.modern import run_modern
+    from figures import modern as fm
+
+    base = ExperimentConfig(**fm.DEFAULTS, **fm.FIXED).replace(**changes)
+    p = getattr(fm, part)
+    return run_modern(p.configs(base)), p.labels
+
+
+@pytest.mark.parametrize("const", [0.5, -0.3])
+def test_modern_symmetry_counts_the_batchnorm_networks_distinct_units(const):
+    records, labels = _modern("SYMMETRY", weight_const=const)  # the part trains 300 steps
+    q = P.modern_symmetry(records, labels)
+    bn = next(r for r in records if r.config.norm == "batch")
+    n = int(bn.layer_stats["distinct"][-1].max())
+    assert n == 1 and q.correct == {0}  # normalizing identical units gives identical units
+    assert f"has 1 different unit of {bn.config.width} after 300 steps" in q.truth
+
+
+def test_modern_symmetry_a_few_or_all_units_from_the_records():
+    records, labels = _modern("SYMMETRY")
+    bn = next(r for r in records if r.config.norm == "batch")
+    K = bn.config.width
+    for n, want in ((1, 0), (2, 1), (K - 1, 1), (K, 2)):
+        d = bn.layer_stats["distinct"].copy()
+        d[-1] = 1
+        d[-1, -1] = n  # the most varied layer decides
+        fake = dataclasses.replace(bn, layer_stats={**bn.layer_stats, "distinct": d})
+        assert P.modern_symmetry([fake], ["x"]).correct == {want}
+    assert P.modern_symmetry([r for r in records if r.config.norm != "batch"], ["x"]) is None
+
+
+def test_modern_race_selects_the_lowest_final_loss_with_ties_and_divergence():
+    records, labels = _modern("RACE", steps=60)
+    q = P.modern_race(records, labels)
+    final = [math.inf if r.diverged_at is not None else float(r.train_loss[-1]) for r in records]
+    assert q.correct == {int(np.argmin(final))} and q.options == tuple(labels)
+    diverged = [i for i, r in enumerate(records) if r.diverged_at is not None]
+    assert diverged and not (set(diverged) & q.correct)  # residual with alpha = 1 at depth 50 diverges
+    assert P.numbers.num(min(final), 4) in q.truth and labels[int(np.argmin(final))] in q.truth
+    # a tie: the same record twice, both right; every network diverged: no question
+    tie = P.modern_race([records[min(q.correct)]] * 2, ["a", "b"])
+    assert tie.correct == {0, 1} and "a and b end lowest" in tie.truth
+    assert P.modern_race([records[i] for i in diverged], [labels[i] for i in diverged]) is None
+
+
+# ---------------------------------------------------------------------------------------- the Phase cell
+SWS, DPS = [0.25, 0.3536, 0.5, 0.7071, 1.0, 1.414, 2.0, 2.828, 4.0], [2, 6, 10, 20, 35, 50]
+
+
+@pytest.mark.parametrize(
+    ("values", "cell"),
+    [([], (1.0, 20, "")), (["1.414,20"], (1.414, 20, "")), (["1.4142,35"], (1.414, 35, "")),
+     (["1.5,20"], (1.414, 20, "nearest")), (["100,300"], (4.0, 50, "nearest")), (["0.001,0"], (0.25, 2, "nearest")),
+     (["2,21"], (2.0, 20, "nearest")), (["abc"], (1.0, 20, "invalid")), (["1.4"], (1.0, 20, "invalid")),
+     (["-1,20"], (1.0, 20, "invalid")), (["nan,20"], (1.0, 20, "invalid")), (["1,2,3"], (1.0, 20, "invalid")),
+     (["1,20", "2,20"], (1.0, 20, "invalid"))],
+)  # fmt: skip
+def test_the_cell_key_is_validated_and_clamped_to_the_grid(values, cell):
+    from ui.predict import parse_cell
+
+    assert parse_cell(values, SWS, DPS) == cell
+
+
+def test_the_phase_question_asks_about_the_teachers_cell_and_the_link_keeps_it():
+    at = open_page("phase", {"predict": "1", "cell": "2.828,35"}, timeout=300)
+    assert not at.exception
+    (radio,) = [r for r in at.radio if (r.key or "").startswith("predict_phase_")]
+    assert radio.label.startswith("Will the network with σ_w = 2.83 and 35 hidden layers train")
+    assert "cell=2.828%2C35" in share_link(at) and "predict=1" in share_link(at)
+    assert not [w for w in at.warning if "cell" in w.value]
+    at.selectbox(key="predict_depth").set_value(6).run()
+    assert "cell=2.828%2C6" in share_link(at) and at.query_params["cell"] in ("2.828,6", ["2.828,6"])
+    radio = [r for r in at.radio if (r.key or "").startswith("predict_phase_")][0]
+    assert "and 6 hidden layers" in radio.label
+    # without prediction the link carries no cell
+    off = open_page("phase", {"cell": "2.828,35"}, timeout=300)
+    assert "cell=" not in share_link(off)
+
+
+@pytest.mark.parametrize(
+    ("cell", "note", "asked"),
+    [("9,300", "is not a cell of this grid; the question asks about the nearest one, σ_w = 4 with 50",
+      "σ_w = 4 and 50 hidden"),
+     ("<b>x", "is not a cell: write it as σ_w and hidden layers, e.g. `cell=1,20`", "σ_w = 1 and 20 hidden")],
+)  # fmt: skip
+def test_a_bad_cell_gets_a_notice_and_the_nearest_or_middle_cell(cell, note, asked):
+    at = open_page("phase", {"predict": "1", "cell": cell}, timeout=300)
+    assert not at.exception
+    notes = [w.value for w in at.warning if w.value.startswith("**cell**")]
+    assert len(notes) == 1 and note in notes[0] and "<b>" not in notes[0]
+    radio = [r for r in at.radio if (r.key or "").startswith("predict_phase_")][0]
+    assert asked in radio.label
+
+
 # ------------------------------------------------------------------------------------- the gate (AppTest)
 def _charts(at) -> int:
     return len(at.get("plotly_chart"))
@@ -166,6 +266,7 @@ PAGES = [
     ("depth", {}),
     ("training", {"steps": "100"}),
     ("phase", {}),
+    ("modern", {"steps": "50"}),
 ]
 
 
@@ -192,6 +293,65 @@ def test_gate_hides_every_chart_until_reveal_then_shows_all(page, query):
     assert "predict=1" in share_link(at)
 
 
+@pytest.mark.parametrize(("page", "query"), PAGES, ids=[p for p, _ in PAGES])
+def test_a_gated_page_still_shows_the_share_box_and_its_checkbox(page, query):
+    """Before the reveal (no chart yet), the teacher sees the share link with predict=1 and the checkbox,
+    ticked; unticking it takes predict=1 out of the link and shows the charts."""
+    at = open_page(page, {**query, "predict": "1"}, timeout=300)
+    assert not at.exception
+    assert [b for b in at.button if b.key == f"predict_reveal_{page}"], "the page is not gated"
+    assert _charts(at) == 0
+    assert "predict=1" in share_link(at)
+    (box,) = [c for c in at.checkbox if c.key == "predict_option"]
+    assert box.value is True
+    box.uncheck().run()
+    assert not at.exception
+    assert "predict=1" not in share_link(at) and _charts(at) > 0
+    assert len([c for c in at.checkbox if c.key == "predict_option"]) == 1
+
+
+def _german(page: str, query: dict) -> AppTest:
+    """The page opened as a German link opens it in a browser: app.py first with the link's parameters."""
+    from tests.apptest_util import APP
+    from ui import nav
+
+    at = AppTest.from_file(APP, default_timeout=300)
+    for k, v in {**query, "lang": "de"}.items():
+        at.query_params[k] = v
+    at.run()
+    return at.switch_page(nav.by_url_path(page).file).run()
+
+
+@pytest.mark.parametrize(("page", "query"), [("depth", {}), ("symmetry", {}), ("modern", {"steps": "50"})])
+def test_the_gate_in_german_asks_and_answers_with_no_english_sentence(page, query):
+    """The question, its options, the buttons, the share box's checkbox and the verdicts: all German (the
+    rest of each lesson is its own page's text)."""
+    from tests.test_home import _english_sentences
+
+    def english(texts):
+        return [s for s in _english_sentences() if any(s in t for t in texts)]
+
+    at = _german(page, {**query, "predict": "1"})
+    assert not at.exception
+    (box,) = [c for c in at.checkbox if c.key == "predict_option"]
+    radios = [r for r in at.radio if (r.key or "").startswith(f"predict_{page}_")]
+    (reveal,) = [b for b in at.button if b.key == f"predict_reveal_{page}"]
+    asked = [
+        box.label,
+        box.help or "",
+        reveal.label,
+        *[m.value for m in at.markdown if "vorhersagen" in m.value],
+    ]
+    asked += [t for r in radios for t in (r.label, *map(str, r.options))]
+    assert box.label == "Studierende sagen zuerst vorher" and reveal.label == "Ergebnis aufdecken"
+    assert english(asked) == []
+    radios[0].set_value(0).run()
+    at.button(key=f"predict_reveal_{page}").click().run()
+    verdicts = [m.value for m in (*at.success, *at.info) if m.value.startswith("Sie ")]
+    assert len(verdicts) == len(radios) and verdicts[0].startswith("Sie sagten *")
+    assert english(verdicts) == []
+
+
 def test_checkbox_puts_predict_in_the_link_and_no_notice():
     at = open_page("depth", {})
     assert "predict=1" not in share_link(at)
@@ -204,7 +364,7 @@ def test_checkbox_puts_predict_in_the_link_and_no_notice():
 def test_reveal_without_answering_says_so():
     at = open_page("depth", {"predict": "1"})
     at.button(key="predict_reveal_depth").click().run()
-    assert [m.value for m in at.info if m.value.startswith("You did not answer")]
+    assert [m.value for m in at.info if m.value.startswith("You did not answer.")]
     assert _charts(at) > 0
 
 
@@ -215,13 +375,15 @@ def test_browser_predict_then_see(app_url, context, artifacts):
 
     page = context.new_page()
     open_browser_page(page, f"{app_url}/depth?predict=1", charts=False)
-    page.get_by_text("Reveal the result").wait_for()
+    page.get_by_text("Reveal the result").wait_for(timeout=300_000)  # the page trains first
     assert page.locator(".js-plotly-plot").count() == 0
     page.get_by_text("about 1 %").first.click()
     screenshot(page, artifacts / "predict-asked.png")
     page.get_by_text("Reveal the result").click()
     page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot .main-svg').length >= 3")
     body = page.inner_text("body")
-    assert "You said about 1 %" in body and "orders of magnitude below what you said" in body
+    assert (
+        "You said about 1 %, but the answer was" in body and "orders of magnitude below what you said" in body
+    )
     assert error_texts(page) == []
     screenshot(page, artifacts / "predict-revealed.png")

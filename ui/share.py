@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import streamlit as st
 
 from core.config import ExperimentConfig, fit_to_budget
+from i18n import _, ngettext
 from ui import controls
 from ui import i18n as ui_i18n
 
@@ -25,6 +26,9 @@ MAX_SHOWN = 40  # characters of a user-supplied value quoted back in a notice
 MAX_REPORTED = 12  # parameters listed in one notice
 # Page-wide options that are not experiment controls (ui.predict's "predict"): URL key -> its values now.
 OPTIONS: dict[str, Any] = {}
+# Drawn inside the share box under the link, given the box (ui.predict's "Students predict first" checkbox).
+BOX_EXTRAS: list[Callable[[Any], None]] = []
+_DRAWN = "_initlab_share_drawn"  # True once the share box is drawn in this script run (`begin` resets it)
 
 
 def md_escape(text: str, limit: int = MAX_SHOWN) -> str:
@@ -124,6 +128,24 @@ def begin(page: str) -> None:
         controls.reset()
         st.session_state[_STATE] = {"page": page, "raw": _raw_params(), "first": None, "notes": []}
     controls.reset()
+    st.session_state[_DRAWN] = False
+
+
+def current_page() -> str | None:
+    """The url_path of the page this session is on (set by `begin`), None before any page."""
+    state = st.session_state.get(_STATE)
+    return state["page"] if state else None
+
+
+def arrival(key: str) -> list[str]:
+    """The values of `key` in the address this page visit arrived with (what `url_notes` reports on)."""
+    state = st.session_state.get(_STATE)
+    return list(state["raw"].get(key, [])) if state else []
+
+
+def drawn() -> bool:
+    """True when this script run has drawn the share box already (ui.predict's gate draws it otherwise)."""
+    return bool(st.session_state.get(_DRAWN))
 
 
 def suggest(asked: str, options: Sequence[str]) -> list[str]:
@@ -133,10 +155,18 @@ def suggest(asked: str, options: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(sorted(starts) + close))[:3]
 
 
+def any_of(items: Sequence[str]) -> str:
+    """'a', 'a or b', 'a, b or c' in the session's language."""
+    items = list(items)
+    if len(items) <= 1:
+        return "".join(items)
+    return _("{first} or {last}", first=", ".join(items[:-1]), last=items[-1])
+
+
 def _did_you_mean(values: list[str], options: Sequence[str]) -> str:
     hints = [h for v in values if v not in options for h in suggest(v, options)]
     hints = list(dict.fromkeys(hints))
-    return f" Did you mean {' or '.join(f'`{h}`' for h in hints)}?" if hints else ""
+    return " " + _("Did you mean {ids}?", ids=any_of([f"`{h}`" for h in hints])) if hints else ""
 
 
 def _url_notes(
@@ -161,20 +191,32 @@ def _url_notes(
             if c.means_value(values):
                 continue
             if len(values) > 1 and not isinstance(c.value, tuple):
-                why = "was given more than once"
+                note = _(
+                    "**{key}** = {value} was given more than once; using {used}.",
+                    key=md_escape(key), value=shown, used=c.shown,
+                )  # fmt: skip
             else:
-                why = f"is not valid (allowed: {c.allowed})"
+                note = _(
+                    "**{key}** = {value} is not valid (allowed: {allowed}); using {used}.",
+                    key=md_escape(key), value=shown, allowed=c.allowed, used=c.shown,
+                )  # fmt: skip
             hint = _did_you_mean(values, c.options) if c.options else ""  # our own ids: no markup to escape
-            notes.append(f"**{md_escape(key)}** = {shown} {why}; using {c.shown}.{hint}")
+            notes.append(note + hint)
         elif key in controls.FIELDS_BY_KEY:
+            label = str(controls.LABELS[controls.FIELDS_BY_KEY[key]])
             notes.append(
-                f"**{md_escape(key)}** = {shown} is ignored: this page has no "
-                f"{controls.LABELS[controls.FIELDS_BY_KEY[key]].lower()} setting."
+                _(
+                    "**{key}** = {value} is ignored: this page has no {setting} setting.",
+                    key=md_escape(key),
+                    value=shown,
+                    setting=label.lower() if ui_i18n.lang() == "en" else label,  # German nouns keep capitals
+                )
             )
         else:
-            notes.append(f"**{md_escape(key)}** is ignored: Init Lab has no setting by that name.")
+            notes.append(_("**{key}** is ignored: Init Lab has no setting by that name.", key=md_escape(key)))
     if len(notes) > MAX_REPORTED:
-        notes = notes[:MAX_REPORTED] + [f"… and {len(notes) - MAX_REPORTED} more."]
+        more = len(notes) - MAX_REPORTED
+        notes = notes[:MAX_REPORTED] + [ngettext("… and {n} more.", "… and {n} more.", more)]
     return notes
 
 
@@ -211,7 +253,7 @@ def report(
     notes = [n for n in url_notes() if not any(n.startswith(f"**{md_escape(k)}**") for k in later)]
     if notes:
         where.warning(
-            "Some settings in this link could not be used:\n\n" + "\n".join(f"- {n}" for n in notes),
+            _("Some settings in this link could not be used:") + "\n\n" + "\n".join(f"- {n}" for n in notes),
             icon=":material/link_off:",
         )
     if config is None:
@@ -219,7 +261,8 @@ def report(
     fitted, budget = fit_to_budget(config)
     if budget:
         where.info(
-            "To keep this run within a few seconds:\n\n"
+            _("To keep this run within a few seconds:")
+            + "\n\n"
             + "\n".join(f"- {md_escape(n, 300)}" for n in budget),
             icon=":material/speed:",
         )
@@ -273,7 +316,7 @@ def page_link(file: str, label: str, params: Any, **kwargs: Any) -> None:
     st.page_link(file, label=label, query_params=open_params(params), **kwargs)
 
 
-def link(container: Any = None, *, title: str = "Share this experiment") -> str:
+def link(container: Any = None, *, title: str | None = None) -> str:
     """Draw the share box (the full link, one-click copy) and return the link."""
     where = st if container is None else container
     state = st.session_state.get(_STATE)
@@ -288,11 +331,16 @@ def link(container: Any = None, *, title: str = "Share this experiment") -> str:
         f"<style>.st-key-initlab_share [data-testid='stCode'] * {{{_ALWAYS_SHOWN}}}"
         ".st-key-initlab_share pre { overflow-x: hidden !important; text-overflow: ellipsis; }</style>"
     )
-    box.markdown(f"**{title}**")
+    box.markdown(f"**{title or _('Share this experiment')}**")
     box.code(url, language=None, wrap_lines=False)
     box.caption(
-        "Copy with the button at the right of the link. It lists every setting, so it opens "
-        "exactly this experiment, even after the app's defaults change: "
-        + " · ".join(md_escape(f"{k}={v}", 80) for k, v in params())
+        _(
+            "Copy with the button at the right of the link. It lists every setting, so it opens exactly this "
+            "experiment, even after the app's defaults change: {settings}",
+            settings=" · ".join(md_escape(f"{k}={v}", 80) for k, v in params()),
+        )
     )
+    for extra in BOX_EXTRAS:
+        extra(box)
+    st.session_state[_DRAWN] = True
     return url

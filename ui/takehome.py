@@ -5,30 +5,51 @@ Pages call `show(config, page)` once, near their share box; the script itself is
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import streamlit as st
 
 from core import takehome
 from core.config import ExperimentConfig
+from i18n import N_, _
 from ui import nav
 
+# What the lesson pages pass as `what` (English), marked here so that the catalog holds their German.
+WHAT = (N_("this experiment"), N_("your start"), N_("the picked cell"), N_("the race"))
 
-def show(config: ExperimentConfig, page: str, container: Any = None, *, what: str = "this experiment") -> str:
-    """An expander with the script of `config` and a download button; returns the script."""
+
+def show(
+    config: ExperimentConfig | Sequence[ExperimentConfig],
+    page: str,
+    container: Any = None,
+    *,
+    what: str | None = None,
+    labels: Sequence[str] = (),
+) -> str:
+    """An expander with the script of `config` and a download button; returns the script.
+
+    A list of configs (core.modern's networks, named by `labels`) gets core.takehome.modern_script."""
     title = f"Init Lab · {nav.by_url_path(page).title}"
-    text = takehome.script(config, title)
+    if isinstance(config, ExperimentConfig):
+        text, first = takehome.script(config, title), config
+    else:
+        text, first = takehome.modern_script(list(config), [str(lab) for lab in labels], title), config[0]
     where = st if container is None else container
-    with where.expander(f"Take it home: {what} in PyTorch", icon=":material/code:"):
+    with where.expander(
+        _("Take it home: {what} in PyTorch", what=_(str(what or WHAT[0].message))), icon=":material/code:"
+    ):
         st.caption(
-            "The same network, data, mini-batches, optimizer and initialization rule in PyTorch (numpy for "
-            "the data). It prints each layer's spread at the start and the final loss: compare them with "
-            "this page. PyTorch draws its own random weights, so random starts differ in their digits."
+            _(
+                "The same network, data, mini-batches, optimizer and initialization rule in PyTorch (numpy for "
+                "the data). It prints each layer's spread at the start and the final loss: compare them with "
+                "this page. PyTorch draws its own random weights, so random starts differ in their digits."
+            )
         )
         st.download_button(
-            "Download the script (.py)",
+            _("Download the script (.py)"),
             text.encode(),
-            file_name=takehome.filename(page, config),
+            file_name=takehome.filename(page, first),
             mime="text/x-python",
             icon=":material/download:",
             on_click="ignore",
