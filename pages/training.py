@@ -118,7 +118,7 @@ def histograms(records: list[RunRecord], colors: dict[str, str]) -> None:
     picked = c1.multiselect(
         _("Schemes to show"),
         schemes,
-        format_func=labels.get,
+        format_func=lambda s: labels.get(s, s),
         key="tr_hist_schemes",
     )
     quantity = c2.segmented_control(
