@@ -387,6 +387,8 @@ def _all_strings(at: AppTest) -> list[str]:
                 walk(v)
 
     def visit(node) -> None:
+        if getattr(node, "type", None) == "code":  # a program (the take-home script) is code, not a sentence
+            return
         proto = getattr(node, "proto", None)
         if proto is not None:
             walk(MessageToDict(proto))
