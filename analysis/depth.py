@@ -13,6 +13,7 @@ from functools import lru_cache
 import numpy as np
 
 from core.config import ExperimentConfig
+from core.modern_record import is_modern
 from core.records import Histogram, RunRecord
 from i18n import N_, LazyString, _, ngettext
 from i18n.numbers import TIMES, num, pct
@@ -143,14 +144,15 @@ def predict(record: RunRecord, input_second_moment: float) -> Prediction | None:
     """The mean-field prediction (core.theory.predict_layers) for this record's network at initialization.
 
     Per-layer weight variances are the scheme's exact ones (core.initializers.weight_std). None for the
-    schemes in NO_THEORY or where the recursion leaves the floating-point range.
+    schemes in NO_THEORY, for residual or normalized networks (the recursion is for plain ones), or where the
+    recursion leaves the floating-point range.
     """
     from core.initializers import bias_std, weight_std
     from core.theory import predict_layers
     from core.train import init_params
 
     c, sizes = record.config, list(record.sizes)
-    if record.scheme in NO_THEORY:
+    if record.scheme in NO_THEORY or is_modern(c):
         return None
     L, i0 = len(sizes) - 2, stat_index(record, 0)
     fans = list(zip(sizes[:-1], sizes[1:]))
@@ -280,6 +282,12 @@ def theory_sentence(record: RunRecord, prediction: Prediction | None, input_std:
     if prediction is None:
         if record.scheme in NO_THEORY:
             return str(NO_THEORY[record.scheme])
+        if is_modern(record.config):
+            return _(
+                "The mean-field recursion drawn here is for plain networks without normalization (Schoenholz et "
+                "al. 2017), so no prediction is drawn for this residual or normalized network; the "
+                "Normalization & residuals lesson derives the recursion of a residual stream."
+            )
         return _("The mean-field recursion leaves the floating-point range here, so no prediction is drawn.")
     L, i0 = len(record.sizes) - 2, stat_index(record, 0)
     measured = float(record.layer_stats["act_std"][i0, L - 1])

@@ -163,7 +163,7 @@ def test_phase_question_uses_the_pages_criterion(ratio, diverged, trains):
 # ------------------------------------------------------------------------- normalization and residuals
 def _modern(part, **changes):
     from core.modern import run_modern
-    from figures import modern as fm
+    from analysis import modern as fm
 
     base = ExperimentConfig(**fm.DEFAULTS, **fm.FIXED).replace(**changes)
     p = getattr(fm, part)
