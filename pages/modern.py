@@ -5,11 +5,11 @@ Widgets -> one base config -> four cached comparisons (core.modern) -> figures.m
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import ui.boot  # noqa: F401 - first: loads the app's libraries once under a lock (ui/boot.py)
 
 # isort: split
+
+from collections.abc import Callable
 
 import streamlit as st
 

@@ -23,8 +23,8 @@ from packaging.requirements import Requirement
 from tests.browser_util import CHROMIUM
 
 ROOT = Path(__file__).resolve().parent.parent
-APP_SOURCES = ["app.py", "pages", "ui", "figures", "core", "i18n"]
-LOCAL = {"app", "pages", "ui", "figures", "core", "i18n", "tests", "benchmarks"}
+APP_SOURCES = ["app.py", "pages", "ui", "figures", "analysis", "core", "i18n"]
+LOCAL = {"app", "pages", "ui", "figures", "analysis", "core", "i18n", "tests", "benchmarks"}
 DEV_ONLY = {"pytest", "pytest-timeout", "hypothesis", "ruff", "playwright"}
 SLOW = pytest.mark.skipif(
     not os.environ.get("INITLAB_SLOW"), reason="minutes: set INITLAB_SLOW=1 to build a fresh venv and serve"
