@@ -344,6 +344,7 @@ def test_the_gate_in_german_asks_and_answers_with_no_english_sentence(page, quer
     ]
     asked += [t for r in radios for t in (r.label, *map(str, r.options))]
     assert box.label == "Studierende sagen zuerst vorher" and reveal.label == "Ergebnis aufdecken"
+    assert "**Dieses Experiment teilen**" in [m.value for m in at.markdown]
     assert english(asked) == []
     radios[0].set_value(0).run()
     at.button(key=f"predict_reveal_{page}").click().run()

@@ -495,7 +495,7 @@ def test_modern_script_run_on_its_own_matches_the_app(part, tmp_path):
     mod = _load_script(text, tmp_path)
     X, y, _, _ = mod["make_data"]()
     batches = mod["batch_indices"](len(y))
-    g = mod["build"].__globals__
+    g = mod["train"].__globals__  # the script's globals (build's are torch's: @torch.no_grad wraps it)
     for cfg, label, rec, got in zip(configs, labels, records, printed):
         app_std = rec.layer_stats["stream_std"][0]
         if cfg.schemes[0] == "constant":  # no randomness at the start: equal to the printed digits

@@ -331,7 +331,8 @@ def link(container: Any = None, *, title: str | None = None) -> str:
         f"<style>.st-key-initlab_share [data-testid='stCode'] * {{{_ALWAYS_SHOWN}}}"
         ".st-key-initlab_share pre { overflow-x: hidden !important; text-overflow: ellipsis; }</style>"
     )
-    box.markdown(f"**{title or _('Share this experiment')}**")
+    heading = title or _("Share this experiment")  # not inside an f-string: pybabel would not see it
+    box.markdown(f"**{heading}**")
     box.code(url, language=None, wrap_lines=False)
     box.caption(
         _(
