@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from i18n import N_, Text
+from i18n.numbers import num
 from core.activations import ACTIVATIONS, GELU_SECOND_MOMENT  # noqa: F401 (GELU_SECOND_MOMENT: public)
 from core.samplers import (  # noqa: F401 (the samplers are public here too, as in torch.nn.init)
     TRUNC_CUT,
@@ -70,7 +72,7 @@ GAINS: dict[str, float] = {name: a.gain(0.01) for name, a in ACTIVATIONS.items()
 class Scheme:
     """One initialization scheme: everything the app knows about it, in one entry of `SCHEMES`."""
 
-    label: str  # human label, one per id across the app
+    label: Text  # human label, one per id across the app (translated where it is shown)
     family: str  # constant, fixed scale, fan-in scaled, fan-avg scaled, orthogonal, data-dependent
     formula: str  # LaTeX for st.latex (the rule as published, before `scale`)
     purpose: str  # one line: what it is for
@@ -190,7 +192,7 @@ _NIN, _NOUT = r"n_{\mathrm{in}}", r"n_{\mathrm{out}}"
 
 SCHEMES: dict[str, Scheme] = {
     "zeros": Scheme(
-        "Zeros",
+        N_("Zeros"),
         "constant",
         r"W_{ij} = 0",
         "Shows why not zero: every unit of a layer stays identical (and tanh/ReLU layers get no gradient).",
@@ -200,7 +202,7 @@ SCHEMES: dict[str, Scheme] = {
         std=_zero_std,
     ),
     "constant": Scheme(
-        "Constant",
+        N_("Constant"),
         "constant",
         r"W_{ij} = c",
         "Shows that any constant is as bad as zero: equal units get equal updates forever.",
@@ -210,7 +212,7 @@ SCHEMES: dict[str, Scheme] = {
         std=_zero_std,
     ),
     "normal": Scheme(
-        "Normal (fixed σ)",
+        N_("Normal (fixed σ)"),
         "fixed scale",
         r"W_{ij} \sim \mathcal{N}(0,\ \sigma^2)",
         "The classic tutorial N(0, 0.01²): breaks symmetry, but one σ for every width and depth.",
@@ -220,7 +222,7 @@ SCHEMES: dict[str, Scheme] = {
         std=sigma_std,
     ),
     "uniform": Scheme(
-        "Uniform (fixed a)",
+        N_("Uniform (fixed a)"),
         "fixed scale",
         r"W_{ij} \sim \mathcal{U}[-a,\ a]",
         "A fixed-width uniform: small and random, but blind to the layer's size.",
@@ -230,7 +232,7 @@ SCHEMES: dict[str, Scheme] = {
         std=lambda n_in, n_out, p, act: p["gain"] * p["bound"] / math.sqrt(3.0),
     ),
     "standard_uniform": Scheme(
-        "Standard uniform 1/√fan_in",
+        N_("Standard uniform 1/√fan_in"),
         "fan-in scaled",
         rf"W_{{ij}} \sim \mathcal{{U}}\left[-\frac{{g}}{{\sqrt{{{_NIN}}}}},\ \frac{{g}}{{\sqrt{{{_NIN}}}}}\right]",
         "The 'standard' rule and PyTorch's nn.Linear default: variance 1/(3 fan_in), a 1/3 shrink per layer.",
@@ -240,7 +242,7 @@ SCHEMES: dict[str, Scheme] = {
         std=lambda n_in, n_out, p, act: p["gain"] / math.sqrt(3.0 * n_in),
     ),
     "lecun_normal": Scheme(
-        "LeCun normal",
+        N_("LeCun normal"),
         "fan-in scaled",
         rf"W_{{ij}} \sim \mathcal{{N}}\left(0,\ \frac{{g^2}}{{{_NIN}}}\right)",
         "Keeps the forward variance when E[h²] ≈ Var[z] (linear regime; SELU networks).",
@@ -250,7 +252,7 @@ SCHEMES: dict[str, Scheme] = {
         std=fan_in_std,
     ),
     "lecun_uniform": Scheme(
-        "LeCun uniform",
+        N_("LeCun uniform"),
         "fan-in scaled",
         rf"W_{{ij}} \sim \mathcal{{U}}\left[-g\sqrt{{\frac{{3}}{{{_NIN}}}}},\ g\sqrt{{\frac{{3}}{{{_NIN}}}}}\right]",
         "LeCun's variance g²/fan_in with a uniform distribution.",
@@ -260,7 +262,7 @@ SCHEMES: dict[str, Scheme] = {
         std=fan_in_std,
     ),
     "xavier_normal": Scheme(
-        "Xavier (Glorot) normal",
+        N_("Xavier (Glorot) normal"),
         "fan-avg scaled",
         rf"W_{{ij}} \sim \mathcal{{N}}\left(0,\ g^2\,\frac{{2}}{{{_NIN} + {_NOUT}}}\right)",
         "Balances the forward signal and the backward gradient for tanh-like units.",
@@ -270,7 +272,7 @@ SCHEMES: dict[str, Scheme] = {
         std=fan_avg_std,
     ),
     "xavier_uniform": Scheme(
-        "Xavier (Glorot) uniform",
+        N_("Xavier (Glorot) uniform"),
         "fan-avg scaled",
         rf"W_{{ij}} \sim \mathcal{{U}}\left[-g\sqrt{{\frac{{6}}{{{_NIN} + {_NOUT}}}}},\ "
         rf"g\sqrt{{\frac{{6}}{{{_NIN} + {_NOUT}}}}}\right]",
@@ -281,7 +283,7 @@ SCHEMES: dict[str, Scheme] = {
         std=fan_avg_std,
     ),
     "he_normal": Scheme(
-        "He (Kaiming) normal",
+        N_("He (Kaiming) normal"),
         "fan-in scaled",
         r"W_{ij} \sim \mathcal{N}\left(0,\ \frac{2\,g^2}{(1+\alpha^2)\,n_{\mathrm{mode}}}\right),"
         r"\quad \alpha = \text{leaky slope (0 unless leaky ReLU)}",
@@ -292,7 +294,7 @@ SCHEMES: dict[str, Scheme] = {
         std=he_std,
     ),
     "he_uniform": Scheme(
-        "He (Kaiming) uniform",
+        N_("He (Kaiming) uniform"),
         "fan-in scaled",
         r"W_{ij} \sim \mathcal{U}\left[-g\sqrt{\frac{6}{(1+\alpha^2)\,n_{\mathrm{mode}}}},\ "
         r"g\sqrt{\frac{6}{(1+\alpha^2)\,n_{\mathrm{mode}}}}\right]",
@@ -303,7 +305,7 @@ SCHEMES: dict[str, Scheme] = {
         std=he_std,
     ),
     "orthogonal": Scheme(
-        "Orthogonal",
+        N_("Orthogonal"),
         "orthogonal",
         r"W = g\,Q,\quad Q^\top Q = I \ \text{(or } Q Q^\top = I\text{)},\ Q \text{ from the QR of a Gaussian matrix}",
         "All singular values equal g: linear deep networks keep every direction's norm (Saxe et al.).",
@@ -313,7 +315,7 @@ SCHEMES: dict[str, Scheme] = {
         std=_orthogonal_std,
     ),
     "truncated_normal": Scheme(
-        "Truncated normal",
+        N_("Truncated normal"),
         "fixed scale",
         r"W_{ij} \sim \mathcal{N}\left(0,\ (\sigma/0.8796)^2\right) \text{ cut at } \pm 2\sigma/0.8796"
         r"\ \Rightarrow\ \mathrm{std} = \sigma",
@@ -324,7 +326,7 @@ SCHEMES: dict[str, Scheme] = {
         std=sigma_std,
     ),
     "lsuv": Scheme(
-        "LSUV (layer-sequential unit variance)",
+        N_("LSUV (layer-sequential unit variance)"),
         "data-dependent",
         r"W_l \leftarrow g\,Q_l,\ \text{then } W_l \leftarrow W_l / \sqrt{\mathrm{Var}[z_l]}"
         r"\ \text{on a batch, layer by layer, until } \mathrm{Var}[z_l] \approx 1",
@@ -335,7 +337,7 @@ SCHEMES: dict[str, Scheme] = {
         std=_orthogonal_std,
     ),
     "sparse": Scheme(
-        "Sparse (PyTorch sparse_)",
+        N_("Sparse (PyTorch sparse_)"),
         "fixed scale",
         r"W_{ij} \sim \mathcal{N}(0,\ \sigma^2),\ \text{then }\lceil \mathrm{sparsity}\,"
         + _NOUT
@@ -394,7 +396,7 @@ def weight_std(scheme: str, fan_in: int, fan_out: int, activation: str = "tanh",
 
 def scheme_label(scheme: str) -> str:
     """The one human label of a scheme id ("he_normal" -> "He (Kaiming) normal"); an unknown id is its own label."""
-    return SCHEMES[scheme].label if scheme in SCHEMES else scheme
+    return str(SCHEMES[scheme].label) if scheme in SCHEMES else scheme
 
 
 def run_label(scheme: str, config: object) -> str:
@@ -403,11 +405,11 @@ def run_label(scheme: str, config: object) -> str:
     if scheme not in SCHEMES:
         return scheme
     values = [
-        f"{PARAMS[n].symbol} = {getattr(config, PARAMS[n].field):g}"
+        f"{PARAMS[n].symbol} = {num(getattr(config, PARAMS[n].field), 3)}"
         for n in SCHEMES[scheme].params
         if PARAMS[n].symbol
     ]
-    return ", ".join([SCHEMES[scheme].label, *values])
+    return ", ".join([str(SCHEMES[scheme].label), *values])
 
 
 def initialize_bias(

@@ -153,11 +153,6 @@ SPARSE_LINKS = {
 }
 
 
-@pytest.mark.xfail(
-    reason="issue 15: the lesson pages still draw their scheme parameters by hand; they pass once every page "
-    "draws them with controls.scheme_params (the page owners' part)",
-    strict=False,
-)
 @pytest.mark.parametrize("page", list(SPARSE_LINKS))
 def test_a_scheme_brings_the_controls_of_the_parameters_it_reads(page):
     """core.initializers.Scheme.params decides the controls: `sparse` reads σ and its sparsity."""
