@@ -17,6 +17,7 @@ from core.modern_record import is_modern
 from core.records import Histogram, RunRecord
 from i18n import N_, LazyString, _, ngettext
 from i18n.numbers import TIMES, num, pct
+from analysis import divergence
 
 # The lesson's default experiment: the classic tutorial start N(0, 0.01²) in 10 tanh layers of 64 units,
 # whose signal collapses, and a short training run; at these sizes the page computes in well under a second.
@@ -538,7 +539,7 @@ def training_sentence(record: RunRecord) -> str:
     """How far the short training run got: loss and test accuracy at the start and the end, and a verdict
     that agrees with both (a loss that falls while the accuracy stays at chance is not "trained")."""
     if record.diverged_at is not None:
-        return record.divergence
+        return divergence.sentence(record)
     if len(record.train_loss) < 2:
         return _("No training steps were taken: the charts show the network at initialization.")
     a, b = float(record.train_loss[0]), float(record.train_loss[-1])

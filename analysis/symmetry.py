@@ -20,6 +20,7 @@ from core.phase_worker import guess_loss
 from core.records import DataSplit, RunRecord
 from i18n import _, current, ngettext
 from i18n.numbers import decimal, num, pct
+from analysis import divergence
 
 # The lesson's default experiment: a symmetric start, 2 hidden layers, and momentum (it trains the small
 # random start within 300 steps, and an elementwise optimizer keeps equal units equal just like SGD and Adam).
@@ -239,7 +240,7 @@ def loss_sentence(sym: Panel, ref: Panel, baseline: float | None) -> str:
         )
     for p in (sym, ref):
         if p.record.divergence:
-            parts.append(_("{label}: {value}", label=p.label, value=p.record.divergence))
+            parts.append(_("{label}: {value}", label=p.label, value=divergence.sentence(p.record)))
     return " ".join(parts)
 
 

@@ -30,6 +30,7 @@ from analysis.training import (
 )
 from core.records import RunRecord
 from i18n import N_, _, ngettext, numbers
+from analysis import divergence
 
 
 def _listing(names: Sequence[str]) -> str:
@@ -137,9 +138,7 @@ def divergence_sentences(records: Sequence[RunRecord]) -> list[str]:
     for r in records:
         if r.diverged_at is None:
             continue
-        what = r.divergence or _(
-            "Training stopped at step {step}: the loss became infinite or NaN.", step=r.diverged_at
-        )
+        what = divergence.sentence(r)
         out.append(
             _(
                 "**{scheme} diverged.** {what} Its curves end at step {step} (marked ×); "

@@ -18,7 +18,7 @@ from analysis.training import run_label
 from core.records import RunRecord
 from i18n import N_, _, numbers
 
-# Used only when the page passes no colour for a scheme (the page passes ui/style.py's colours).
+# Used only when the page passes no colour for a scheme (the page passes figures/style.py's colours).
 FALLBACK_COLORS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00")
 # Class colours of decision regions (ColorBrewer Pastel2) and of the points on them (Dark2, the same hues
 # darker), so a point on a region of another class stands out.

@@ -31,6 +31,8 @@ def cell_params(cfg: ExperimentConfig) -> dict[str, str]:
         "depth",
         "width",
         "activation",
+        "block",  # plain, no norm: said explicitly, so a lesson last left residual opens this cell's network
+        "norm",
         "schemes",
         "scale",
         "gain",

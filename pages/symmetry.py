@@ -20,6 +20,7 @@ from figures import style
 from i18n import _
 from i18n.numbers import pct
 from ui import charts, controls, nav, predict, runs, share, takehome
+from analysis import divergence
 
 PAGE = "symmetry"
 WIDTHS = (2, 4, 8, 16, 32, 64)  # the weight snapshots are kept up to this size
@@ -132,7 +133,7 @@ with right:
     for p in panels:
         if p.record.divergence:
             st.warning(
-                _("{label}: {value}", label=p.label, value=p.record.divergence), icon=":material/warning:"
+                _("{label}: {value}", label=p.label, value=divergence.sentence(p.record)), icon=":material/warning:"
             )
 
     metrics = st.columns(4)

@@ -185,6 +185,7 @@ def test_picking_a_cell_updates_its_sentence_and_links():
     assert "σ_w = 0.25, 50 hidden layers" in text(at) and "it did not train" in text(at)
     q = _links(at)["training"]
     assert (q["scale"], q["depth"], q["width"], q["steps"]) == ("0.25", "50", "8", "50")
+    assert (q["block"], q["norm"]) == ("plain", "none")  # a lesson last left residual opens this plain cell
     # a display-only control re-colours the diagram without retraining: same cells, no new run
     at.radio(key="color").set_value("accuracy").run()
     z = np.array(_heat_z(at), dtype=float)

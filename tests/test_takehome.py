@@ -340,7 +340,7 @@ def test_the_script_is_clean_python():
 
 # ---------------------------------------------------------------- normalization and residuals (/modern)
 def _modern_parts() -> dict:
-    from figures import modern as fm
+    from analysis import modern as fm
 
     base = ExperimentConfig(**fm.DEFAULTS, **fm.FIXED).replace(steps=TEST_STEPS)
     out = {}
