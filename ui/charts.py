@@ -44,7 +44,7 @@ PAGE_CSS = f"""<style>
   [class*="st-key-wide_inner_"] {{ min-width: {WIDE_MIN_PX}px; }}
 }}
 .js-plotly-plot .gtitle {{ display: none; }}
-[data-testid="stMarkdownContainer"] .katex-display {{ overflow-x: auto; overflow-y: hidden; padding: 2px 0; }}
+[data-testid="stMarkdownContainer"] .katex-display {{ overflow-x: auto; overflow-y: hidden; padding: 2px 4px; }}
 </style>"""
 AXIS_TEXT_LIGHT = "#5C5F6B"  # the colour PAGE_CSS gives chart axis text in the light theme
 
