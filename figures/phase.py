@@ -114,8 +114,7 @@ def phase_figure(
             mode="markers+text",
             text=np.where(div.ravel(), "✕", ""),
             textfont=dict(color="white", size=16),
-            # invisible but clickable: opacity 0 (a transparent colour would be made "readable" grey by
-            # ui.style.readable_figure, which reads rgba(0,0,0,0) as black)
+            # invisible but clickable
             marker=dict(symbol="square", size=22, opacity=0),
             customdata=np.column_stack([xx.ravel(), yy.ravel(), value.ravel()]),
             # Plotly fills %{...} (d3 formats, the page's separators); the words are one message

@@ -108,11 +108,17 @@ def min_contrast(color: str) -> float:
     return min(contrast(color, bg) for bg in BACKGROUNDS.values())
 
 
+def _invisible(color: str) -> bool:
+    """A fully transparent colour ("rgba(0,0,0,0)", "transparent")."""
+    c = color.strip().lower().replace(" ", "")
+    return c == "transparent" or (c.startswith("rgba(") and c.rstrip(")").split(",")[-1] in ("0", "0.0"))
+
+
 def readable(color: str, ratio: float = MARK_CONTRAST) -> str:
     """The colour itself if it reaches `ratio` on both backgrounds, else the same hue at the lightness that
     does (as "#RRGGBB"); only marks can reach 3:1 on both (text needs the theme's own text colour)."""
     rgb = _rgb(color)
-    if rgb is None or min_contrast(color) >= ratio:
+    if rgb is None or _invisible(color) or min_contrast(color) >= ratio:  # nothing to read in an invisible mark
         return color
     hue, light, sat = colorsys.rgb_to_hls(*rgb)
     lo, hi = 0.0, 1.0

@@ -56,6 +56,14 @@ def test_light_captions_reach_aa():
     assert style.contrast(caption, light["backgroundColor"]) >= 4.5
 
 
+def test_an_invisible_mark_stays_invisible():
+    """readable() shifts a colour's lightness until it reaches 3:1; a fully transparent one (the Phase page's
+    clickable cells) has nothing to read and must not turn grey."""
+    for c in ("rgba(0,0,0,0)", "rgba(0, 0, 0, 0)", "transparent"):
+        assert style.readable(c) == c
+    assert style.readable("rgba(0,0,0,0.5)") != "rgba(0,0,0,0.5)"
+
+
 def test_every_scheme_of_the_registry_has_its_own_colour():
     assert set(style.SCHEME_COLORS) == set(SCHEMES)  # a new scheme needs a colour in figures/style.py
 
