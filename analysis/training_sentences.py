@@ -234,7 +234,7 @@ def hist_sentence(records: Sequence[RunRecord], checkpoint: int, kind: str = "gr
 
 def _times(x: float) -> str:
     """A ratio to 2 significant digits: 3.2, 56, 10,000, 180,000 (bins are a quarter decade wide)."""
-    if x < 100:
+    if not math.isfinite(x) or x < 100 or x >= 1e6:  # num: 10⁶ and up as powers; "infinite" in words
         return numbers.num(x, 2)
     e = math.floor(math.log10(x)) - 1
     return numbers.integer(round(x / 10**e) * 10**e)

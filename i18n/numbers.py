@@ -107,7 +107,10 @@ def decimal(x: float, digits: int = 2, *, lang: str | None = None) -> str:
 
 
 def integer(n: int, *, lang: str | None = None) -> str:
-    """A count with the language's grouping: 12,345 / 12.345."""
+    """A count with the language's grouping: 12,345 / 12.345 (from 10¹⁵ on as a power of ten, as `num` writes it:
+    Babel's decimal context cannot group more digits)."""
+    if abs(n) >= 1e15:
+        return num(n, 2, lang=lang)
     return minus(format_decimal(int(n), format="#,##0", locale=_locale(_lang(lang))))
 
 

@@ -364,7 +364,7 @@ def test_lang_de_shows_the_symmetry_page_in_german():
     )
     assert "Die Symmetrie ist gebrochen, aber schlecht" in t
     # German numbers: decimal comma in computed sentences, percent with a space
-    cos_ref = re.search(r"\(Xavier \(Glorot\) uniform \(Referenz\): (\d+,\d\d)\)", t)
+    cos_ref = re.search(r"\(Xavier \(Glorot\), gleichverteilt \(Referenz\): (\d+,\d\d)\)", t)
     assert cos_ref and float(cos_ref.group(1).replace(",", ".")) < 0.5
     assert re.search(r"Nach 300 Schritten liegt der Trainingsverlust von \*\*.*?\*\* bei \d,\d{3} ", t)
     assert re.search(r"Testgenauigkeit nach 300 Schritten – .*\d\u00a0%", t)

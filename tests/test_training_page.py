@@ -435,14 +435,14 @@ def test_lang_de_shows_the_page_in_german_with_german_numbers_and_table_headers(
     # a soft hyphen lets the long compound break on a phone
     assert at.title[0].value == "Das Trainingsrennen: Initialisierungs\u00adverfahren nebeneinander"
     # numbers the German way: decimal comma in metrics and sentences
-    assert metrics(at)["Zeros"] == "1,10"
+    assert metrics(at)["Nullen"] == "1,10"
     loss = sentence(at, "Trainingsverlust auf allen Trainingsdaten, Start → nach 300 Schritten")
-    assert "Zeros: nach 300 Schritten immer noch 1,10 (kein Lernen)" in loss and "ln 3 = 1,10" in loss
+    assert "Nullen: nach 300 Schritten immer noch 1,10 (kein Lernen)" in loss and "ln 3 = 1,10" in loss
     he = default_records["he_normal"].train_loss
     with i18n.use("de"):
         start, final = an.fmt(he[0]), an.fmt(he[-1])
         steps_csv = an.per_step_table(list(default_records.values())).to_csv(index=False).splitlines()[0]
-    assert f"He (Kaiming) normal: {start} → {final}" in loss and "," in final and "." not in final
+    assert f"He (Kaiming), normalverteilt: {start} → {final}" in loss and "," in final and "." not in final
     # the charts: German titles and axes, Plotly's separators for German
     titles = [c["layout"]["title"]["text"] for c in charts(at)]
     assert "Verlust: Training (jedes Mini-Batch, durchgezogen) und Test (gestrichelt)" in titles
