@@ -28,6 +28,7 @@ from core.losses import softmax, softmax_cross_entropy
 from core.modern import Optimizer, _evaluate, network, saturation_and_dead
 from core.recorder import MAX_SNAPSHOT_FLOATS, make_binners
 from core.records import HISTOGRAMS, LAYER_STATS, SYMMETRY_STATS, DataSplit, Histogram, RunRecord
+from i18n import _
 
 
 def is_modern(config: ExperimentConfig) -> bool:
@@ -39,8 +40,10 @@ def check(config: ExperimentConfig) -> None:
     """Raise ValueError, in words for the page, if config asks for what these networks do not have."""
     if is_modern(config) and "lsuv" in config.schemes:
         raise ValueError(
-            "LSUV rescales the layers of a plain network on a batch; it is not defined for residual or "
-            "normalized networks here. Pick another initialization, or a plain network without normalization"
+            _(
+                "LSUV rescales the layers of a plain network on a batch; it is not defined for residual or "
+                "normalized networks here. Pick another initialization, or a plain network without normalization"
+            )
         )
 
 

@@ -23,6 +23,7 @@ import streamlit as st
 from core.config import ExperimentConfig, validate
 from core.process import available_cpus
 from core.records import RunRecord
+from i18n import _
 
 _LOG = logging.getLogger(__name__)
 _CORE = Path(__file__).resolve().parent.parent / "core"
@@ -132,8 +133,8 @@ def plain_error(err: Exception) -> str:
     """A ValueError from validation, in words for the page."""
     text = str(err)
     if text.startswith("schemes must be a non-empty"):
-        return "Pick at least one initialization to run the experiment."
-    return f"This experiment can't run as set: {text}."
+        return _("Pick at least one initialization to run the experiment.")
+    return _("This experiment can't run as set: {reason}.", reason=text)
 
 
 def experiment(config: ExperimentConfig, *, stop: bool = True) -> dict[str, RunRecord] | None:
