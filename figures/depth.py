@@ -10,7 +10,6 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from analysis import depth as ad
-from analysis.depth import input_moments  # noqa: F401 - moved to analysis; tests/test_predict.py imports it here
 from core.records import Histogram, RunRecord
 from i18n import N_, _
 

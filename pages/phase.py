@@ -277,4 +277,3 @@ with right:
     )
     takehome.show(phase.cell_config(pc, pick_sw, pick_depth), "phase", what=_("the picked cell"))
     share.link()
-    predict.share_option()

@@ -191,4 +191,3 @@ with right:
 
     takehome.show(student, PAGE, what=_("your start"))
     share.link()
-    predict.share_option()

@@ -313,4 +313,3 @@ with right:
 
     takehome.show(config, PAGE)
     share.link()
-    predict.share_option()

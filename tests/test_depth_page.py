@@ -10,7 +10,6 @@ import json
 import math
 import re
 import time
-from urllib.parse import parse_qsl, urlsplit
 
 import numpy as np
 import pytest
@@ -19,7 +18,7 @@ from core.config import ExperimentConfig
 from core.train import run_many
 from analysis import depth as ad
 from figures import depth as fd
-from tests.apptest_util import open_page, share_link, url_notices
+from tests.apptest_util import config_from_link, open_page, share_link, url_notices
 from ui import controls, nav, presets, runs
 
 PAGE = "depth"
@@ -44,17 +43,8 @@ def metrics(at) -> dict[str, float]:
 
 
 def page_config(at) -> ExperimentConfig:
-    """The config the page ran, read back from its share link (which lists every control)."""
-    fields: dict = {}
-    for key, value in parse_qsl(urlsplit(share_link(at)).query, keep_blank_values=True):
-        if key == "lang":  # the language, not a config field
-            continue
-        name = controls.FIELDS_BY_KEY[key]
-        if name == "schemes":
-            fields[name] = (*fields.get(name, ()), value)
-        else:
-            fields[name] = type(getattr(ExperimentConfig(), name))(value)
-    return ExperimentConfig(**fields, **FIXED)
+    """The config the page ran, read back from its share link; every key of it is a config field."""
+    return config_from_link(at, FIXED, strict=True)
 
 
 def page_record(at):

@@ -13,7 +13,7 @@ from core import phase
 from core import predict as P
 from core.config import ExperimentConfig
 from core.train import run_experiment
-from figures.depth import input_moments
+from analysis.depth import input_moments
 from streamlit.testing.v1 import AppTest
 
 from tests.apptest_util import open_page, share_link

@@ -13,7 +13,6 @@ import re
 import runpy
 import subprocess
 import sys
-from urllib.parse import parse_qsl, urlsplit
 
 import numpy as np
 import pytest
@@ -23,8 +22,8 @@ from core.config import ExperimentConfig, fit_to_budget
 from core.data import DATASETS, load
 from core.initializers import SCHEMES, bias_std, weight_std
 from core.train import batch_indices, initial_network, init_params, run_experiment
-from tests.apptest_util import open_page, share_link
-from ui import controls, nav
+from tests.apptest_util import config_from_link, open_page
+from ui import nav
 from ui.presets import PRESETS
 
 torch = pytest.importorskip("torch")
@@ -49,20 +48,6 @@ def _torch_env() -> dict[str, str]:
     return {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
-def _config_from_link(at, fixed: dict) -> ExperimentConfig:
-    """The config the page ran, read back from its share link (which lists every control)."""
-    fields: dict = {}
-    for key, value in parse_qsl(urlsplit(share_link(at)).query, keep_blank_values=True):
-        if key not in controls.FIELDS_BY_KEY:  # the page's own keys (layer, target), lang, predict
-            continue
-        name = controls.FIELDS_BY_KEY[key]
-        if name == "schemes":
-            fields[name] = (*fields.get(name, ()), value)
-        else:
-            fields[name] = type(getattr(ExperimentConfig(), name))(value)
-    return ExperimentConfig(**fields, **fixed)
-
-
 def _phase_cell() -> ExperimentConfig:
     """The cell the Phase page picks at its defaults (pages/phase.py): the critical σ_w, depth nearest 20."""
     pc, _ = phase.fit_phase(phase.PhaseConfig())
@@ -79,7 +64,7 @@ def _preset(preset: str) -> tuple[ExperimentConfig, str]:
     shown = [c.value for c in at.code if c.value.startswith('"""Init Lab')]
     assert len(shown) == 1, f"{p.page}: expected one take-home script"
     # the page runs its link's config as cut to the work budget (share.report), and shows that one's script
-    return (_phase_cell() if p.page == "phase" else fit_to_budget(_config_from_link(at, {}))[0]), shown[0]
+    return (_phase_cell() if p.page == "phase" else fit_to_budget(config_from_link(at, {}))[0]), shown[0]
 
 
 @pytest.fixture

@@ -60,15 +60,6 @@ def _checkbox(box: Any) -> None:
 share.BOX_EXTRAS.append(_checkbox)  # every share box holds the checkbox, gated page or not
 
 
-def share_option(container: Any = None) -> None:
-    """The teacher's checkbox (predict=1 in the link); `share.link` draws it inside the share box.
-
-    Called after `share.link()` in the same run, it draws nothing (the box holds it already).
-    """
-    if not share.drawn():
-        _checkbox(st if container is None else container)
-
-
 def _reveal(state_key: str, qkey: str, picks: dict[str, Any]) -> None:
     st.session_state[state_key] = qkey
     for k, v in picks.items():  # the Phase page: the asked cell becomes the picked one
