@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
@@ -49,9 +51,24 @@ def widget_value(at: AppTest, key: str):
 
 def share_link(at: AppTest) -> str:
     """The link in the page's "Share this experiment" box."""
-    links = [c.value for c in at.code if "?" in c.value or c.value.startswith(("http", "./"))]
+    links = share_links(at)
     assert links, "no share link on the page"
     return links[-1]
+
+
+def share_links(at: AppTest) -> list[str]:
+    """Every share box's link on the page (the copy button's data-link; ui.share.copy_block), in order."""
+    return [html.unescape(m) for h in at.html for m in re.findall(r'data-link="([^"]*)"', h.value)]
+
+
+def open_takehome(at: AppTest, page: str) -> str:
+    """Open the page's take-home expander (its script is drawn only while open) and return the script."""
+    from ui.takehome import OPEN_KEY
+
+    at.session_state[OPEN_KEY + page] = True
+    at.run()
+    (script,) = [c.value for c in at.code if c.value.startswith('"""Init Lab')]
+    return script
 
 
 def config_from_link(at: AppTest, fixed: Mapping[str, object] | None = None, *, strict: bool = False):

@@ -25,7 +25,7 @@ CHROMIUM_ARGS = [
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 ERRORS = '[data-testid="stException"]'
 NAVS = '[data-testid="stTopNav"], [data-testid="stSidebarNav"]'
-SHARE_CODE = '[data-testid="stCode"] code'
+SHARE_CODE = ".initlab-link code"  # ui.share.copy_block
 
 
 def wait_idle(page, timeout_ms: float = 180_000) -> None:
@@ -109,18 +109,10 @@ def screenshot(page, path, max_height: int = 4000) -> None:
 
 def copy_share_link(page) -> str:
     """Click the copy button of the share box and return the clipboard (needs clipboard permissions)."""
-    size = page.viewport_size or {"width": 1400, "height": 1000}
-    # A tall window shows the whole sidebar and page without scrolling, so the sticky header never covers
-    # the button that appears above the code block on hover.
-    page.set_viewport_size({"width": size["width"], "height": 2400})
-    page.wait_for_timeout(300)
-    try:
-        box = page.locator('[data-testid="stCode"]', has_text="?").last
-        box.hover()
-        button = box.locator("button").first
-        button.wait_for(state="visible", timeout=10_000)
-        button.click()
-        page.wait_for_timeout(300)
-        return page.evaluate("() => navigator.clipboard.readText()")
-    finally:
-        page.set_viewport_size(size)
+    button = page.locator(".initlab-link button").last
+    button.scroll_into_view_if_needed()
+    button.click()
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.initlab-link [role=status]')].some(s => s.textContent)"
+    )
+    return page.evaluate("() => navigator.clipboard.readText()")

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 import core.phase
 import core.train
 from core import config as C
-from tests.apptest_util import NOTICE_TITLE, open_page
+from tests.apptest_util import NOTICE_TITLE, open_page, share_links
 from ui import controls, nav, share
 
 MAX_EXAMPLES = int(os.environ.get("INITLAB_FUZZ_EXAMPLES", "6"))
@@ -237,7 +237,7 @@ def notice(at) -> str:
 
 
 def link_params(at) -> dict[str, list[str]]:
-    links = [c.value for c in at.code if "?" in c.value]
+    links = [link for link in share_links(at) if "?" in link]
     if not links:
         return {}
     out: dict[str, list[str]] = {}

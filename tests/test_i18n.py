@@ -20,7 +20,7 @@ from streamlit.testing.v1 import AppTest
 
 import i18n
 from i18n import N_, numbers
-from tests.apptest_util import APP, ROOT, url_notices
+from tests.apptest_util import APP, ROOT, share_link, url_notices
 from ui import i18n as ui_i18n
 from ui import nav
 
@@ -357,7 +357,7 @@ def test_a_lesson_in_german_keeps_german_navigation_separators_and_share_link():
     assert _nav_titles(at) == GERMAN_TITLES
     at.switch_page(nav.by_url_path("depth").file).run()
     assert not at.exception and url_notices(at) == []
-    (link,) = [c.value for c in at.code if "?" in c.value][-1:]
+    link = share_link(at)
     assert dict(parse_qsl(urlsplit(link).query))["lang"] == "de"
     charts = at.get("plotly_chart")
     assert charts and all('"separators":",."' in c.proto.spec.replace(" ", "") for c in charts)

@@ -152,10 +152,11 @@ def test_share_box_on_a_phone(app_url, browser):
         bu.open_page(page, f"{app_url}/depth", charts=True)
         box = page.locator(".st-key-initlab_share")
         box.scroll_into_view_if_needed()
-        button = box.locator('[data-testid="stCode"] button').first
+        button = box.locator(".initlab-link button").first
         assert button.evaluate("b => getComputedStyle(b).visibility") == "visible"
         assert float(button.evaluate("b => getComputedStyle(b).opacity")) == 1.0
-        code = box.locator('[data-testid="stCode"] code').first
+        assert button.bounding_box()["width"] >= 24 and button.bounding_box()["height"] >= 24  # WCAG 2.5.8
+        code = box.locator(".initlab-link code").first
         line = float(code.evaluate("c => parseFloat(getComputedStyle(c).lineHeight) || 20"))
         assert code.bounding_box()["height"] < 2 * line, "the link wraps"
         assert "depth=10" in box.inner_text()  # every setting is listed in words that wrap between settings

@@ -245,7 +245,7 @@ def test_browser_click_a_cell_and_open_it_on_the_training_page(app_url, context,
     # Params equal to the Training page's defaults drop out of the address bar; its share box lists them all.
     assert dict(parse_qsl(urlsplit(page.url).query))["scale"] == "2"
     page.wait_for_function(
-        "() => [...document.querySelectorAll('[data-testid=\"stCode\"] code')]"
+        "() => [...document.querySelectorAll('.initlab-link code')]"
         ".some(e => e.innerText.includes('/training?'))",
         timeout=120_000,
     )

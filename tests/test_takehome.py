@@ -22,7 +22,7 @@ from core.config import ExperimentConfig, fit_to_budget
 from core.data import DATASETS, load
 from core.initializers import SCHEMES, bias_std, weight_std
 from core.train import batch_indices, initial_network, init_params, run_experiment
-from tests.apptest_util import config_from_link, open_page
+from tests.apptest_util import config_from_link, open_page, open_takehome
 from ui import nav
 from ui.presets import PRESETS
 
@@ -61,10 +61,10 @@ def _preset(preset: str) -> tuple[ExperimentConfig, str]:
     p = next(p for p in PRESETS if f"{p.page}: {p.label}" == preset)
     at = open_page(p.page, p.query_params(), timeout=300)
     assert not at.exception
-    shown = [c.value for c in at.code if c.value.startswith('"""Init Lab')]
-    assert len(shown) == 1, f"{p.page}: expected one take-home script"
+    assert not [c for c in at.code if c.value.startswith('"""Init Lab')], "the script is drawn while closed"
+    shown = open_takehome(at, p.page)
     # the page runs its link's config as cut to the work budget (share.report), and shows that one's script
-    return (_phase_cell() if p.page == "phase" else fit_to_budget(config_from_link(at, {}))[0]), shown[0]
+    return (_phase_cell() if p.page == "phase" else fit_to_budget(config_from_link(at, {}))[0]), shown
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ Page order: `begin(page)` before any widget, the `controls`, then `report(config
 from __future__ import annotations
 
 import difflib
+import html
 import re
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -19,7 +20,46 @@ from ui import controls
 from ui import i18n as ui_i18n
 
 _STATE = "_initlab_share"
-_ALWAYS_SHOWN = "visibility: visible !important; opacity: 1 !important;"
+# The share box's link and copy button. Not st.code: its syntax highlighter is Streamlit's second-largest script
+# (1.5 MB), and evaluating it cost every lesson more main-thread time than Plotly on a warm load
+# (benchmarks/RESULTS.md). One line cut at the box's edge (the button copies all of it; a scrolling region
+# would need keyboard focus); a real, always visible button (a touch screen has no hover); a status line a
+# screen reader announces. Colours follow the theme's text colour, so both themes read.
+_LINK_CSS = """<style>
+.initlab-link { display: flex; gap: 0.5rem; align-items: center; }
+.initlab-link code { flex: 1; min-width: 0; white-space: nowrap; overflow: hidden; text-overflow: ellipsis;
+  padding: 0.4rem 0.6rem; border-radius: 0.5rem; font-size: 0.85rem; color: inherit;
+  background: color-mix(in srgb, currentColor 7%, transparent); }
+.initlab-link button { flex: none; font: inherit; font-size: 0.9rem; color: inherit; cursor: pointer;
+  padding: 0.3rem 0.75rem; border-radius: 0.5rem; background: transparent;
+  border: 1px solid color-mix(in srgb, currentColor 55%, transparent); }
+.initlab-link button:hover { background: color-mix(in srgb, currentColor 8%, transparent); }
+.initlab-link button:focus-visible { outline: 2px solid currentColor; outline-offset: 2px; }
+.initlab-link [role="status"] { position: absolute; width: 1px; height: 1px; overflow: hidden;
+  clip: rect(0 0 0 0); white-space: nowrap; }
+</style>"""
+# Runs in the page (st.html with unsafe_allow_javascript): the link is read from the button's data attribute,
+# never from script text. The clipboard API needs a secure context (https, localhost); elsewhere execCommand.
+_COPY_JS = """<script>(() => {
+  const box = document.currentScript.parentElement;
+  const button = box.querySelector("button"), status = box.querySelector("[role=status]");
+  const label = button.textContent;
+  button.addEventListener("click", async () => {
+    const text = button.dataset.link;
+    let ok = false;
+    try { await navigator.clipboard.writeText(text); ok = true; } catch (e) {
+      const area = Object.assign(document.createElement("textarea"), { value: text, readOnly: true });
+      area.style.cssText = "position: fixed; opacity: 0;";
+      document.body.appendChild(area);
+      area.select();
+      try { ok = document.execCommand("copy"); } catch (e2) { ok = false; }
+      area.remove();
+    }
+    status.textContent = ok ? button.dataset.done : button.dataset.failed;
+    button.textContent = ok ? button.dataset.done : label;
+    setTimeout(() => { button.textContent = label; }, 2000);
+  });
+})();</script>"""
 # Streamlit's own parameters: never reported, never copied into a share link.
 RESERVED = frozenset({"embed", "embed_options"})
 MAX_SHOWN = 40  # characters of a user-supplied value quoted back in a notice
@@ -316,6 +356,20 @@ def page_link(file: str, label: str, params: Any, **kwargs: Any) -> None:
     st.page_link(file, label=label, query_params=open_params(params), **kwargs)
 
 
+def copy_block(url: str) -> str:
+    """The share box's link on one line and its copy button (HTML; the link escaped, also for the attribute)."""
+    q = html.escape(url, quote=True)
+    done = html.escape(_("Link copied"), quote=True)
+    failed = html.escape(_("Could not copy: select the link and copy it by hand."), quote=True)
+    label = html.escape(_("Copy link"))
+    return (
+        f'<div class="initlab-link"><code title="{q}">{q}</code>'
+        f'<button type="button" data-link="{q}" data-done="{done}" data-failed="{failed}">'
+        f"{label}</button>"
+        f'<span role="status" aria-live="polite"></span>{_COPY_JS}</div>'
+    )
+
+
 def link(container: Any = None, *, title: str | None = None) -> str:
     """Draw the share box (the full link, one-click copy) and return the link."""
     where = st if container is None else container
@@ -324,16 +378,10 @@ def link(container: Any = None, *, title: str | None = None) -> str:
         st.session_state.setdefault(_LAST, {})[state["page"]] = params()
     url = link_url()
     box = where.container(border=True, key="initlab_share")
-    # Streamlit shows a code block's copy button on hover only, which a touch screen never has. The link is
-    # one line cut at the box's edge (a scrolling region would need keyboard focus, which st.code's <pre>
-    # cannot take: axe scrollable-region-focusable); the button copies all of it, the settings below wrap.
-    box.html(
-        f"<style>.st-key-initlab_share [data-testid='stCode'] * {{{_ALWAYS_SHOWN}}}"
-        ".st-key-initlab_share pre { overflow-x: hidden !important; text-overflow: ellipsis; }</style>"
-    )
+    box.html(_LINK_CSS)
     heading = title or _("Share this experiment")  # not inside an f-string: pybabel would not see it
     box.markdown(f"**{heading}**")
-    box.code(url, language=None, wrap_lines=False)
+    box.html(copy_block(url), unsafe_allow_javascript=True)
     box.caption(
         _(
             "Copy with the button at the right of the link. It lists every setting, so it opens exactly this "

@@ -17,6 +17,7 @@ from ui import nav
 
 # What the lesson pages pass as `what` (English), marked here so that the catalog holds their German.
 WHAT = (N_("this experiment"), N_("your start"), N_("the picked cell"), N_("the race"))
+OPEN_KEY = "takehome_open_"  # + the page's url_path: session_state[key] is True while the script is shown
 
 
 def show(
@@ -36,9 +37,15 @@ def show(
     else:
         text, first = takehome.modern_script(list(config), [str(lab) for lab in labels], title), config[0]
     where = st if container is None else container
-    with where.expander(
-        _("Take it home: {what} in PyTorch", what=_(str(what or WHAT[0].message))), icon=":material/code:"
-    ):
+    # The script is shown only while the expander is open: a code block loads Streamlit's syntax highlighter
+    # (1.5 MB of script), which every lesson would otherwise evaluate on load (benchmarks/RESULTS.md).
+    box = where.expander(
+        _("Take it home: {what} in PyTorch", what=_(str(what or WHAT[0].message))),
+        icon=":material/code:",
+        key=OPEN_KEY + page,
+        on_change="rerun",
+    )
+    with box:
         st.caption(
             _(
                 "The same network, data, mini-batches, optimizer and initialization rule in PyTorch (numpy for "
@@ -55,5 +62,6 @@ def show(
             on_click="ignore",
             key=f"takehome_download_{page}",
         )
-        st.code(text, language="python", line_numbers=False)
+        if box.open:
+            st.code(text, language="python", line_numbers=False)
     return text
