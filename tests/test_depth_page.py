@@ -468,3 +468,18 @@ def test_switching_the_language_keeps_the_open_tab():
     assert at.session_state["depth_view"] == "Histogramme pro Schicht"
     assert len(at.get("plotly_chart")) == 3  # the std profile and the two histograms, now in German
     assert "Signal pro Schicht" in [m.label for m in at.metric]
+
+
+def test_the_formulas_are_drawn_only_while_their_box_is_open():
+    """A closed box draws nothing (the browser then need not load the formula renderer); opened, it shows the
+    two formulas and the symbols."""
+    at = open_page("depth", {"steps": "0", "depth": "3"})
+    assert not at.exception and len(at.latex) == 0
+    at.session_state["depth_formulas"] = True
+    at.run()
+    assert not at.exception
+    assert [x.value.strip("$\n").split("=")[0].strip() for x in at.latex] == [
+        r"\operatorname{Var}[z_l]",
+        r"\mathbb{E}\!\left[h_l^2\right]",
+    ]
+    assert any("fan_in" in c.value for c in at.caption)
