@@ -19,7 +19,7 @@ from core.train import run_many
 from analysis import depth as ad
 from figures import depth as fd
 from tests.apptest_util import all_strings, config_from_link, english_left, open_page, share_link, url_notices
-from ui import controls, nav, presets, runs
+from ui import controls, presets, runs
 
 PAGE = "depth"
 FIXED = ad.FIXED
@@ -434,11 +434,9 @@ def test_the_german_page_has_no_english_sentence_of_the_lesson(query):
 
 
 def test_switching_the_language_keeps_the_open_tab():
-    from tests.test_i18n import _app
     from ui import i18n as ui_i18n
 
-    at = _app({"lang": "en", **PRESETS["Xavier + tanh"].params})
-    at.switch_page(nav.by_url_path(PAGE).file).run(timeout=300)
+    at = open_page(PAGE, {"lang": "en", **PRESETS["Xavier + tanh"].params}, timeout=300)
     open_view(at, "Histograms per layer")
     at.session_state[ui_i18n._STATE] = "de"  # what the switch's callback does
     at.run()

@@ -46,8 +46,18 @@ N_DRAWS = 6  # PyTorch seeds for the sampling spread of a random start
 SIGMAS = 5.0  # tolerance in standard deviations of that spread
 
 
-def _torch_env() -> dict[str, str]:
-    return {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+def _run_as_a_student(text: str, tmp_path) -> str:
+    """Run the script as a student does: a fresh python, isolated (-I: no PYTHONPATH, no user site) from a
+    folder holding only the script, so nothing of the app can be imported; returns what it prints."""
+    folder = tmp_path / "student"
+    folder.mkdir(exist_ok=True)
+    (folder / "initlab.py").write_text(text)
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    run = subprocess.run(
+        [sys.executable, "-I", "initlab.py"], cwd=folder, capture_output=True, text=True, timeout=600, env=env
+    )
+    assert run.returncode == 0, run.stderr
+    return run.stdout
 
 
 def _phase_cell() -> ExperimentConfig:
@@ -183,13 +193,7 @@ def test_the_script_run_on_its_own_matches_the_app(preset_runs, preset, tmp_path
     cfg, _ = preset_runs[preset]
     cfg = cfg.replace(steps=min(cfg.steps, TEST_STEPS))
     text = takehome.script(cfg)
-    path = tmp_path / "initlab.py"
-    path.write_text(text)
-    run = subprocess.run(
-        [sys.executable, str(path)], capture_output=True, text=True, timeout=600, env=_torch_env()
-    )
-    assert run.returncode == 0, run.stderr
-    printed = _parse(run.stdout)
+    printed = _parse(_run_as_a_student(text, tmp_path))
     records = run_experiment(cfg)
     assert set(printed) == set(records)
     mod = _load_script(text, tmp_path)
@@ -343,19 +347,13 @@ def test_the_script_imports_nothing_of_the_app(dataset):
 
 
 @pytest.mark.slow
-def test_the_digits_script_runs_in_a_fresh_isolated_python(tmp_path):
-    """The data set whose code brings the most with it (a cached, locked loader): run as `python -I` from an
-    empty directory (no app on the path), it prints what the app's run gives at no randomness (zeros)."""
+def test_the_digits_script_runs_on_its_own(tmp_path):
+    """The data set whose code brings the most with it (a cached, locked loader) runs as a student runs it
+    and prints what the app's run gives where nothing is random (zeros)."""
     cfg = _data_config("digits").replace(schemes=("zeros",), steps=2)
-    path = tmp_path / "initlab.py"
-    path.write_text(takehome.script(cfg))
-    run = subprocess.run(
-        [sys.executable, "-I", path.name], cwd=tmp_path, capture_output=True, text=True, timeout=600,
-        env=_torch_env(),
-    )  # fmt: skip
-    assert run.returncode == 0, run.stderr
+    printed = _parse(_run_as_a_student(takehome.script(cfg), tmp_path))
     rec = run_experiment(cfg)["zeros"]
-    assert _parse(run.stdout)["zeros"]["loss"] == pytest.approx(float(rec.train_loss[-1]), rel=RTOL_EXACT)
+    assert printed["zeros"]["loss"] == pytest.approx(float(rec.train_loss[-1]), rel=RTOL_EXACT)
 
 
 def test_float32_and_every_optimizer_train_as_the_app(tmp_path):
@@ -531,13 +529,7 @@ def test_modern_script_run_on_its_own_matches_the_app(part, tmp_path):
 
     configs, labels = MODERN[part]
     text = takehome.modern_script(configs, labels)
-    path = tmp_path / "initlab_modern.py"
-    path.write_text(text)
-    run = subprocess.run(
-        [sys.executable, str(path)], capture_output=True, text=True, timeout=600, env=_torch_env()
-    )
-    assert run.returncode == 0, run.stderr
-    printed = _parse_modern(run.stdout)
+    printed = _parse_modern(_run_as_a_student(text, tmp_path))
     records = run_modern(configs)
     assert len(printed) == len(records)
     mod = _load_script(text, tmp_path)
