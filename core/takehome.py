@@ -62,7 +62,8 @@ def _data_module() -> tuple[list[str], dict[str, ast.stmt], dict[str, ast.stmt]]
     return source.splitlines(), defs, imports
 
 
-def _data_source(roots: tuple[str, ...]) -> tuple[list[str], str]:
+@functools.cache
+def _data_source(roots: tuple[str, ...]) -> tuple[tuple[str, ...], str]:
     """(the import lines, the source) of core/data.py's definitions `roots` and of everything they use."""
     lines, defs, imports = _data_module()
     need, todo = set(), list(roots)
@@ -75,8 +76,8 @@ def _data_source(roots: tuple[str, ...]) -> tuple[list[str], str]:
         todo += sorted((used & defs.keys()) - need)
     nodes = sorted({id(defs[n]): defs[n] for n in need}.values(), key=lambda n: n.lineno)
     used = {n.id for node in nodes for n in ast.walk(node) if isinstance(n, ast.Name)}
-    imported = sorted(
-        {"\n".join(lines[n.lineno - 1 : n.end_lineno]) for k, n in imports.items() if k in used}
+    imported = tuple(
+        sorted({"\n".join(lines[n.lineno - 1 : n.end_lineno]) for k, n in imports.items() if k in used})
     )
     blocks = []
     for node in nodes:
@@ -97,16 +98,16 @@ def _data_source(roots: tuple[str, ...]) -> tuple[list[str], str]:
     return imported, text
 
 
-def _generator(c: ExperimentConfig) -> tuple[Callable, str]:
-    """core.data's generator of the config's data set and its arguments in the script, as core.data.load
-    calls it."""
-    if c.dataset == "digits":
+def _generator(dataset: str) -> tuple[Callable, str]:
+    """core.data's generator of this data set and its arguments in the script, as core.data.load calls it."""
+    if dataset == "digits":
         return data._digits, "N_SAMPLES, rng"
-    if c.dataset == "gaussian":
+    if dataset == "gaussian":
         return data._gaussian, "N_SAMPLES, SIZES[0], N_CLASSES, rng"
-    return data._GENERATORS[c.dataset], "N_SAMPLES, NOISE, N_CLASSES, rng"
+    return data._GENERATORS[dataset], "N_SAMPLES, NOISE, N_CLASSES, rng"
 
 
+@functools.cache
 def _batches_source() -> str:
     """core.engine.batch_indices with the config's fields read from the script's constants (config.seed ->
     SEED): the same stream of mini-batches."""
@@ -114,9 +115,10 @@ def _batches_source() -> str:
     return re.sub(r"\bconfig\.(\w+)", lambda m: m.group(1).upper(), text)
 
 
-def _data(c: ExperimentConfig) -> tuple[list[str], str]:
+@functools.cache
+def _data(dataset: str) -> tuple[tuple[str, ...], str]:
     """(import lines, code) of the script's data: make_data() and batch_indices(n_train), from the app's code."""
-    generate, args = _generator(c)
+    generate, args = _generator(dataset)
     imported, code = _data_source((generate.__name__, "_stratified_split"))
     split = inspect.signature(data.load).parameters["test_fraction"].default
     make_data = f'''
@@ -138,7 +140,8 @@ def make_data():
     return imported, head + code + make_data + "\n\n" + _batches_source()
 
 
-def _imports(data_imports: list[str], *stdlib: str) -> str:
+@functools.cache
+def _imports(data_imports: tuple[str, ...], *stdlib: str) -> str:
     """The script's import block: standard library (its own `stdlib` and its data code's), then numpy, torch."""
     lines = {f"import {m}" for m in stdlib} | set(data_imports)
     lines |= {"import numpy as np", "import torch", "from torch import nn"}
@@ -311,7 +314,7 @@ def script(config: ExperimentConfig, title: str = "Init Lab") -> str:
     opt = _optimizer(c)
     data_desc = _data_desc(c)
     needs = _needs(c)
-    data_imports, data_code = _data(c)
+    data_imports, data_code = _data(c.dataset)
     lsuv_call = ""
     if "lsuv" in c.schemes:
         lsuv_call = '    if scheme == "lsuv":\n        lsuv(model, first_batch)\n'
@@ -546,7 +549,7 @@ def modern_script(configs: list[ExperimentConfig], labels: list[str], title: str
     from core.modern import alpha_value
 
     k = c.sizes[-1]
-    data_imports, data_code = _data(c)
+    data_imports, data_code = _data(c.dataset)
     variants = (
         "VARIANTS = {"
         + "".join(
