@@ -1,18 +1,22 @@
 """AppTest helpers every page test can reuse: open a page of the real app (st.navigation) with URL params.
 
-`open_page("depth", {"depth": "10"})` runs app.py, then switches to pages/depth.py as a browser would.
+`open_page("depth", {"depth": "10"})` runs app.py, then switches to pages/depth.py as a browser would;
+`english_left(open_page("depth", {"lang": "de"}))` lists the English the German page still shows.
 """
 
 from __future__ import annotations
 
+import functools
 import html
+import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 from streamlit.testing.v1 import AppTest
 
+from ui import i18n as ui_i18n
 from ui import nav
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,6 +33,8 @@ def open_page(url_path: str, query: Query | None = None, timeout: float = 60) ->
     if spec is nav.HOME:
         _set_query(at, query)
         return at.run()
+    # app.py takes the session's language from the link's first run, as a browser opening the link does
+    _set_query(at, {k: v for k, v in (query or {}).items() if k == ui_i18n.URL_KEY})
     at.run()  # registers the pages of st.navigation (the home page is cheap)
     _set_query(at, query)
     return at.switch_page(spec.file).run()
@@ -92,3 +98,83 @@ def config_from_link(at: AppTest, fixed: Mapping[str, object] | None = None, *, 
         else:
             fields[name] = type(getattr(defaults, name))(value)
     return ExperimentConfig(**fields, **(fixed or {}))
+
+
+# ------------------------------------------------------------------------------------- German pages
+def all_strings(at: AppTest) -> list[str]:
+    """Every string of every element the page drew: texts, labels, help, options, metrics, chart specs (titles,
+    axes, legends, hover templates) and table headers and cells. Not code: a program (the take-home script)
+    and the share link are not sentences."""
+    from google.protobuf.json_format import MessageToDict
+
+    out: list[str] = []
+
+    def walk(value) -> None:
+        if isinstance(value, str):
+            out.append(value)
+            if value[:1] in "{[":  # a chart's spec is JSON inside the proto
+                try:
+                    walk(json.loads(value))
+                except ValueError:
+                    pass
+        elif isinstance(value, dict):
+            for v in value.values():
+                walk(v)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v)
+
+    def visit(node) -> None:
+        kind = getattr(node, "type", None)
+        if kind == "code":
+            return
+        if kind in ("dataframe", "table"):  # the proto holds the table as Arrow bytes: read the frame
+            frame = node.value
+            out.extend(map(str, frame.columns))
+            out.extend(v for v in frame.to_numpy().ravel() if isinstance(v, str))
+        proto = getattr(node, "proto", None)
+        if proto is not None:
+            walk(MessageToDict(proto))
+        for child in getattr(node, "children", {}).values():
+            visit(child)
+
+    visit(at._tree)
+    return out
+
+
+# A message's fixed words stand between its placeholders ({name}, Plotly's %{y}) and its markup; each such
+# piece of three words or more is English a German page must not show.
+_PIECE_BREAKS = re.compile(r"%?\{+[^{}]*\}+|\*\*|<[^<>]*>|\n")
+_PIECE_ENDS = " \t*.,:;()—–-%"
+
+
+@functools.cache
+def _english_pieces() -> tuple[str, ...]:
+    """The English pieces of every message of the German catalog, longest first; a piece that some German
+    translation holds too (a formula, a name, a paper's title) is no sign of English and is left out."""
+    from babel.messages.pofile import read_po
+
+    from i18n import catalog_path
+
+    with catalog_path("de").open("rb") as f:
+        catalog = read_po(f, locale="de")
+    messages = [m for m in catalog if m.id]
+    german = "\n".join(
+        s for m in messages for s in (m.string if isinstance(m.string, tuple) else (m.string,))
+    )
+    pieces = set()
+    for m in messages:
+        for english in m.id if isinstance(m.id, tuple) else (m.id,):
+            for piece in _PIECE_BREAKS.split(english):
+                piece = piece.strip(_PIECE_ENDS)
+                words = len(piece.split()) >= 3 or len(re.findall(r"[A-Za-z]{2,}", piece)) >= 3
+                if words and piece not in german:
+                    pieces.add(piece)
+    return tuple(sorted(pieces, key=len, reverse=True))
+
+
+def english_left(shown: AppTest | Iterable[str]) -> list[str]:
+    """The English pieces of the catalog's messages that the page (every string of it: `all_strings`), or
+    these texts, still show: [] on a page wholly in German."""
+    text = "\n".join(all_strings(shown) if isinstance(shown, AppTest) else shown)
+    return [p for p in _english_pieces() if p in text]

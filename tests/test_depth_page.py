@@ -18,8 +18,8 @@ from core.config import ExperimentConfig
 from core.train import run_many
 from analysis import depth as ad
 from figures import depth as fd
-from tests.apptest_util import config_from_link, open_page, share_link, url_notices
-from ui import controls, nav, presets, runs
+from tests.apptest_util import all_strings, config_from_link, english_left, open_page, share_link, url_notices
+from ui import controls, presets, runs
 
 PAGE = "depth"
 FIXED = ad.FIXED
@@ -397,25 +397,6 @@ def test_browser_depth_page_renders_every_chart(app_url, context, artifacts):
 # --------------------------------------------------------------------------------------- German
 
 
-def _english_probes() -> set[str]:
-    """The English of every message marked in the lesson's own modules, cut at its placeholders: each piece
-    of three words or more must be gone from a German page (a piece of a sentence left in English is one)."""
-    from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_file
-
-    from tests.apptest_util import ROOT
-
-    probes = set()
-    for path in ("pages/depth.py", "figures/depth.py", "analysis/depth.py"):
-        for _line, message, _comments, _context in extract_from_file(
-            "python", str(ROOT / path), keywords=DEFAULT_KEYWORDS
-        ):
-            for text in message if isinstance(message, tuple) else (message,):
-                for piece in re.split(r"\{[^{}]*\}|%\{[^{}]*\}|\n", text):
-                    if len(re.findall(r"[A-Za-z]{2,}", piece)) >= 3:  # three words, not symbols
-                        probes.add(piece.strip())
-    return probes
-
-
 @pytest.mark.parametrize(
     "query",
     [
@@ -428,11 +409,8 @@ def _english_probes() -> set[str]:
 )
 def test_the_german_page_has_no_english_sentence_of_the_lesson(query):
     """?lang=de: every tab of the page, every metric, sentence, chart title, axis, legend and hover text in
-    German; no piece of the lesson's English messages is left, and the numbers are German (decimal comma)."""
-    from tests.test_i18n import _all_strings, _app
-
-    at = _app({**query, "lang": "de"})  # the link as a browser opens it: app.py reads lang= first
-    at.switch_page(nav.by_url_path(PAGE).file).run(timeout=300)
+    German; no piece of the catalog's English messages is left, and the numbers are German (decimal comma)."""
+    at = open_page(PAGE, {**query, "lang": "de"}, timeout=300)
     assert not at.exception, at.exception
     shown, specs = [], []
     for label in (
@@ -441,11 +419,11 @@ def test_the_german_page_has_no_english_sentence_of_the_lesson(query):
         "Gesättigte oder tote Neuronen",
     ):
         open_view(at, label)
-        shown += _all_strings(at)
+        shown += all_strings(at)
         specs += [c.proto.spec for c in at.get("plotly_chart")]
-    text = "\n".join(shown)
-    english = sorted(p for p in _english_probes() if p in text)
+    english = english_left(shown)
     assert english == [], f"English left on the German Depth page: {english}"
+    text = "\n".join(shown)
     # the German is there: metrics, sentences and chart words, with German numbers
     assert "Signal pro Schicht" in [m.label for m in at.metric]
     assert "Schicht 1" in text and "Schicht (0 = Eingabe)" in text
@@ -456,11 +434,9 @@ def test_the_german_page_has_no_english_sentence_of_the_lesson(query):
 
 
 def test_switching_the_language_keeps_the_open_tab():
-    from tests.test_i18n import _app
     from ui import i18n as ui_i18n
 
-    at = _app({"lang": "en", **PRESETS["Xavier + tanh"].params})
-    at.switch_page(nav.by_url_path(PAGE).file).run(timeout=300)
+    at = open_page(PAGE, {"lang": "en", **PRESETS["Xavier + tanh"].params}, timeout=300)
     open_view(at, "Histograms per layer")
     at.session_state[ui_i18n._STATE] = "de"  # what the switch's callback does
     at.run()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs
 
-from tests.apptest_util import open_page, url_notices
+from tests.apptest_util import english_left, open_page, url_notices
 from ui import nav, presets, share
 
 
@@ -64,49 +64,6 @@ def test_home_with_garbage_params_shows_a_notice_and_no_exception():
 
 
 # ------------------------------------------------------------------------------------------ German
-def _english_sentences() -> list[str]:
-    """The literal parts (3 words or more) of every English message whose German differs, longest first."""
-    import re
-
-    from babel.messages.pofile import read_po
-
-    from i18n import catalog_path
-
-    with catalog_path("de").open("rb") as f:
-        catalog = read_po(f, locale="de")
-    parts = set()
-    for m in catalog:
-        ids = m.id if isinstance(m.id, tuple) else (m.id,)
-        strings = m.string if isinstance(m.string, tuple) else (m.string,)
-        for msgid, msgstr in zip(ids, strings):
-            if not msgid or msgid == msgstr:
-                continue
-            for part in re.split(r"\{\w+\}", msgid):
-                part = part.strip(" *.:;,\n")
-                if len(part.split()) >= 3:
-                    parts.add(part)
-    return sorted(parts, key=len, reverse=True)
-
-
-def page_texts(at) -> list[str]:
-    """Every text a student reads on an AppTest page (not code: the share link and the PyTorch script)."""
-    texts = [
-        e.value for kind in ("title", "header", "subheader", "markdown", "caption") for e in at.get(kind)
-    ]
-    texts += [e.value for e in (*at.warning, *at.info, *at.success, *at.error)]
-    for w in (*at.radio, *at.selectbox):
-        texts += [w.label, *map(str, w.options)]
-    texts += [w.label for w in (*at.button, *at.checkbox)]
-    texts += [pl.value for pl in at.page_link]
-    return texts
-
-
-def english_left(at) -> list[str]:
-    """English sentences of the catalog still on the page."""
-    text = "\n".join(page_texts(at))
-    return [s for s in _english_sentences() if s in text]
-
-
 def test_home_in_german_has_no_english_sentence_of_the_catalog():
     at = open_page("", {"lang": "de"})
     assert not at.exception

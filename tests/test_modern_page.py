@@ -126,9 +126,9 @@ def test_the_page_in_german() -> None:
     """lang=de: every sentence, chart title, axis and legend of the lesson in German, German numbers."""
     import json
 
-    from tests.test_phase_page import english_left, german_page
+    from tests.apptest_util import english_left
 
-    at = german_page("modern", {})
+    at = open_page("modern", {"lang": "de"}, timeout=300)
     assert not at.exception and url_notices(at) == []
     assert english_left(at) == []
     assert [h.value[:2] for h in at.header] == ["1.", "2.", "3.", "4."]

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from core import phase
-from tests.apptest_util import open_page, share_link, url_notices
+from tests.apptest_util import english_left, open_page, share_link, url_notices
 from ui import presets
 
 PAGE = "phase"
@@ -259,42 +259,8 @@ def test_browser_click_a_cell_and_open_it_on_the_training_page(app_url, context,
 # ------------------------------------------------------------------ German (issue 19)
 
 
-def german_page(url_path: str, query: dict[str, str]):
-    """The page as a German link opens it: app.py reads lang=de first, then the page runs."""
-    from streamlit.testing.v1 import AppTest
-
-    from tests.apptest_util import APP
-    from ui import nav
-
-    at = AppTest.from_file(APP, default_timeout=300)
-    for k, v in {"lang": "de", **query}.items():
-        at.query_params[k] = v
-    at.run()
-    return at.switch_page(nav.by_url_path(url_path).file).run()
-
-
-def english_left(at, min_words: int = 3) -> list[str]:
-    """Catalog messages with a stretch of `min_words` English words or more (between placeholders) that
-    stands on the page in English (messages whose German is the same are left out)."""
-    from tests.test_i18n import _all_strings, _catalog
-
-    shown = "\n".join(_all_strings(at))
-    out = []
-    for m in _catalog():
-        ids = m.id if isinstance(m.id, tuple) else (m.id,)
-        forms = m.string if isinstance(m.string, tuple) else (m.string,)
-        for english in ids:
-            # the fixed words of the message, between its placeholders, as they would stand on the page
-            pieces = [
-                p for p in re.split(r"\{\w+\}", english) if len(re.findall(r"[A-Za-z]{2,}", p)) >= min_words
-            ]
-            if english and english not in forms and any(p in shown for p in pieces):
-                out.append(english)
-    return out
-
-
 def test_the_page_in_german():
-    at = german_page(PAGE, CHEAP)
+    at = open_page(PAGE, {"lang": "de", **CHEAP}, timeout=300)
     assert not at.exception and not url_notices(at)
     assert english_left(at) == []
     t = text(at)

@@ -14,9 +14,8 @@ from core import predict as P
 from core.config import ExperimentConfig
 from core.train import run_experiment
 from analysis.depth import input_moments
-from streamlit.testing.v1 import AppTest
 
-from tests.apptest_util import open_page, share_link
+from tests.apptest_util import english_left, open_page, share_link
 
 
 def _in_option(i: int, log10: float) -> bool:
@@ -310,28 +309,11 @@ def test_a_gated_page_still_shows_the_share_box_and_its_checkbox(page, query):
     assert len([c for c in at.checkbox if c.key == "predict_option"]) == 1
 
 
-def _german(page: str, query: dict) -> AppTest:
-    """The page opened as a German link opens it in a browser: app.py first with the link's parameters."""
-    from tests.apptest_util import APP
-    from ui import nav
-
-    at = AppTest.from_file(APP, default_timeout=300)
-    for k, v in {**query, "lang": "de"}.items():
-        at.query_params[k] = v
-    at.run()
-    return at.switch_page(nav.by_url_path(page).file).run()
-
-
 @pytest.mark.parametrize(("page", "query"), [("depth", {}), ("symmetry", {}), ("modern", {"steps": "50"})])
 def test_the_gate_in_german_asks_and_answers_with_no_english_sentence(page, query):
     """The question, its options, the buttons, the share box's checkbox and the verdicts: all German (the
     rest of each lesson is its own page's text)."""
-    from tests.test_home import _english_sentences
-
-    def english(texts):
-        return [s for s in _english_sentences() if any(s in t for t in texts)]
-
-    at = _german(page, {**query, "predict": "1"})
+    at = open_page(page, {**query, "predict": "1", "lang": "de"}, timeout=300)
     assert not at.exception
     (box,) = [c for c in at.checkbox if c.key == "predict_option"]
     radios = [r for r in at.radio if (r.key or "").startswith(f"predict_{page}_")]
@@ -345,12 +327,12 @@ def test_the_gate_in_german_asks_and_answers_with_no_english_sentence(page, quer
     asked += [t for r in radios for t in (r.label, *map(str, r.options))]
     assert box.label == "Studierende sagen zuerst vorher" and reveal.label == "Ergebnis aufdecken"
     assert "**Dieses Experiment teilen**" in [m.value for m in at.markdown]
-    assert english(asked) == []
+    assert english_left(asked) == [] and english_left(at) == []  # the gate's texts, then the whole page
     radios[0].set_value(0).run()
     at.button(key=f"predict_reveal_{page}").click().run()
     verdicts = [m.value for m in (*at.success, *at.info) if m.value.startswith("Sie ")]
     assert len(verdicts) == len(radios) and verdicts[0].startswith("Sie sagten *")
-    assert english(verdicts) == []
+    assert english_left(verdicts) == [] and english_left(at) == []
 
 
 def test_checkbox_puts_predict_in_the_link_and_no_notice():

@@ -14,7 +14,7 @@ import pytest
 
 from analysis import symmetry as an
 from core.train import run_many
-from tests.apptest_util import open_page, share_link, url_notices
+from tests.apptest_util import english_left, open_page, share_link, url_notices
 from ui import presets
 
 PAGE = "symmetry"
@@ -321,42 +321,10 @@ def test_sparse_shows_its_parameters_and_trains_with_them():
 # ------------------------------------------------------------------ German
 
 
-def _english_catalog_sentences() -> set[str]:
-    """The English sentences of the catalog's messages (the msgids with more than three words)."""
-    from babel.messages.pofile import read_po
-
-    from i18n import catalog_path
-
-    with catalog_path("de").open("rb") as f:
-        catalog = read_po(f, locale="de")
-    out = set()
-    for m in catalog:
-        for text in m.id if isinstance(m.id, tuple) else (m.id,):
-            # the longest piece between placeholders and markup: what a page shows of the sentence
-            pieces = re.split(r"\{[^}]*\}|\*\*|%\{[^}]*\}|<br>", text)
-            piece = max(pieces, key=len).strip(" .,:;()—") if pieces else ""
-            if len(piece.split()) > 3:
-                out.add(piece)
-    return out
-
-
 def test_lang_de_shows_the_symmetry_page_in_german():
-    from streamlit.testing.v1 import AppTest
-
-    from tests.apptest_util import APP
-
-    at = AppTest.from_file(APP, default_timeout=60)
-    for key, value in {"lang": "de", "init": "zeros", "bias": "normal", "bval": "0.1"}.items():
-        at.query_params[key] = value  # before the first run: app.py takes the session's language from it
-    at.run()
-    at.switch_page("pages/symmetry.py").run()
+    at = open_page(PAGE, {"lang": "de", "init": "zeros", "bias": "normal", "bval": "0.1"})
     ok(at)
-    shown = "\n".join(
-        [texts(at), *(c.value for c in at.caption), *(h.value for h in at.header), at.title[0].value]
-        + [m.label for m in at.metric]
-    )
-    english = sorted(s for s in _english_catalog_sentences() if s in shown)
-    assert english == []
+    assert english_left(at) == []
     assert at.title[0].value == "Warum nicht bei null starten? Symmetrie"
     t = texts(at)
     assert "die Neuronen unterscheiden sich am Anfang nur durch ihre zufälligen Biases" in t.replace(

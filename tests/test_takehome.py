@@ -6,7 +6,9 @@ PyTorch draws its own weights (the std of every layer at the start, the final lo
 
 from __future__ import annotations
 
+import ast
 import functools
+import inspect
 import math
 import os
 import re
@@ -44,8 +46,18 @@ N_DRAWS = 6  # PyTorch seeds for the sampling spread of a random start
 SIGMAS = 5.0  # tolerance in standard deviations of that spread
 
 
-def _torch_env() -> dict[str, str]:
-    return {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+def _run_as_a_student(text: str, tmp_path) -> str:
+    """Run the script as a student does: a fresh python, isolated (-I: no PYTHONPATH, no user site) from a
+    folder holding only the script, so nothing of the app can be imported; returns what it prints."""
+    folder = tmp_path / "student"
+    folder.mkdir(exist_ok=True)
+    (folder / "initlab.py").write_text(text)
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    run = subprocess.run(
+        [sys.executable, "-I", "initlab.py"], cwd=folder, capture_output=True, text=True, timeout=600, env=env
+    )
+    assert run.returncode == 0, run.stderr
+    return run.stdout
 
 
 def _phase_cell() -> ExperimentConfig:
@@ -138,7 +150,7 @@ def test_script_trains_exactly_as_the_app_from_the_apps_weights(preset_runs, pre
     data = load(cfg.dataset, cfg.n_samples, cfg.noise, cfg.n_classes, cfg.data_seed)
     assert np.array_equal(X.numpy(), data.X_train) and np.array_equal(y.numpy(), data.y_train)
     batches = mod["batch_indices"](len(y))
-    assert np.array_equal(batches.numpy(), batch_indices(cfg, len(y)))
+    assert np.array_equal(batches, batch_indices(cfg, len(y)))
     records = run_experiment(cfg)
     for scheme, rec in records.items():
         model = mod["build"](scheme, X[batches[0]])
@@ -181,13 +193,7 @@ def test_the_script_run_on_its_own_matches_the_app(preset_runs, preset, tmp_path
     cfg, _ = preset_runs[preset]
     cfg = cfg.replace(steps=min(cfg.steps, TEST_STEPS))
     text = takehome.script(cfg)
-    path = tmp_path / "initlab.py"
-    path.write_text(text)
-    run = subprocess.run(
-        [sys.executable, str(path)], capture_output=True, text=True, timeout=600, env=_torch_env()
-    )
-    assert run.returncode == 0, run.stderr
-    printed = _parse(run.stdout)
+    printed = _parse(_run_as_a_student(text, tmp_path))
     records = run_experiment(cfg)
     assert set(printed) == set(records)
     mod = _load_script(text, tmp_path)
@@ -283,16 +289,71 @@ def test_every_scheme_samples_the_apps_distribution(config, tmp_path):
                 h = m(h).detach()
 
 
-@pytest.mark.parametrize("dataset", list(DATASETS))
-def test_every_data_set_is_generated_as_the_app_does(dataset, tmp_path):
-    cfg = ExperimentConfig(
+def _data_config(dataset: str) -> ExperimentConfig:
+    return ExperimentConfig(
         dataset=dataset, n_samples=500, n_classes=4, noise=0.2, data_seed=7, depth=1, steps=3, input_dim=30
     )
+
+
+def _body(f) -> tuple:
+    """What a function does, not where it was written: its bytecode and constants (inner functions alike)."""
+    code = getattr(f, "__wrapped__", f).__code__ if not inspect.iscode(f) else f  # lru_cache wraps the loader
+    return code.co_code, tuple(_body(c) if inspect.iscode(c) else c for c in code.co_consts)
+
+
+@pytest.mark.parametrize("dataset", list(DATASETS))
+def test_every_data_set_is_generated_as_the_app_does(dataset, tmp_path):
+    """The script's functions are core.data's own (the same bytecode and constants: one definition), and its
+    make_data (generate, split, standardize, to torch) gives the app's arrays exactly."""
+    import core.data
+
+    cfg = _data_config(dataset)
     mod = _load_script(takehome.script(cfg), tmp_path)
+    from_app = {
+        n: f for n, f in vars(core.data).items() if inspect.isfunction(f) and f.__module__ == "core.data"
+    }
+    shared = [n for n in mod if inspect.isfunction(mod[n]) and (n in from_app or f"_{n}" in from_app)]
+    assert (
+        "stratified_split" in shared and len(shared) >= 2
+    )  # the split and the data set's generator at least
+    for name in shared:
+        app = from_app.get(name) or from_app[f"_{name}"]
+        assert _body(mod[name]) == _body(app), name
     X, y, Xt, yt = mod["make_data"]()
     data = load(cfg.dataset, cfg.n_samples, cfg.noise, cfg.n_classes, cfg.data_seed, dim=cfg.input_dim)
     for a, b in ((X, data.X_train), (y, data.y_train), (Xt, data.X_test), (yt, data.y_test)):
         assert np.array_equal(a.numpy(), b)
+
+
+# The modules a student needs (README of the script: pip install torch numpy scikit-learn) and Python's own.
+THIRD_PARTY = {"numpy", "torch", "sklearn"}
+
+
+@pytest.mark.parametrize("dataset", list(DATASETS))
+def test_the_script_imports_nothing_of_the_app(dataset):
+    """Every import of every script (at the top or inside a function) is Python's own, numpy, torch or
+    scikit-learn: the data code taken from core/data.py brings its imports, not the app's modules."""
+    for text in (
+        takehome.script(_data_config(dataset)),
+        takehome.modern_script([_data_config(dataset)], ["a"]),
+    ):
+        modules = set()
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.Import):
+                modules |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom):
+                modules.add(node.module.split(".")[0])
+        assert modules - sys.stdlib_module_names <= THIRD_PARTY, modules
+
+
+@pytest.mark.slow
+def test_the_digits_script_runs_on_its_own(tmp_path):
+    """The data set whose code brings the most with it (a cached, locked loader) runs as a student runs it
+    and prints what the app's run gives where nothing is random (zeros)."""
+    cfg = _data_config("digits").replace(schemes=("zeros",), steps=2)
+    printed = _parse(_run_as_a_student(takehome.script(cfg), tmp_path))
+    rec = run_experiment(cfg)["zeros"]
+    assert printed["zeros"]["loss"] == pytest.approx(float(rec.train_loss[-1]), rel=RTOL_EXACT)
 
 
 def test_float32_and_every_optimizer_train_as_the_app(tmp_path):
@@ -436,7 +497,7 @@ def test_modern_script_trains_exactly_as_the_app_from_the_apps_weights(part, tmp
     mod = _load_script(takehome.modern_script(configs, labels), tmp_path)
     X, y, _, _ = mod["make_data"]()
     batches = mod["batch_indices"](len(y))
-    assert np.array_equal(batches.numpy(), batch_indices(configs[0], len(y)))
+    assert np.array_equal(batches, batch_indices(configs[0], len(y)))
     # float32: rounding 6e-8 per operation, so 1e-4 (as test_float32_and_every_optimizer_train_as_the_app)
     rtol, std_rtol = (1e-4, 1e-5) if configs[0].dtype == "float32" else (RTOL_EXACT, 1e-9)
     for cfg, label, rec in zip(configs, labels, run_modern(configs)):
@@ -468,13 +529,7 @@ def test_modern_script_run_on_its_own_matches_the_app(part, tmp_path):
 
     configs, labels = MODERN[part]
     text = takehome.modern_script(configs, labels)
-    path = tmp_path / "initlab_modern.py"
-    path.write_text(text)
-    run = subprocess.run(
-        [sys.executable, str(path)], capture_output=True, text=True, timeout=600, env=_torch_env()
-    )
-    assert run.returncode == 0, run.stderr
-    printed = _parse_modern(run.stdout)
+    printed = _parse_modern(_run_as_a_student(text, tmp_path))
     records = run_modern(configs)
     assert len(printed) == len(records)
     mod = _load_script(text, tmp_path)

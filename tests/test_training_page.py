@@ -403,35 +403,21 @@ def test_browser_page_and_step_slider_without_retraining(counted_app, context, a
 
 
 def test_lang_de_shows_the_page_in_german_with_german_numbers_and_table_headers(default_records):
-    from streamlit.testing.v1 import AppTest
-
     import i18n
-    from tests.apptest_util import APP
-    from tests.test_i18n import _all_strings, _catalog
-    from ui import nav
+    from tests.apptest_util import all_strings, english_left
 
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.query_params["lang"] = "de"
-    at.run()
-    at.switch_page(nav.by_url_path(PAGE).file).run()
+    at = open_page(PAGE, {"lang": "de"}, timeout=120)
     assert not at.exception and not url_notices(at)
-    code = {c.value for c in at.code}  # the take-home PyTorch script is code, not a text to translate
-    strings = _all_strings(at)
+    strings = all_strings(at)
     for tab in (
         "Gradientennormen",
         "Schrittgrößen",
         "Entscheidungsgebiete",
         "Gradienten Schicht für Schicht",
     ):
-        strings += _all_strings(open_tab(at, tab))  # every tab, each drawn when opened
+        strings += all_strings(open_tab(at, tab))  # every tab, each drawn when opened
         assert not at.exception
-    shown = "\n".join(s for s in strings if s not in code)
-    english = [
-        m.id
-        for m in _catalog()
-        if isinstance(m.id, str) and len(m.id.split()) >= 4 and m.string != m.id and m.id in shown
-    ]
-    assert english == []
+    assert english_left(strings) == []
     # a soft hyphen lets the long compound break on a phone
     assert at.title[0].value == "Das Trainingsrennen: Initialisierungs\u00adverfahren nebeneinander"
     # numbers the German way: decimal comma in metrics and sentences
