@@ -189,8 +189,8 @@ _DIGITS_LOCK = threading.Lock()
 def _digits_raw() -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
     """scikit-learn's bundled 8x8 digits (1797 images, pixel values 0..16): no download.
 
-    Imported here, under a lock: the Phase pool's workers need it only for digits, and two threads importing
-    scikit-learn at once can get a partially initialized module (see ui/boot.py)."""
+    Loaded once and cached. The import sits inside a lock: two threads importing scikit-learn at the same
+    time can see a partially initialized module."""
     with _DIGITS_LOCK:
         from sklearn.datasets import load_digits
 
