@@ -1,11 +1,13 @@
 """Draw a Plotly figure in a page the same way everywhere: template, the language's separators, full width.
 
 Pages call `charts.show(fig, key=..., alt=...)`; extra keyword arguments (on_select, ...) go to st.plotly_chart.
+`charts.tabs(views, key)` gives a page's tabs whose content is computed only while open.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 import plotly.graph_objects as go
@@ -13,7 +15,7 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from figures import style
-from i18n import _, ngettext
+from i18n import LANGS, _, ngettext, use
 from ui import i18n
 
 CONFIG = {"displayModeBar": False}
@@ -121,3 +123,21 @@ def show(fig: go.Figure, *, key: str | None = None, alt: str | None = None, **kw
     if key and style.panel_columns(fig) >= WIDE_PANELS:  # Streamlit sizes the chart to its container
         where = st.container(key=f"wide_chart_{key}").container(key=f"wide_inner_{key}")
     return where.plotly_chart(fig, width="stretch", config=CONFIG, key=key, alt=alt, **kwargs)
+
+
+def tabs(views: Sequence[Any], key: str) -> list[Any]:
+    """st.tabs of `views` (lazy labels, N_) that rerun on a switch, so a page computes and draws a tab's
+    content only while it is open (`if tab.open: with tab: ...`); a language switch keeps the same tab open.
+
+    st.session_state[key] is the open tab's label in the session's language.
+    """
+    labels = [str(v) for v in views]
+    chosen = st.session_state.get(key)
+    if chosen is not None and chosen not in labels:  # the language was switched: find the label's tab
+        for lang in LANGS:
+            with use(lang):
+                other = [str(v) for v in views]
+            if chosen in other:
+                st.session_state[key] = labels[other.index(chosen)]
+                break
+    return st.tabs(labels, key=key, on_change="rerun")
