@@ -219,3 +219,18 @@ def test_the_page_in_german() -> None:
         and layouts[1]["xaxis"]["title"]["text"] == "Schritt"
     )
     assert all(layout["separators"] == ",." for layout in layouts)
+
+
+def test_switching_the_language_keeps_the_open_tab() -> None:
+    from tests.test_i18n import _app
+    from ui import i18n as ui_i18n
+    from ui import nav
+
+    at = _app({"lang": "en"})
+    at.switch_page(nav.by_url_path("modern").file).run(timeout=300)
+    open_tab(at, TABS[3])
+    at.session_state[ui_i18n._STATE] = "de"  # what the switch's callback does
+    at.run(timeout=300)
+    assert not at.exception, at.exception
+    assert at.session_state[TAB_KEY] == "4. Das Wettrennen"
+    assert _shown(at).charts == ["modern_race"] and _shown(at).headers == ["4. Das Wettrennen"]
