@@ -168,8 +168,8 @@ def view_rows(cpu: dict[str, list[float]], wall: dict[str, list[float]]) -> list
 
 
 def default_view_seconds(rounds: int) -> list[str]:
-    """The page's tabs, each computed cold: every network of its part, trained and recorded (the page computes a
-    tab only while it is open, and opens on the first). CPU time (what it costs on an idle core) and wall time
+    """The page's tabs, each computed cold: every network of its part, trained and recorded (the page
+    computes a tab only while it is open, and opens on the first). CPU time (what it costs on an idle core) and wall time
     (what it took on this machine, as loaded as it was)."""
     base = ExperimentConfig(**fm.DEFAULTS, **fm.FIXED)
     cpu: dict[str, list[float]] = {name: [] for name in (*fm.PARTS, "all")}

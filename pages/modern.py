@@ -1,7 +1,7 @@
 """Lesson 5, normalization and residual connections: what changed after 2015, and why initialization still matters.
 
-Widgets -> one base config -> four comparisons (core.modern, cached), one tab each and computed only while its tab
-is open -> figures.modern, sentences from analysis.modern.
+Widgets -> one base config -> four comparisons (core.modern, cached), one tab each, computed only while
+its tab is open -> figures.modern, sentences from analysis.modern.
 """
 
 from __future__ import annotations
@@ -57,10 +57,10 @@ share.begin(PAGE)
 st.title(_("Normalization & residuals: what changed after 2015"))
 st.markdown(
     _(
-        "Modern networks normalize their signals (BatchNorm, Ioffe & Szegedy 2015; LayerNorm, Ba et al. 2016) "
-        "and add residual connections (He et al. 2016). Both make training far less sensitive to the initial "
-        "scale — but not to everything. Four experiments, one per tab below, each trained here on the same data, "
-        "batches and seed."
+        "Modern networks normalize their signals (BatchNorm, Ioffe & Szegedy 2015; LayerNorm, Ba et al. "
+        "2016) and add residual connections (He et al. 2016). Both make training far less sensitive to the "
+        "initial scale — but not to everything. Four experiments, one per tab below, each trained here on "
+        "the same data, batches and seed."
     )
 )
 
@@ -95,11 +95,11 @@ with right:
             section(
                 _("1. Normalization rescues the signal from a bad scale"),
                 _(
-                    "{depth} {activation} layers of {width} units started from {start}, with and without normalization, "
-                    "trained {steps} steps with momentum SGD at learning rate {lr} on the same batches. Placement: after "
-                    "each linear layer, before the activation, as in the BatchNorm paper: h = φ(N(h W + b)). BatchNorm "
-                    "normalizes each unit over the batch, LayerNorm each example over its units; both start with γ = 1, "
-                    "β = 0.",
+                    "{depth} {activation} layers of {width} units started from {start}, with and without "
+                    "normalization, trained {steps} steps with momentum SGD at learning rate {lr} on the "
+                    "same batches. Placement: after each linear layer, before the activation, as in the "
+                    "BatchNorm paper: h = φ(N(h W + b)). BatchNorm normalizes each unit over the batch, "
+                    "LayerNorm each example over its units; both start with γ = 1, β = 0.",
                     depth=base.depth,
                     activation=base.activation,
                     width=base.width,
@@ -115,7 +115,8 @@ with right:
                     fm.std_figure(records, labels, "pre_std"),
                     key="modern_rescue_std",
                     alt=_(
-                        "Std of the activation's input per layer at initialization, one line per normalization"
+                        "Std of the activation's input per layer at initialization, one line per "
+                        "normalization"
                     ),
                 )
             with c2:
@@ -134,9 +135,9 @@ with right:
             section(
                 _("2. Normalization does not break symmetry"),
                 _(
-                    "Every weight starts at the same constant c = {c}. Normalizing identical units gives identical units, "
-                    "and their gradients are identical too, so no update can tell them apart: a random start is still "
-                    "needed.",
+                    "Every weight starts at the same constant c = {c}. Normalizing identical units gives "
+                    "identical units, and their gradients are identical too, so no update can tell them "
+                    "apart: a random start is still needed.",
                     c=base.weight_const,
                 ),
             )
@@ -146,9 +147,10 @@ with right:
             section(
                 _("3. Residual streams grow"),
                 _(
-                    "A residual block adds its branch to the stream: h ← h + α f(N(h)), with the pre-norm branch "
-                    "f(u) = φ(u) W + b (φ = ReLU, W He-initialized, Var W = 2/n). The branch's last weights are "
-                    "independent of h and have mean 0, so Var(h + α f) = Var(h) + α² Var(f), and:"
+                    "A residual block adds its branch to the stream: h ← h + α f(N(h)), with the pre-norm "
+                    "branch f(u) = φ(u) W + b (φ = ReLU, W He-initialized, Var W = 2/n). The branch's last "
+                    "weights are independent of h and have mean 0, so Var(h + α f) = Var(h) + α² Var(f), "
+                    "and:"
                 ),
             )
             # short formulas, one per line: st.latex does not wrap, and a phone is 390 px wide
@@ -165,11 +167,12 @@ with right:
             st.latex(r"\operatorname{Var} h_l \approx \operatorname{Var} h_0 + \alpha^2 l")
             st.markdown(
                 _(
-                    "So with α = 1 the variance doubles per block (Prince, *Understanding Deep Learning*, 11.3); with "
-                    "BatchNorm in the branch it grows linearly; α = 1/√L gives (1 + 1/L)^L ≤ e over all L blocks, "
-                    "α = 1/√(2L) (GPT-2's scaling of residual projections) √e; α = 0 (SkipInit, De & Smith 2020; "
-                    "ReZero) starts as the identity. Measured on {width} units and {batch} examples at initialization; "
-                    "the recursion starts from the measured variance of the stem's output.",
+                    "So with α = 1 the variance doubles per block (Prince, *Understanding Deep Learning*, "
+                    "11.3); with BatchNorm in the branch it grows linearly; α = 1/√L gives (1 + 1/L)^L ≤ e "
+                    "over all L blocks, α = 1/√(2L) (GPT-2's scaling of residual projections) √e; α = 0 "
+                    "(SkipInit, De & Smith 2020; ReZero) starts as the identity. Measured on {width} units "
+                    "and {batch} examples at initialization; the recursion starts from the measured "
+                    "variance of the stem's output.",
                     width=am.STREAMS.fixed["width"],
                     batch=am.STREAMS.fixed["batch_size"],
                 )
@@ -180,8 +183,8 @@ with right:
             section(
                 _("4. The race"),
                 _(
-                    "He-initialized ReLU networks of depth {depth}, trained with plain SGD at learning rate {lr} from the "
-                    "same start, data and batches.",
+                    "He-initialized ReLU networks of depth {depth}, trained with plain SGD at learning rate "
+                    "{lr} from the same start, data and batches.",
                     depth=am.RACE.fixed["depth"],
                     lr=am.RACE.fixed["lr"],
                 ),

@@ -1,5 +1,5 @@
-"""The Normalization & residuals lesson in a real browser, tab by tab: each of its four experiments opened by a
-click, at laptop width in the light theme and on a phone in the dark one (axe-core, chart text, layout, formulas).
+"""The Normalization & residuals lesson in a real browser, tab by tab: each of its four experiments opened by
+a click, at laptop width in the light theme and on a phone in the dark one (axe, chart text, layout, formulas).
 
 The generic page checks (tests/test_a11y.py, tests/test_browser.py) see only the tab the page opens on.
 """
@@ -24,7 +24,7 @@ def _open_tab(page, i: int) -> None:
     page.get_by_role("tab", name=TABS[i]).click()
     page.wait_for_timeout(300)  # the rerun starts
     bu.wait_idle(page)
-    charts = page.locator('[data-testid="stPlotlyChart"]:visible')  # a closed tab keeps its old charts, hidden
+    charts = page.locator('[data-testid="stPlotlyChart"]:visible')  # a closed tab keeps old charts, hidden
     for k in range(charts.count()):  # charts below the fold draw when scrolled to
         charts.nth(k).scroll_into_view_if_needed()
     page.wait_for_timeout(800)
@@ -36,9 +36,9 @@ def _open_tab(page, i: int) -> None:
     ("theme", "viewport"), [("light", LAPTOP), ("dark", PHONE)], ids=["laptop-light", "phone-dark"]
 )
 def test_each_tab_opens_on_a_click_and_reads_well(app_url, browser, artifacts, theme, viewport):
-    """The page opens on tab 1 with its two charts only; a click opens each other part (its heading, its charts,
-    nothing of the others); axe-core finds nothing, chart text is 4.5:1 and at least 11 px, no chart text is
-    cut or overlaps, nothing scrolls sideways and the formulas of tab 3 scroll inside their own box."""
+    """The page opens on tab 1 with its two charts only; a click opens each other part (its heading, its
+    charts, nothing of the others); axe-core finds nothing, chart text is 4.5:1 and at least 11 px, no chart
+    text is cut or overlaps, nothing scrolls sideways and the formulas of tab 3 scroll inside their own box."""
     phone = viewport is PHONE
     ctx, page = _open(
         browser, app_url, nav.by_url_path("modern"), theme=theme, viewport=viewport, mobile=phone
