@@ -24,8 +24,15 @@ from ui import charts, controls, nav, predict, runs, share, takehome
 
 PAGE = "modern"
 DEFAULTS = am.DEFAULTS
-# The four experiments, one tab each (st.session_state["modern_part"]); opening the page computes the first.
-TABS = (N_("1. Normalization rescues"), N_("2. Symmetry"), N_("3. Residual streams"), N_("4. The race"))
+# The four experiments, one tab each, by their id in links (`part=race`; never rename one: old links would
+# stop working); opening the page computes the first. st.session_state[TAB_KEY] is the open tab's label.
+TABS = {
+    "rescue": N_("1. Normalization rescues"),
+    "symmetry": N_("2. Symmetry"),
+    "streams": N_("3. Residual streams"),
+    "race": N_("4. The race"),
+}
+TAB_KEY = "modern_part"
 
 
 def compare(base: ExperimentConfig, part: am.Part) -> tuple[list, list[str]]:
@@ -78,6 +85,9 @@ with charts.controls(left):
         controls.lr(default=DEFAULTS["lr"])
         controls.batch_size()
         controls.dtype()
+    charts.link_tabs(
+        list(TABS.values()), TAB_KEY, url_key="part", ids=list(TABS)
+    )  # the open tab is in the link
     share.link()
 
 with right:
@@ -89,7 +99,7 @@ with right:
     if not predict.gate(PAGE, questions):  # computed only when the link asks students to predict first
         st.stop()
 
-    tabs = charts.tabs(TABS, key="modern_part")
+    tabs = charts.tabs(list(TABS.values()), key=TAB_KEY)
     if tabs[0].open:
         with tabs[0]:
             section(

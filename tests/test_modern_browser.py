@@ -77,3 +77,24 @@ def test_each_tab_opens_on_a_click_and_reads_well(app_url, browser, artifacts, t
             pytest.skip(f"axe-core is not installed ({AXE}); run: npm ci --prefix tests/node")
     finally:
         ctx.close()
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_a_link_opens_its_tab_and_the_address_follows_a_click(app_url, browser):
+    """`?part=race` opens tab 4 (a teacher's link to the race); a click on another tab puts it into the address
+    and the share link; the first tab, where the page opens, leaves the address without `part`."""
+    ctx = browser.new_context(viewport=LAPTOP)
+    page = ctx.new_page()
+    try:
+        bu.open_page(page, f"{app_url}/modern?part=race", charts=True)
+        assert page.get_by_role("tab", selected=True).inner_text().strip() == TABS[3]
+        assert ("part", "race") in bu.split_link(bu.share_link(page))[1]
+        _open_tab(page, 2)
+        page.wait_for_url(lambda url: "part=streams" in url, timeout=30_000)
+        assert ("part", "streams") in bu.split_link(bu.share_link(page))[1]
+        _open_tab(page, 0)
+        page.wait_for_url(lambda url: "part=" not in url, timeout=30_000)
+        assert ("part", "rescue") in bu.split_link(bu.share_link(page))[1]
+    finally:
+        ctx.close()

@@ -10,7 +10,7 @@ import pytest
 
 from analysis import modern as am
 from core.modern import run_modern
-from tests.apptest_util import open_page, url_notices
+from tests.apptest_util import open_page, share_link, url_notices
 from tests.test_modern_figures import NUMBER, parse
 from ui import presets
 
@@ -100,6 +100,54 @@ def test_each_tab_shows_its_part_with_its_heading_and_charts(opened) -> None:
         assert shown[label].charts == charts[label]
     intro = _line(shown["default"].texts, "Modern networks normalize")
     assert "Four experiments, one per tab below" in intro
+
+
+def _counted(query: dict[str, str]):
+    """The page opened with `query`, and the configs of every comparison it computed."""
+    from ui import runs
+
+    computed: list[list] = []
+    real = runs.modern
+
+    def counted(configs):
+        computed.append(list(configs))
+        return real(configs)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(runs, "modern", counted)
+        at = open_page("modern", query, timeout=300)
+    assert not at.exception, at.exception
+    return at, computed
+
+
+def test_a_link_opens_its_tab_and_computes_only_that_part() -> None:
+    """`part=race` (a teacher's "look at the race") opens tab 4 and trains the race's networks only."""
+    at, computed = _counted({"part": "race"})
+    assert url_notices(at) == []
+    assert at.session_state[TAB_KEY] == TABS[3] and _shown(at).headers == ["4. The race"]
+    assert computed == [am.RACE.configs(am.base_config())]
+    assert "part=race" in share_link(at) and at.query_params["part"] == "race"
+
+
+def test_the_open_tab_is_in_the_share_link_and_the_address() -> None:
+    at = open_page("modern", timeout=300)
+    assert "part=rescue" in share_link(at) and "part" not in at.query_params  # tab 1: what the page opens on
+    for label, part in zip(TABS, ("rescue", "symmetry", "streams", "race")):
+        open_tab(at, label)
+        assert f"part={part}&" in share_link(at)
+        assert at.query_params.get("part") == (None if part == "rescue" else part)
+    open_tab(at, TABS[0])
+    assert "part" not in at.query_params
+
+
+def test_a_wrong_part_in_a_link_is_named_and_the_first_tab_opens() -> None:
+    at, computed = _counted({"part": "racing"})
+    assert (
+        url_notices(at)
+        and "**part** = racing is not valid (allowed: rescue, symmetry, streams or race)"
+        in (url_notices(at)[0])
+    )
+    assert at.session_state[TAB_KEY] == TABS[0] and computed == [am.RESCUE.configs(am.base_config())]
 
 
 def test_normalization_keeps_the_signal_where_the_plain_network_loses_it(page) -> None:
@@ -219,6 +267,14 @@ def test_the_page_in_german() -> None:
         and layouts[1]["xaxis"]["title"]["text"] == "Schritt"
     )
     assert all(layout["separators"] == ",." for layout in layouts)
+
+
+def test_a_german_link_opens_its_tab() -> None:
+    from tests.test_phase_page import german_page
+
+    at = german_page("modern", {"part": "race"})
+    assert not at.exception and url_notices(at) == []
+    assert at.session_state[TAB_KEY] == "4. Das Wettrennen" and _shown(at).headers == ["4. Das Wettrennen"]
 
 
 def test_switching_the_language_keeps_the_open_tab() -> None:
