@@ -1,7 +1,7 @@
 """Training speed of core.modern (normalization and residual blocks) against PyTorch eager on the same networks,
-and the compute time of the Normalization & residuals page's default view.
+and the compute time of the Normalization & residuals page's default view (its first tab) and other tabs.
 
-Run from the repository root:  python benchmarks/bench_modern.py  [--quick] [--view [--before REV]]
+Run from the repository root:  python benchmarks/bench_modern.py  [--quick] [--view [--page] [--before REV]]
 PyTorch is optional (dev only: `pip install torch==2.13.0`); without it the torch columns are left out. One
 BLAS / torch thread each. Rounds interleave project and torch bursts; ratios are medians of per-round paired
 ratios of CPU time (time.process_time), as in benchmarks/bench_train.py.
@@ -143,11 +143,35 @@ def speed_table(rounds: int, steps: int) -> list[str]:
     return rows
 
 
+def view_rows(cpu: dict[str, list[float]], wall: dict[str, list[float]]) -> list[str]:
+    """Rows of the view table: the default view (what opening the page computes: its first tab), each other
+    tab (what opening it computes), and all four tabs."""
+    rows = [
+        "| what is computed | networks | CPU seconds (median) | wall seconds (median) |",
+        "|---|---|---|---|",
+    ]
+    for i, name in enumerate(fm.PARTS):
+        what = (
+            f"tab {i + 1} opened: {name.lower()}"
+            if i
+            else f"**default view** (opening the page = tab 1: {name.lower()})"
+        )
+        n = len(getattr(fm, name).variants)
+        rows.append(
+            f"| {what} | {n} | {statistics.median(cpu[name]):.2f} | {statistics.median(wall[name]):.2f} |"
+        )
+    n = sum(len(getattr(fm, p).variants) for p in fm.PARTS)
+    rows.append(
+        f"| all four tabs | {n} | {statistics.median(cpu['all']):.2f} | {statistics.median(wall['all']):.2f} |"
+    )
+    return rows
+
+
 def default_view_seconds(rounds: int) -> list[str]:
-    """The page's default view: every network of its four parts, trained and recorded cold; CPU time (what the
-    view costs on an idle core) and wall time (what it took on this machine, as loaded as it was)."""
+    """The page's tabs, each computed cold: every network of its part, trained and recorded (the page
+    computes a tab only while it is open, and opens on the first). CPU time (what it costs on an idle core) and wall time
+    (what it took on this machine, as loaded as it was)."""
     base = ExperimentConfig(**fm.DEFAULTS, **fm.FIXED)
-    rows = ["| part | networks | CPU seconds (median) | wall seconds (median) |", "|---|---|---|---|"]
     cpu: dict[str, list[float]] = {name: [] for name in (*fm.PARTS, "all")}
     wall: dict[str, list[float]] = {name: [] for name in (*fm.PARTS, "all")}
     for _ in range(rounds):
@@ -162,15 +186,40 @@ def default_view_seconds(rounds: int) -> list[str]:
             c_all, w_all = c_all + c, w_all + w
         cpu["all"].append(c_all)
         wall["all"].append(w_all)
-    for name in (*fm.PARTS, "all"):
-        n = (
-            len(getattr(fm, name).variants)
-            if name != "all"
-            else sum(len(getattr(fm, p).variants) for p in fm.PARTS)
-        )
-        rows.append(
-            f"| {name.lower()} | {n} | {statistics.median(cpu[name]):.2f} | {statistics.median(wall[name]):.2f} |"
-        )
+    rows = view_rows(cpu, wall)
+    for r in rows:
+        print(r, flush=True)
+    return rows
+
+
+def page_seconds(rounds: int) -> list[str]:
+    """The page itself in Streamlit's AppTest after one warm-up run, caches cleared each round: opening it (the
+    app's script, the page's controls, the default tab's training, figures and sentences), then each other tab."""
+    import streamlit as st
+
+    from tests.apptest_util import open_page
+
+    cpu: dict[str, list[float]] = {name: [] for name in (*fm.PARTS, "all")}
+    wall: dict[str, list[float]] = {name: [] for name in (*fm.PARTS, "all")}
+    open_page("modern", timeout=300)  # the app's imports and first-run work, which a running server has done
+    for _ in range(rounds):
+        st.cache_data.clear()
+        c, w = time.process_time(), time.perf_counter()
+        at = open_page("modern", timeout=300)
+        cpu[fm.PARTS[0]].append(time.process_time() - c)
+        wall[fm.PARTS[0]].append(time.perf_counter() - w)
+        assert not at.exception, at.exception
+        labels = [t.label for t in at.tabs]
+        for name, label in zip(fm.PARTS[1:], labels[1:]):
+            at.session_state["modern_part"] = label  # what clicking the tab does
+            c, w = time.process_time(), time.perf_counter()
+            at.run()
+            cpu[name].append(time.process_time() - c)
+            wall[name].append(time.perf_counter() - w)
+            assert not at.exception, at.exception
+        cpu["all"].append(sum(cpu[p][-1] for p in fm.PARTS))
+        wall["all"].append(sum(wall[p][-1] for p in fm.PARTS))
+    rows = view_rows(cpu, wall)
     for r in rows:
         print(r, flush=True)
     return rows
@@ -253,6 +302,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="2 rounds of 20 steps instead of 5 of 50")
     parser.add_argument("--view", action="store_true", help="only the page's default view")
     parser.add_argument(
+        "--page", action="store_true", help="with --view: also the page's script runs in AppTest, tab by tab"
+    )
+    parser.add_argument(
         "--before", help="with --view: also the default view of this commit, in paired rounds"
     )
     args = parser.parse_args()
@@ -271,6 +323,9 @@ def main() -> None:
             view_before_after(args.before, max(2, rounds // 2))
         else:
             default_view_seconds(max(1, rounds // 2))
+            if args.page:
+                print("\n## The page in AppTest (Streamlit script runs, caches cleared), tab by tab\n")
+                page_seconds(max(1, rounds // 2))
     print(f"\nload average at the end {os.getloadavg()[0]:.1f}")
 
 

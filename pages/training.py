@@ -216,7 +216,7 @@ def inside(records: list[RunRecord], colors: dict[str, str], config: ExperimentC
     elif config.sizes[0] == 2:  # a decision boundary can be drawn for 2-D inputs only
         end = SECTIONS["regions"]
     sections = [SECTIONS["gradients"], SECTIONS["norms"], SECTIONS["steps"], *([end] if end else [])]
-    tabs = st.tabs([str(s) for s in sections], key="tr_section", on_change="rerun")
+    tabs = charts.tabs(sections, key="tr_section")
     for tab, section in zip(tabs, sections):
         if tab.open is False:
             continue

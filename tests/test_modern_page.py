@@ -3,41 +3,151 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
 
 from analysis import modern as am
 from core.modern import run_modern
-from tests.apptest_util import open_page, url_notices
+from tests.apptest_util import open_page, share_link, url_notices
 from tests.test_modern_figures import NUMBER, parse
 from ui import presets
 
-pytestmark = pytest.mark.slow  # the default view trains 15 networks (~10 s on the 2-core machine)
+pytestmark = pytest.mark.slow  # the four parts train 15 networks (~10 s on the 2-core machine)
+TAB_KEY = "modern_part"  # st.session_state key of the page's tabs
+TABS = ("1. Normalization rescues", "2. Symmetry", "3. Residual streams", "4. The race")
+
+
+@dataclass
+class Shown:
+    """What one tab of the page showed: its paragraphs, headers and charts (by key)."""
+
+    texts: list[str]
+    headers: list[str]
+    charts: list[str]
+
+
+def _shown(at) -> Shown:
+    assert not at.exception, at.exception
+    return Shown(
+        [m.value for m in at.markdown], [h.value for h in at.header], [c.key for c in at.get("plotly_chart")]
+    )
+
+
+def open_tab(at, label: str):
+    """Open one of the page's tabs (as a click does: its label into the tabs' state, then a rerun)."""
+    at.session_state[TAB_KEY] = label
+    return at.run()
 
 
 @pytest.fixture(scope="module")
-def page():
-    at = open_page("modern", timeout=300)
-    assert not at.exception, at.exception
-    return at
+def opened():
+    """The page at its defaults: every part the page computed on load and on opening each tab, and what each
+    tab showed ("default" = the page as it opens)."""
+    from ui import runs
+
+    computed: list[list] = []
+    real = runs.modern
+
+    def counted(configs):
+        computed.append(list(configs))
+        return real(configs)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(runs, "modern", counted)
+        at = open_page("modern", timeout=300)
+        shown = {"default": _shown(at)}
+        on_load = list(computed)
+        for label in TABS:
+            shown[label] = _shown(open_tab(at, label))
+    assert url_notices(at) == []
+    return on_load, shown
 
 
-def _texts(at) -> list[str]:
-    return [m.value for m in at.markdown]
+@pytest.fixture(scope="module")
+def page(opened) -> list[str]:
+    """Every paragraph of the page, all four tabs."""
+    return [t for label in TABS for t in opened[1][label].texts]
 
 
-def _line(at, start: str) -> str:
-    hits = [t for t in _texts(at) if t.startswith(start)]
+def _line(texts: list[str], start: str) -> str:
+    hits = [t for t in texts if t.startswith(start)]
     assert len(hits) == 1, (start, hits)
     return hits[0]
 
 
-def test_page_renders_every_part_without_notices(page) -> None:
-    assert url_notices(page) == []
-    headers = [h.value for h in page.header]
-    assert [h[:2] for h in headers] == ["1.", "2.", "3.", "4."]
-    assert len(page.get("plotly_chart")) == 5
+def test_opening_the_page_computes_only_the_first_part(opened) -> None:
+    """The default view trains the rescue part's networks only (issue 17: it computes in under 2 s); each
+    other part is trained when its tab is opened."""
+    on_load, shown = opened
+    base = am.base_config()
+    assert on_load == [am.RESCUE.configs(base)]
+    assert shown["default"].charts == ["modern_rescue_std", "modern_rescue_loss"]
+    assert shown["default"].texts == shown[TABS[0]].texts
+
+
+def test_each_tab_shows_its_part_with_its_heading_and_charts(opened) -> None:
+    shown = opened[1]
+    charts = {
+        TABS[0]: ["modern_rescue_std", "modern_rescue_loss"],
+        TABS[1]: ["modern_symmetry"],
+        TABS[2]: ["modern_streams"],
+        TABS[3]: ["modern_race"],
+    }
+    for i, label in enumerate(TABS):
+        assert [h[:2] for h in shown[label].headers] == [f"{i + 1}."], label
+        assert shown[label].charts == charts[label]
+    intro = _line(shown["default"].texts, "Modern networks normalize")
+    assert "Four experiments, one per tab below" in intro
+
+
+def _counted(query: dict[str, str]):
+    """The page opened with `query`, and the configs of every comparison it computed."""
+    from ui import runs
+
+    computed: list[list] = []
+    real = runs.modern
+
+    def counted(configs):
+        computed.append(list(configs))
+        return real(configs)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(runs, "modern", counted)
+        at = open_page("modern", query, timeout=300)
+    assert not at.exception, at.exception
+    return at, computed
+
+
+def test_a_link_opens_its_tab_and_computes_only_that_part() -> None:
+    """`part=race` (a teacher's "look at the race") opens tab 4 and trains the race's networks only."""
+    at, computed = _counted({"part": "race"})
+    assert url_notices(at) == []
+    assert at.session_state[TAB_KEY] == TABS[3] and _shown(at).headers == ["4. The race"]
+    assert computed == [am.RACE.configs(am.base_config())]
+    assert "part=race" in share_link(at) and at.query_params["part"] == "race"
+
+
+def test_the_open_tab_is_in_the_share_link_and_the_address() -> None:
+    at = open_page("modern", timeout=300)
+    assert "part=rescue" in share_link(at) and "part" not in at.query_params  # tab 1: what the page opens on
+    for label, part in zip(TABS, ("rescue", "symmetry", "streams", "race")):
+        open_tab(at, label)
+        assert f"part={part}&" in share_link(at)
+        assert at.query_params.get("part") == (None if part == "rescue" else part)
+    open_tab(at, TABS[0])
+    assert "part" not in at.query_params
+
+
+def test_a_wrong_part_in_a_link_is_named_and_the_first_tab_opens() -> None:
+    at, computed = _counted({"part": "racing"})
+    assert (
+        url_notices(at)
+        and "**part** = racing is not valid (allowed: rescue, symmetry, streams or race)"
+        in (url_notices(at)[0])
+    )
+    assert at.session_state[TAB_KEY] == TABS[0] and computed == [am.RESCUE.configs(am.base_config())]
 
 
 def test_normalization_keeps_the_signal_where_the_plain_network_loses_it(page) -> None:
@@ -117,9 +227,10 @@ def test_extreme_settings_are_reported_in_words_without_numpy_warnings(query, wo
     with warnings.catch_warnings(record=True) as record:
         warnings.simplefilter("always")
         at = open_page("modern", query, timeout=600)
-    assert not at.exception and url_notices(at) == []
+        assert not at.exception and url_notices(at) == []
+        texts = [t for label in TABS for t in _shown(open_tab(at, label)).texts]  # every part, one by one
     assert [w for w in record if issubclass(w.category, RuntimeWarning)] == []
-    assert words in " ".join(_texts(at))
+    assert words in " ".join(texts)
 
 
 def test_the_page_in_german() -> None:
@@ -128,18 +239,52 @@ def test_the_page_in_german() -> None:
 
     from tests.apptest_util import english_left
 
+    from i18n import _, use
+
     at = open_page("modern", {"lang": "de"}, timeout=300)
     assert not at.exception and url_notices(at) == []
-    assert english_left(at) == []
-    assert [h.value[:2] for h in at.header] == ["1.", "2.", "3.", "4."]
-    assert at.header[0].value == "1. Normalisierung rettet das Signal vor einer schlechten Skalierung"
-    texts = " ".join(_texts(at))
-    assert "**BatchNorm**: trainiert." in texts and "**einfach**: hat nicht gelernt." in texts
-    gap = re.search(r"höchstens (\d+)\u00a0% von der Rekursion", _line(at, "**α = 1/√L**:"))
+    with use("de"):
+        tabs = [_(label) for label in TABS]
+    assert tabs[0] == "1. Normalisierung rettet" and at.session_state[TAB_KEY] == tabs[0]
+    shown, english, layouts = [], [], []
+    for label in tabs:
+        shown.append(_shown(open_tab(at, label)))
+        english += english_left(at)
+        layouts += [json.loads(c.proto.spec)["layout"] for c in at.get("plotly_chart")]
+    assert english == []
+    assert [h for s in shown for h in s.headers][0] == (
+        "1. Normalisierung rettet das Signal vor einer schlechten Skalierung"
+    )
+    assert [h[:2] for s in shown for h in s.headers] == ["1.", "2.", "3.", "4."]
+    texts = [t for s in shown for t in s.texts]
+    assert "**BatchNorm**: trainiert." in " ".join(texts) and "**einfach**: hat nicht gelernt." in " ".join(
+        texts
+    )
+    gap = re.search(r"höchstens (\d+)\u00a0% von der Rekursion", _line(texts, "**α = 1/√L**:"))
     assert gap and int(gap.group(1)) <= 10
-    layouts = [json.loads(c.proto.spec)["layout"] for c in at.get("plotly_chart")]
     assert (
         layouts[0]["xaxis"]["title"]["text"] == "Schicht"
         and layouts[1]["xaxis"]["title"]["text"] == "Schritt"
     )
     assert all(layout["separators"] == ",." for layout in layouts)
+
+
+def test_a_german_link_opens_its_tab() -> None:
+    at = open_page("modern", {"lang": "de", "part": "race"}, timeout=300)
+    assert not at.exception and url_notices(at) == []
+    assert at.session_state[TAB_KEY] == "4. Das Wettrennen" and _shown(at).headers == ["4. Das Wettrennen"]
+
+
+def test_switching_the_language_keeps_the_open_tab() -> None:
+    from tests.test_i18n import _app
+    from ui import i18n as ui_i18n
+    from ui import nav
+
+    at = _app({"lang": "en"})
+    at.switch_page(nav.by_url_path("modern").file).run(timeout=300)
+    open_tab(at, TABS[3])
+    at.session_state[ui_i18n._STATE] = "de"  # what the switch's callback does
+    at.run(timeout=300)
+    assert not at.exception, at.exception
+    assert at.session_state[TAB_KEY] == "4. Das Wettrennen"
+    assert _shown(at).charts == ["modern_race"] and _shown(at).headers == ["4. Das Wettrennen"]

@@ -1,11 +1,14 @@
 """Draw a Plotly figure in a page the same way everywhere: template, the language's separators, full width.
 
 Pages call `charts.show(fig, key=..., alt=...)`; extra keyword arguments (on_select, ...) go to st.plotly_chart.
+`charts.tabs(views, key)` gives a page's tabs whose content is computed only while open; `link_tabs` puts the
+open tab into the page's links.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 import plotly.graph_objects as go
@@ -13,8 +16,9 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from figures import style
-from i18n import _, ngettext
-from ui import i18n
+from i18n import LANGS, _, ngettext, use
+from ui import controls as ui_controls
+from ui import i18n, share
 
 CONFIG = {"displayModeBar": False}
 CONTROLS_KEY = "lesson_controls"  # st.container key of a lesson's controls column (CSS class st-key-...)
@@ -121,3 +125,50 @@ def show(fig: go.Figure, *, key: str | None = None, alt: str | None = None, **kw
     if key and style.panel_columns(fig) >= WIDE_PANELS:  # Streamlit sizes the chart to its container
         where = st.container(key=f"wide_chart_{key}").container(key=f"wide_inner_{key}")
     return where.plotly_chart(fig, width="stretch", config=CONFIG, key=key, alt=alt, **kwargs)
+
+
+def _tab_labels(views: Sequence[Any], key: str) -> list[str]:
+    """The labels of `views` in the session's language; after a language switch, st.session_state[key] (the
+    open tab's label in the old language) becomes the same tab's label in the new one."""
+    labels = [str(v) for v in views]
+    chosen = st.session_state.get(key)
+    if chosen is not None and chosen not in labels:
+        for lang in LANGS:
+            with use(lang):
+                other = [str(v) for v in views]
+            if chosen in other:
+                st.session_state[key] = labels[other.index(chosen)]
+                break
+    return labels
+
+
+def tabs(views: Sequence[Any], key: str) -> list[Any]:
+    """st.tabs of `views` (lazy labels, N_) that rerun on a switch, so a page computes and draws a tab's
+    content only while it is open (`if tab.open: with tab: ...`); a language switch keeps the same tab open.
+
+    st.session_state[key] is the open tab's label in the session's language.
+    """
+    return st.tabs(_tab_labels(views, key), key=key, on_change="rerun")
+
+
+def link_tabs(views: Sequence[Any], key: str, *, url_key: str, ids: Sequence[str]) -> str:
+    """Make the open tab of `tabs(views, key)` part of the page's links, by its stable id (`ids`, one per view):
+    a link's `url_key` opens its tab, the share link and the link notice see the open tab as a page control,
+    and the address bar follows a switch. Call before share.link() and share.report(); returns the open id.
+
+    Streamlit's own binding (st.tabs(bind="query-params")) would write the translated label into the link.
+    """
+    labels = _tab_labels(views, key)
+    asked = st.query_params.get_all(url_key)
+    if key not in st.session_state and len(asked) == 1 and asked[0] in ids:  # this visit's first run
+        st.session_state[key] = labels[list(ids).index(asked[0])]
+    chosen = st.session_state.get(key)
+    open_id = ids[labels.index(chosen)] if chosen in labels else ids[0]
+    ui_controls.record(key, url_key, open_id, share.any_of(list(ids)), options=ids)
+    # The address bar: the open tab, or nothing for the first (what the page opens on), as Streamlit does for a
+    # bound widget at its default; the link notice names a wrong value from the address the visit arrived with.
+    if open_id == ids[0] and asked:
+        del st.query_params[url_key]
+    elif open_id != ids[0] and asked != [open_id]:
+        st.query_params[url_key] = open_id
+    return open_id
