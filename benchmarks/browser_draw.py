@@ -5,6 +5,8 @@ each lesson is opened in rounds, alternating the two apps, three ways:
 - menu: the app is open in the tab (on Home) and the student picks the lesson in the menu (no page load);
 - reload: the lesson's address is loaded again in a browser that has opened the app before (scripts cached);
 - fresh: a new browser context (nothing cached) loads the lesson's address.
+The floor: a bare Streamlit app (this repository's .streamlit config) with one page of one three-point Plotly
+chart, measured the same three ways in the same run: what Streamlit and Plotly alone cost on this machine.
 A lesson has finished drawing when its script has run to the end, nothing of the page before is left, and every
 chart on the page has its SVG (or WebGL canvas). Prints medians and the before/after ratio; numbers go to
 benchmarks/RESULTS.md by hand.
@@ -19,6 +21,7 @@ import argparse
 import contextlib
 import io
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -73,11 +76,39 @@ def draw(page, url: str) -> float:
     return drawn_after(page, t0)
 
 
-def menu(page, url: str, lesson: str) -> float:
+FLOOR_APP = """import plotly.graph_objects as go
+import streamlit as st
+
+st.set_page_config(layout="wide")
+
+
+def home():
+    st.title("Home")
+
+
+def chart():
+    st.title("Chart")
+    st.plotly_chart(go.Figure(go.Scatter(y=[1, 3, 2])), key="chart")
+
+
+pages = [st.Page(home, title="Home", default=True), st.Page(chart, title="Chart", url_path="chart")]
+st.navigation(pages, position="top").run()
+"""
+
+
+def floor_app(dest: Path) -> Path:
+    """The bare app of the floor rows, with this repository's Streamlit config (theme, toolbar)."""
+    dest.mkdir()
+    (dest / "app.py").write_text(FLOOR_APP)
+    shutil.copytree(ROOT / ".streamlit", dest / ".streamlit")
+    return dest
+
+
+def menu(page, url: str, lesson: str, title: str | None = None) -> float:
     """Seconds from a menu click on Home (the app open in the tab) to the lesson drawn."""
     page.goto(url)
     wait_idle(page)
-    title = str(nav.by_url_path(lesson).title)
+    title = title or str(nav.by_url_path(lesson).title)
     link = page.locator('[data-testid="stTopNavLink"]').filter(has_text=title).first
     t0 = time.perf_counter()
     link.click()
@@ -100,6 +131,7 @@ def main() -> None:
             "before": stack.enter_context(serve(Path(tmp) / "before.log", root=before_root, timeout=90)),
             "after": stack.enter_context(serve(Path(tmp) / "after.log", timeout=90)),
         }
+        floor = stack.enter_context(serve(Path(tmp) / "floor.log", root=floor_app(Path(tmp) / "floor")))
         pw = stack.enter_context(sync_playwright())
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         warm = {name: browser.new_context(viewport={"width": 1400, "height": 1000}) for name in apps}
@@ -109,7 +141,8 @@ def main() -> None:
             for lesson in lessons:
                 draw(pages[name], f"{url}/{lesson}")
                 sizes[name, lesson] = pages[name].evaluate(COUNT)
-        times: dict[tuple[str, str, str], list[float]] = {}
+        draw(pages["after"], f"{floor}/chart")  # the floor's scripts in the warm browser's cache too
+        times: dict[tuple[str, ...], list[float]] = {}
         for k in range(args.rounds):
             print(f"round {k + 1} of {args.rounds}", file=sys.stderr, flush=True)
             for lesson in lessons:
@@ -124,6 +157,14 @@ def main() -> None:
                     finally:
                         ctx.close()
                     times.setdefault((name, lesson, "fresh"), []).append(t)
+            floor_page = pages["after"]
+            times.setdefault(("floor", "menu"), []).append(menu(floor_page, floor, "chart", "Chart"))
+            times.setdefault(("floor", "reload"), []).append(draw(floor_page, f"{floor}/chart"))
+            ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+            try:
+                times.setdefault(("floor", "fresh"), []).append(draw(ctx.new_page(), f"{floor}/chart"))
+            finally:
+                ctx.close()
         browser.close()
 
     print(f"Cached lesson drawn in headless Chromium (1400x1000), median of {args.rounds} rounds, seconds;")
@@ -136,6 +177,10 @@ def main() -> None:
             a = statistics.median(times["after", lesson, kind])
             (cb, eb), (ca, ea) = sizes["before", lesson], sizes["after", lesson]
             print(f"| {lesson} | {kind} | {b:.2f} | {a:.2f} | {a / b:.2f} | {cb}, {eb} -> {ca}, {ea} |")
+    print("\nThe floor: a bare Streamlit app, one page with one three-point Plotly chart, same run.\n")
+    print("| floor | " + " | ".join(KINDS) + " |")
+    print("|---|" + "---|" * len(KINDS))
+    print("| seconds | " + " | ".join(f"{statistics.median(times['floor', k]):.2f}" for k in KINDS) + " |")
 
 
 if __name__ == "__main__":
