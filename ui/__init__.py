@@ -11,7 +11,8 @@ ui.share
         range or not used by this page; with a config also runs core.config.fit_to_budget, shows its
         messages (st.info) and returns the fitted config
     link(container=None, *, title="Share this experiment") -> str
-        the share box: the full link with every control of the page explicit, st.code (one-click copy)
+        the share box: the full link with every control of the page explicit and a "Copy link" button
+    copy_block(url) -> str: that link and button as HTML (st.html with its small copy script)
     link_url(page=None) -> str, params() -> list[(key, value)], url_notes() -> list[str], md_escape(text)
 ui.controls   one function per setting, each bound to the URL with its key, drawn as its row of the settings
               table core/fields.py says (widget, range or choices, label, help)
