@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,10 +43,9 @@ def open_tab(at, label: str):
     return at.run()
 
 
-@pytest.fixture(scope="module")
-def opened():
-    """The page at its defaults: every part the page computed on load and on opening each tab, and what each
-    tab showed ("default" = the page as it opens)."""
+@contextlib.contextmanager
+def counting() -> Iterator[list[list]]:
+    """The configs of every comparison the page computes (ui.runs.modern) inside this block, in order."""
     from ui import runs
 
     computed: list[list] = []
@@ -56,6 +57,14 @@ def opened():
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(runs, "modern", counted)
+        yield computed
+
+
+@pytest.fixture(scope="module")
+def opened():
+    """The page at its defaults: every part the page computed on load and on opening each tab, and what each
+    tab showed ("default" = the page as it opens)."""
+    with counting() as computed:
         at = open_page("modern", timeout=300)
         shown = {"default": _shown(at)}
         on_load = list(computed)
@@ -104,17 +113,7 @@ def test_each_tab_shows_its_part_with_its_heading_and_charts(opened) -> None:
 
 def _counted(query: dict[str, str]):
     """The page opened with `query`, and the configs of every comparison it computed."""
-    from ui import runs
-
-    computed: list[list] = []
-    real = runs.modern
-
-    def counted(configs):
-        computed.append(list(configs))
-        return real(configs)
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(runs, "modern", counted)
+    with counting() as computed:
         at = open_page("modern", query, timeout=300)
     assert not at.exception, at.exception
     return at, computed
