@@ -130,7 +130,8 @@ def test_depth_intro_gives_the_rule_per_activation_and_the_chaotic_phase():
     assert "½ · n · Var(W)" in t and "He (n · Var(W) = 2) keeps it" in t  # item 1
     assert "where their gradient is 0" not in t  # item 2: large weights make the gradient explode
     assert "*grows* layer by layer toward the input" in t
-    assert "auto is 1 for He" in t  # item 9: the gain is defined on the page
+    at.session_state["depth_formulas"] = True  # the formulas box, drawn while open
+    assert "auto is 1 for He" in page_text(at.run())  # item 9: the gain is defined on the page
 
 
 def test_depth_n01_loss_that_ends_at_chance_is_not_called_trained():
