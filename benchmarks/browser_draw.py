@@ -7,9 +7,9 @@ each lesson is opened in rounds, alternating the two apps, three ways:
 - fresh: a new browser context (nothing cached) loads the lesson's address.
 The floor: a bare Streamlit app (this repository's .streamlit config) with one page of one three-point Plotly
 chart, measured the same three ways in the same run: what Streamlit and Plotly alone cost on this machine.
-A lesson has finished drawing when its script has run to the end, nothing of the page before is left, and every
-chart on the page has its SVG (or WebGL canvas). Prints medians and the before/after ratio; numbers go to
-benchmarks/RESULTS.md by hand.
+A lesson has finished drawing when its script has run to the end, nothing of the page before is left, and
+every chart on the page has its SVG (or WebGL canvas). Prints medians and the before/after ratio; numbers go
+to benchmarks/RESULTS.md by hand.
 
     python benchmarks/browser_draw.py                  # before = main, 5 rounds
     python benchmarks/browser_draw.py --before HEAD~3 --rounds 7
@@ -116,6 +116,18 @@ def menu(page, url: str, lesson: str, title: str | None = None) -> float:
     return drawn_after(page, t0)
 
 
+def three_ways(browser, page, url: str, path: str, title: str | None = None) -> dict[str, float]:
+    """Seconds to draw `path` of the app at `url` each of the KINDS of way: from the menu and by a reload in
+    `page` (the warm tab), and in a fresh browser context."""
+    times = {"menu": menu(page, url, path, title), "reload": draw(page, f"{url}/{path}")}
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        times["fresh"] = draw(ctx.new_page(), f"{url}/{path}")
+    finally:
+        ctx.close()
+    return times
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--before", default="main", help="git ref of the 'before' app (default: main)")
@@ -147,24 +159,10 @@ def main() -> None:
             print(f"round {k + 1} of {args.rounds}", file=sys.stderr, flush=True)
             for lesson in lessons:
                 for name, url in apps.items():
-                    times.setdefault((name, lesson, "menu"), []).append(menu(pages[name], url, lesson))
-                    times.setdefault((name, lesson, "reload"), []).append(
-                        draw(pages[name], f"{url}/{lesson}")
-                    )
-                    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
-                    try:
-                        t = draw(ctx.new_page(), f"{url}/{lesson}")
-                    finally:
-                        ctx.close()
-                    times.setdefault((name, lesson, "fresh"), []).append(t)
-            floor_page = pages["after"]
-            times.setdefault(("floor", "menu"), []).append(menu(floor_page, floor, "chart", "Chart"))
-            times.setdefault(("floor", "reload"), []).append(draw(floor_page, f"{floor}/chart"))
-            ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
-            try:
-                times.setdefault(("floor", "fresh"), []).append(draw(ctx.new_page(), f"{floor}/chart"))
-            finally:
-                ctx.close()
+                    for kind, t in three_ways(browser, pages[name], url, lesson).items():
+                        times.setdefault((name, lesson, kind), []).append(t)
+            for kind, t in three_ways(browser, pages["after"], floor, "chart", "Chart").items():
+                times.setdefault(("floor", kind), []).append(t)
         browser.close()
 
     print(f"Cached lesson drawn in headless Chromium (1400x1000), median of {args.rounds} rounds, seconds;")

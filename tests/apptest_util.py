@@ -103,8 +103,8 @@ def config_from_link(at: AppTest, fixed: Mapping[str, object] | None = None, *, 
 # ------------------------------------------------------------------------------------- German pages
 def all_strings(at: AppTest) -> list[str]:
     """Every string of every element the page drew: texts, labels, help, options, metrics, chart specs (titles,
-    axes, legends, hover templates) and table headers and cells. Not code: a program (the take-home script)
-    and the share link are not sentences."""
+    axes, legends, hover templates), st.html bodies and table headers and cells. Not code blocks: a program
+    (the take-home script) is not a sentence."""
     from google.protobuf.json_format import MessageToDict
 
     out: list[str] = []

@@ -20,8 +20,8 @@ from ui import controls
 from ui import i18n as ui_i18n
 
 _STATE = "_initlab_share"
-# The share box's link and copy button. Not st.code: its syntax highlighter is Streamlit's second-largest script
-# (1.5 MB), and evaluating it cost every lesson more main-thread time than Plotly on a warm load
+# The share box's link and copy button. Not st.code: its syntax highlighter is Streamlit's second-largest
+# script (1.5 MB), and evaluating it cost every lesson more main-thread time than Plotly on a warm load
 # (benchmarks/RESULTS.md). One line cut at the box's edge (the button copies all of it; a scrolling region
 # would need keyboard focus); a real, always visible button (a touch screen has no hover); a status line a
 # screen reader announces. Colours follow the theme's text colour, so both themes read.
@@ -357,7 +357,7 @@ def page_link(file: str, label: str, params: Any, **kwargs: Any) -> None:
 
 
 def copy_block(url: str) -> str:
-    """The share box's link on one line and its copy button (HTML; the link escaped, also for the attribute)."""
+    """The share box's link on one line and its copy button (HTML; the link escaped for the attribute too)."""
     q = html.escape(url, quote=True)
     done = html.escape(_("Link copied"), quote=True)
     failed = html.escape(_("Could not copy: select the link and copy it by hand."), quote=True)
