@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 from core import config as C
 from core.config import ExperimentConfig
-from tests.apptest_util import NOTICE_TITLE, share_link
+from tests.apptest_util import NOTICE_TITLE, open_page, share_link, url_notices
 from ui import controls, share
 
 PAGE = str(Path(__file__).parent / "fixtures" / "all_controls_page.py")
@@ -181,6 +181,18 @@ def test_garbage_falls_back_to_defaults_with_one_plain_notice():
     for raw in ("<script>", "<b>", "](http", "$x", ":red["):
         assert raw not in notice
     assert "y" * 100 not in notice and "x" * 100 not in notice
+
+
+@pytest.mark.parametrize("page", ["training", "modern"])
+@pytest.mark.parametrize("value", ["inf", "-inf", "nan"])
+def test_a_non_finite_whole_number_is_named_and_the_default_used(page, value):
+    """`dseed=inf` once crashed Training and Modern: Streamlit seeds a bound whole-number box with int(inf)."""
+    at = open_page(page, {"dseed": value, "seed": value})
+    assert not at.exception, [e.value for e in at.exception]
+    (notice,) = url_notices(at)
+    shown = share.md_escape(value)  # -inf: the minus escaped for markdown
+    assert f"**dseed** = {shown} is not valid" in notice and f"**seed** = {shown} is not valid" in notice
+    assert at.session_state["seed"] == 0 and "dseed=0" in share_link(at) and "seed=0" in share_link(at)
 
 
 def test_reserved_streamlit_params_are_not_reported_nor_shared():

@@ -175,21 +175,29 @@ def _clamp_link(
         asked = float(raw[0]) if len(raw) == 1 else math.nan
     except ValueError:
         return
-    if not math.isfinite(asked) or lo <= asked <= hi:  # nan, inf: malformed, not out of range
+    if math.isfinite(asked) and lo <= asked <= hi:
         return
-    near = min(max(asked, lo), hi)
-    if grid:
-        near = min(grid, key=lambda g: abs(g - near))
-    text = str(cast(near)) if cast is int else fmt_number(cast(near))
+    text = None  # nan, inf: malformed, so the default (Streamlit's int seeding would raise on int(inf))
+    if math.isfinite(asked):
+        near = min(max(asked, lo), hi)
+        if grid:
+            near = min(grid, key=lambda g: abs(g - near))
+        text = str(cast(near)) if cast is int else fmt_number(cast(near))
     from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 
     ctx = get_script_run_ctx()
     if ctx is None:
         return
     with ctx.session_state.query_params() as qp:
-        qp._initial_query_params[key] = [text]  # what the bound widget is seeded from
-        qp.set_with_no_forward_msg(key, text)
+        if text is None:
+            qp._initial_query_params.pop(key, None)
+            qp.discard_param_no_forward_msg(key)
+        else:
+            qp._initial_query_params[key] = [text]  # what the bound widget is seeded from
+            qp.set_with_no_forward_msg(key, text)
         qp._send_query_param_msg()
+    if text is None:
+        return  # ui.share's notice names the value as not valid, with the default the widget shows
     note = (
         _("**{key}** = {asked} is out of range; using the largest allowed value, {value}.")
         if asked > hi
