@@ -17,13 +17,17 @@ from core import predict as ask
 from core.config import BIAS_INITS, DATASETS
 from figures import symmetry as fs
 from figures import style
-from i18n import _
+from i18n import N_, _
 from i18n.numbers import pct
 from ui import charts, controls, nav, predict, runs, share, takehome
 from analysis import divergence
 
 PAGE = "symmetry"
 WIDTHS = (2, 4, 8, 16, 32, 64)  # the weight snapshots are kept up to this size
+# Two views of "are the units still copies?", one tab each, by their id in links (`view=distinct`); only the
+# open one is drawn, so a browser builds one chart there on arrival, not two.
+VIEWS = {"weights": N_("The weights, one column per unit"), "distinct": N_("Distinct units over training")}
+VIEW_KEY = "sym_view"
 
 
 @st.fragment
@@ -113,6 +117,7 @@ with charts.controls(left):
         default=DEFAULTS["dataset"], options=tuple(d for d in DATASETS if d not in ("digits", "gaussian"))
     )
     controls.seed()
+    charts.link_tabs(list(VIEWS.values()), VIEW_KEY, url_key="view", ids=list(VIEWS))
 
 with right:
     student = share.report(controls.config(**FIXED), later=("layer",))
@@ -160,7 +165,14 @@ with right:
         st.markdown(dead)
 
     st.header(_("Are the units still copies of each other?"), anchor=False)
-    charts.show(fs.distinct_figure(panels), alt=an.distinct_chart_sentence(panels))
+    weights, distinct = charts.tabs(list(VIEWS.values()), VIEW_KEY)
+    if weights.open:
+        with weights:
+            st.caption(_("Identical units have identical columns. Pick a layer and scrub through training."))
+            weight_matrix(panels)
+    if distinct.open:
+        with distinct:
+            charts.show(fs.distinct_figure(panels), key="sym_distinct", alt=an.distinct_chart_sentence(panels))
     for sentence in (
         an.symmetry_sentence(you),
         an.moved_but_identical_sentence(you),
@@ -169,10 +181,6 @@ with right:
     ):
         if sentence:
             st.markdown(sentence)
-
-    st.header(_("The weights: one column per unit"), anchor=False)
-    st.caption(_("Identical units have identical columns. Pick a layer and scrub through training."))
-    weight_matrix(panels)
 
     st.header(_("What the two networks learned"), anchor=False)
     sentence = an.accuracy_sentence(panels, split)

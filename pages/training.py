@@ -27,6 +27,9 @@ PAGE = "training"
 QUANTITIES = {"gradients": "grad", "weights": "weight", "activations": "act"}
 QUANTITY_NAMES = {"gradients": N_("gradients"), "weights": N_("weights"), "activations": N_("activations")}
 # The views of the networks' insides, one tab each (the last one only where it can be drawn).
+# The curves, one tab each; only the open one is drawn (a browser builds one chart there on arrival, not two).
+CURVES = (N_("Loss"), N_("Accuracy"))
+LOG_KEPT = "_tr_log_kept"  # the log-scale toggle's value while the accuracy tab is open
 SECTIONS = {
     "gradients": N_("Gradients by layer"),
     "norms": N_("Gradient norms"),
@@ -91,17 +94,25 @@ def keep_valid(key: str, options: list, default) -> None:
 
 @st.fragment
 def curves(records: list[RunRecord], colors: dict[str, str]) -> None:
-    """Loss and accuracy curves; the log-scale toggle redraws them without retraining."""
-    log_y = st.toggle(_("Log-scale loss axis"), key="tr_log")
-    loss = say.loss_sentence(records)
-    charts.show(ft.loss_figure(records, colors, log_y=log_y), key="tr_loss", alt=loss)
-    st.markdown(loss)
-    cut = say.loss_axis_note(records)
-    if cut:
-        st.caption(cut)
-    accuracy = say.accuracy_sentence(records)
-    charts.show(ft.accuracy_figure(records, colors), key="tr_acc", alt=accuracy)
-    st.markdown(accuracy)
+    """Loss and accuracy curves, one tab each: only the open tab is drawn, and switching tabs or the log-scale
+    toggle reruns only this part of the page (never the training)."""
+    loss_tab, accuracy_tab = charts.tabs(CURVES, key="tr_curve")
+    if loss_tab.open:
+        with loss_tab:
+            # The toggle is not drawn while the accuracy tab is open, which would forget it: its value is kept.
+            log_y = st.toggle(_("Log-scale loss axis"), value=st.session_state.get(LOG_KEPT, False), key="tr_log")
+            st.session_state[LOG_KEPT] = log_y
+            loss = say.loss_sentence(records)
+            charts.show(ft.loss_figure(records, colors, log_y=log_y), key="tr_loss", alt=loss)
+            st.markdown(loss)
+            cut = say.loss_axis_note(records)
+            if cut:
+                st.caption(cut)
+    if accuracy_tab.open:
+        with accuracy_tab:
+            accuracy = say.accuracy_sentence(records)
+            charts.show(ft.accuracy_figure(records, colors), key="tr_acc", alt=accuracy)
+            st.markdown(accuracy)
 
 
 @st.fragment

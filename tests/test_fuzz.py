@@ -26,8 +26,10 @@ MAX_EXAMPLES = int(os.environ.get("INITLAB_FUZZ_EXAMPLES", "6"))
 TIMEOUT = 180.0  # seconds one AppTest run may take (a cold Phase grid on a busy 2-core machine is ~60 s)
 PAGES = [p.url_path for p in nav.PAGES]
 PHASE_KEYS = {"sb", "cellsteps", "res", "color"}  # the Phase page's own controls
-PAGE_KEYS = {"target", "layer", "part"}  # Training's target loss, Symmetry's heatmap layer, Modern's open tab
+# Training's target loss, Symmetry's heatmap layer and open tab, Modern's open tab
+PAGE_KEYS = {"target", "layer", "view", "part"}
 PARTS = ("rescue", "symmetry", "streams", "race")  # Modern's tabs (`part`)
+VIEWS = ("weights", "distinct")  # Symmetry's tabs (`view`)
 KNOWN = set(controls.URL_KEYS.values()) | PHASE_KEYS | PAGE_KEYS
 LANG = "lang"  # the language (ui.i18n): in every share link, tested in tests/test_i18n.py
 
@@ -67,6 +69,7 @@ CHEAP: dict[str, list[str]] = {
     # Phase: only its defaults (a new grid is a minute of work; the grid's own limits are tested in extremes)
     "target": ["0.5", "2"],
     "layer": ["1", "2"],
+    "view": ["weights", "distinct"],
     "part": ["symmetry", "race"],
     "sb": ["0"],
     "cellsteps": ["200"],
@@ -114,7 +117,7 @@ def _invalid_anywhere(value: str) -> bool:
         valid_words = {*C.DATASETS, *C.ACTIVATIONS, *C.BIAS_INITS, *C.OPTIMIZERS, *C.DTYPES, *C.HE_MODES,
                        *controls.FIELDS["schemes"].choices, *C.BLOCKS, *C.NORMS, *C.ALPHAS, *C.OUTPUT_INITS, "1", "auto",
                        "coarse", "fine", "loss-vs-guess", "loss-vs-start",
-                       "accuracy", *PARTS}  # fmt: skip
+                       "accuracy", *PARTS, *VIEWS}  # fmt: skip
         return value not in valid_words
     return not math.isfinite(x) or abs(x) > 2**31
 

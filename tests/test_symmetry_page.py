@@ -185,8 +185,9 @@ def test_default_page_and_its_heatmap_equal_the_records():
     loss = chart_data(at, 0)
     np.testing.assert_allclose(loss[0]["y"], rec.train_loss)
     np.testing.assert_allclose(loss[1]["y"], ref.train_loss)
-    # the heatmap shows hidden layer 2 at the last step, both starts
-    heat = [t for t in chart_data(at, 2) if t["type"] == "heatmap"]
+    # the heatmap (the first tab) shows hidden layer 2 at the last step, both starts
+    assert len(at.get("plotly_chart")) == 2  # the closed tab's chart is not sent
+    heat = [t for t in chart_data(at, 1) if t["type"] == "heatmap"]
     np.testing.assert_allclose(heat[0]["z"], rec.weight_snapshots[-1][1])
     np.testing.assert_allclose(heat[1]["z"], ref.weight_snapshots[-1][1])
     assert np.ptp(heat[0]["z"], axis=1).max() == 0.0  # every column identical
@@ -196,15 +197,37 @@ def test_default_page_and_its_heatmap_equal_the_records():
 def test_decision_regions_are_drawn_when_opened_and_show_the_records_boundary():
     at = open_page(PAGE)
     ok(at)
-    assert len(at.get("plotly_chart")) == 3  # the regions' expander starts closed: its chart is not sent
+    assert len(at.get("plotly_chart")) == 2  # the regions' expander starts closed: its chart is not sent
     at.session_state["sym_regions"] = True
     at.run()
     ok(at)
-    assert len(at.get("plotly_chart")) == 4
+    assert len(at.get("plotly_chart")) == 3
     rec, ref = run_many([PAGE_CONFIG, PAGE_CONFIG.replace(**REFERENCE)])
-    heat = [t for t in chart_data(at, 3) if t["type"] == "heatmap"]
+    heat = [t for t in chart_data(at, 2) if t["type"] == "heatmap"]
     np.testing.assert_array_equal(np.floor(heat[0]["z"]), rec.boundary)  # predicted class + confidence
     np.testing.assert_array_equal(np.floor(heat[1]["z"]), ref.boundary)
+
+
+def test_the_distinct_units_tab_draws_when_opened_and_is_in_the_link():
+    """Tab 2 (a click, or a teacher's `view=distinct` link) shows the records' distinct units; tab 1's heatmap
+    is then not sent, and the share link and the address bar name the open tab."""
+    at = open_page(PAGE)
+    assert "view=weights" in share_link(at) and "view" not in at.query_params  # tab 1: what the page opens on
+    at.session_state["sym_view"] = "Distinct units over training"
+    at.run()
+    ok(at)
+    rec, ref = run_many([PAGE_CONFIG, PAGE_CONFIG.replace(**REFERENCE)])
+    assert len(at.get("plotly_chart")) == 2
+    distinct = {t["name"]: t for t in chart_data(at, 1) if t.get("xaxis", "x") == "x"}
+    for record, label in ((rec, an.start_label(PAGE_CONFIG)), (ref, an.reference_label(PAGE_CONFIG.replace(**REFERENCE)))):
+        np.testing.assert_allclose(distinct[f"{label}, layer 2"]["y"], record.symmetry["distinct"][:, 1])
+    assert "view=distinct" in share_link(at) and at.query_params["view"] == "distinct"
+    assert "Step 300, hidden layer" not in texts(at)  # the heatmap's sentence went with its tab
+    linked = open_page(PAGE, {"view": "distinct"})
+    assert url_notices(linked) == [] and linked.session_state["sym_view"] == "Distinct units over training"
+    wrong = open_page(PAGE, {"view": "cosine"})
+    assert "**view** = cosine is not valid (allowed: weights or distinct)" in url_notices(wrong)[0]
+    assert wrong.session_state["sym_view"] == "The weights, one column per unit"
 
 
 def test_scrubbing_the_heatmap_changes_step_and_layer():
@@ -216,7 +239,7 @@ def test_scrubbing_the_heatmap_changes_step_and_layer():
     ok(at)
     t = texts(at)
     assert "Step 0, hidden layer 1 — Constant, c = 0.5: all 16 columns are identical" in t
-    heat = [t for t in chart_data(at, 2) if t["type"] == "heatmap"]
+    heat = [t for t in chart_data(at, 1) if t["type"] == "heatmap"]
     assert heat[0]["z"].shape == (2, 16) and np.all(heat[0]["z"] == 0.5)
 
 
@@ -282,10 +305,10 @@ def test_browser_preset_page_renders_its_charts_and_verdicts(app_url, context, a
     open_browser_page(page, f"{app_url}/symmetry?init=zeros&bias=normal&bval=0.1", charts=True)
     assert error_texts(page) == []
     plots = "document.querySelectorAll('.js-plotly-plot').length"
-    page.wait_for_function(f"() => {plots} >= 3")
-    assert page.evaluate(f"() => {plots}") == 3  # the decision regions are drawn when opened
+    page.wait_for_function(f"() => {plots} >= 2")
+    assert page.evaluate(f"() => {plots}") == 2  # the distinct units' tab and the decision regions: when opened
     page.get_by_text("Decision regions and test points").click()
-    page.wait_for_function(f"() => {plots} >= 4")
+    page.wait_for_function(f"() => {plots} >= 3")
     wait_idle(page)
     body = page.inner_text("body")
     assert "Symmetry is broken, but badly" in body
@@ -322,7 +345,7 @@ def test_sparse_shows_its_parameters_and_trains_with_them():
 
 
 def test_lang_de_shows_the_symmetry_page_in_german():
-    at = open_page(PAGE, {"lang": "de", "init": "zeros", "bias": "normal", "bval": "0.1"})
+    at = open_page(PAGE, {"lang": "de", "init": "zeros", "bias": "normal", "bval": "0.1", "view": "distinct"})
     ok(at)
     assert english_left(at) == []
     assert at.title[0].value == "Warum nicht bei null starten? Symmetrie"

@@ -23,6 +23,7 @@ from tests.apptest_util import open_page, url_notices
 from core.config import DATASETS, ExperimentConfig
 from core.data import load
 from analysis import training as an
+from i18n.numbers import pct
 from ui import presets, runs
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -265,6 +266,27 @@ def test_display_controls_never_retrain():
         assert run.call_count == 2
 
 
+def test_accuracy_is_a_tab_drawn_when_opened_and_the_log_scale_is_kept(default_records):
+    """On arrival only the loss tab is drawn; the accuracy tab shows the records' accuracies and its sentence,
+    and the loss axis keeps its log scale across the switch (the toggle is not drawn meanwhile)."""
+    at = open_page(PAGE)
+    titles = [c["layout"]["title"]["text"] for c in charts(at)]
+    assert not any(t.startswith("Accuracy:") for t in titles) and any(t.startswith("Loss:") for t in titles)
+    at.toggle(key="tr_log").set_value(True).run()
+    at.session_state["tr_curve"] = "Accuracy"
+    at.run()
+    assert not at.exception
+    accuracy = chart(at, "Accuracy:")
+    assert not any(c["layout"]["title"]["text"].startswith("Loss:") for c in charts(at))
+    he = [t for t in accuracy["data"] if t.get("name") == an.run_label(default_records["he_normal"])]
+    np.testing.assert_allclose(array(he[0]["y"]), default_records["he_normal"].train_acc)
+    assert sentence(at, "Final test accuracy: best ").endswith(f"(guessing would give about {pct(1 / 3)}).")
+    at.session_state["tr_curve"] = "Loss"
+    at.run()
+    assert at.toggle(key="tr_log").value is True
+    assert chart(at, "Loss:")["layout"]["yaxis"]["type"] == "log"
+
+
 # ------------------------------------------------------------------------------------------ presets
 
 
@@ -362,8 +384,8 @@ def test_browser_page_and_step_slider_without_retraining(counted_app, context, a
     first_load = time.perf_counter() - start
     assert error_texts(page) == []
     assert page.get_by_text("The training race").count() >= 1
-    # loss, accuracy and the open tab's histograms (the other tabs draw when opened)
-    page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length >= 3", timeout=60_000)
+    # the loss and the open tab's histograms (accuracy and the other tabs draw when opened)
+    page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length >= 2", timeout=60_000)
     assert log.read_text().count("\n") == 1  # one training run for the page
     title = "() => [...document.querySelectorAll('.gtitle')].map(t => t.textContent).join('|')"
     assert "by layer at step 0" in page.evaluate(title)
@@ -384,7 +406,7 @@ def test_browser_page_and_step_slider_without_retraining(counted_app, context, a
     assert error_texts(page) == []
     assert slider.get_attribute("aria-valuetext") == "30"
     # the other charts are still there (the fragment redrew only its own part)
-    assert page.evaluate("() => document.querySelectorAll('.js-plotly-plot').length") >= 3
+    assert page.evaluate("() => document.querySelectorAll('.js-plotly-plot').length") >= 2
 
     # a second visit (another student opening the same link) is served from the shared cache
     page2 = context.new_page()
