@@ -13,6 +13,7 @@ to benchmarks/RESULTS.md by hand.
 
     python benchmarks/browser_draw.py                  # before = main, 5 rounds
     python benchmarks/browser_draw.py --before HEAD~3 --rounds 7
+    python benchmarks/browser_draw.py --ways menu --rounds 12   # one way only: more rounds in the same time
 """
 
 from __future__ import annotations
@@ -49,6 +50,14 @@ DRAWN = """() => {
 KINDS = ("menu", "reload", "fresh")
 COUNT = """() => [document.querySelectorAll('[data-testid="stPlotlyChart"]').length,
                 document.querySelectorAll('.js-plotly-plot path, .js-plotly-plot text').length]"""
+
+
+def spread(xs: list[float]) -> str:
+    """The median, and the quartiles when there are enough rounds: '0.91 (0.82–1.16)'."""
+    if len(xs) < 4:
+        return f"{statistics.median(xs):.2f}"
+    q1, _q2, q3 = statistics.quantiles(xs, n=4)
+    return f"{statistics.median(xs):.2f} ({q1:.2f}–{q3:.2f})"
 
 
 def checkout(ref: str, dest: Path) -> Path:
@@ -116,15 +125,22 @@ def menu(page, url: str, lesson: str, title: str | None = None) -> float:
     return drawn_after(page, t0)
 
 
-def three_ways(browser, page, url: str, path: str, title: str | None = None) -> dict[str, float]:
-    """Seconds to draw `path` of the app at `url` each of the KINDS of way: from the menu and by a reload in
+def three_ways(
+    browser, page, url: str, path: str, title: str | None = None, ways: tuple[str, ...] = KINDS
+) -> dict[str, float]:
+    """Seconds to draw `path` of the app at `url` each of the `ways` (KINDS): from the menu and by a reload in
     `page` (the warm tab), and in a fresh browser context."""
-    times = {"menu": menu(page, url, path, title), "reload": draw(page, f"{url}/{path}")}
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
-    try:
-        times["fresh"] = draw(ctx.new_page(), f"{url}/{path}")
-    finally:
-        ctx.close()
+    times = {}
+    if "menu" in ways:
+        times["menu"] = menu(page, url, path, title)
+    if "reload" in ways:
+        times["reload"] = draw(page, f"{url}/{path}")
+    if "fresh" in ways:
+        ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+        try:
+            times["fresh"] = draw(ctx.new_page(), f"{url}/{path}")
+        finally:
+            ctx.close()
     return times
 
 
@@ -133,7 +149,9 @@ def main() -> None:
     ap.add_argument("--before", default="main", help="git ref of the 'before' app (default: main)")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--pages", default=",".join(p.url_path for p in nav.LESSONS))
+    ap.add_argument("--ways", default=",".join(KINDS), help="which of menu,reload,fresh to measure")
     args = ap.parse_args()
+    ways = tuple(w for w in KINDS if w in args.ways.split(","))
     from playwright.sync_api import sync_playwright
 
     lessons = args.pages.split(",")
@@ -159,26 +177,29 @@ def main() -> None:
             print(f"round {k + 1} of {args.rounds}", file=sys.stderr, flush=True)
             for lesson in lessons:
                 for name, url in apps.items():
-                    for kind, t in three_ways(browser, pages[name], url, lesson).items():
+                    for kind, t in three_ways(browser, pages[name], url, lesson, ways=ways).items():
                         times.setdefault((name, lesson, kind), []).append(t)
-            for kind, t in three_ways(browser, pages["after"], floor, "chart", "Chart").items():
+            for kind, t in three_ways(browser, pages["after"], floor, "chart", "Chart", ways).items():
                 times.setdefault(("floor", kind), []).append(t)
         browser.close()
 
     print(f"Cached lesson drawn in headless Chromium (1400x1000), median of {args.rounds} rounds, seconds;")
-    print(f"before = {args.before}, after = this checkout; charts / SVG paths+texts on the page.\n")
+    print(f"before = {args.before}, after = this checkout; charts / SVG paths+texts on the page.")
+    print("In brackets: the middle half of the rounds (quartiles), to read the noise by.\n")
     print("| lesson | browser | before | after | after/before | charts, elements before -> after |")
     print("|---|---|---|---|---|---|")
     for lesson in lessons:
-        for kind in KINDS:
-            b = statistics.median(times["before", lesson, kind])
-            a = statistics.median(times["after", lesson, kind])
+        for kind in ways:
+            b, a = times["before", lesson, kind], times["after", lesson, kind]
+            ratio = statistics.median(a) / statistics.median(b)
             (cb, eb), (ca, ea) = sizes["before", lesson], sizes["after", lesson]
-            print(f"| {lesson} | {kind} | {b:.2f} | {a:.2f} | {a / b:.2f} | {cb}, {eb} -> {ca}, {ea} |")
+            print(
+                f"| {lesson} | {kind} | {spread(b)} | {spread(a)} | {ratio:.2f} | {cb}, {eb} -> {ca}, {ea} |"
+            )
     print("\nThe floor: a bare Streamlit app, one page with one three-point Plotly chart, same run.\n")
-    print("| floor | " + " | ".join(KINDS) + " |")
-    print("|---|" + "---|" * len(KINDS))
-    print("| seconds | " + " | ".join(f"{statistics.median(times['floor', k]):.2f}" for k in KINDS) + " |")
+    print("| floor | " + " | ".join(ways) + " |")
+    print("|---|" + "---|" * len(ways))
+    print("| seconds | " + " | ".join(spread(times["floor", k]) for k in ways) + " |")
 
 
 if __name__ == "__main__":

@@ -172,7 +172,9 @@ with right:
             weight_matrix(panels)
     if distinct.open:
         with distinct:
-            charts.show(fs.distinct_figure(panels), key="sym_distinct", alt=an.distinct_chart_sentence(panels))
+            charts.show(
+                fs.distinct_figure(panels), key="sym_distinct", alt=an.distinct_chart_sentence(panels)
+            )
     for sentence in (
         an.symmetry_sentence(you),
         an.moved_but_identical_sentence(you),

@@ -100,7 +100,9 @@ def curves(records: list[RunRecord], colors: dict[str, str]) -> None:
     if loss_tab.open:
         with loss_tab:
             # The toggle is not drawn while the accuracy tab is open, which would forget it: its value is kept.
-            log_y = st.toggle(_("Log-scale loss axis"), value=st.session_state.get(LOG_KEPT, False), key="tr_log")
+            log_y = st.toggle(
+                _("Log-scale loss axis"), value=st.session_state.get(LOG_KEPT, False), key="tr_log"
+            )
             st.session_state[LOG_KEPT] = log_y
             loss = say.loss_sentence(records)
             charts.show(ft.loss_figure(records, colors, log_y=log_y), key="tr_loss", alt=loss)
