@@ -56,9 +56,10 @@ def _style_panels(fig: go.Figure, records: Sequence[RunRecord], col: Mapping[str
 
 
 def _shared_x_title(fig: go.Figure, text: str) -> None:
-    """One x-axis title under all panels instead of one per panel."""
+    """One x-axis title under all panels instead of one per panel: below the tick labels (a heat map's sit
+    lowest), in the figure's bottom margin of 66 px."""
     fig.add_annotation(
-        text=text, x=0.5, y=0, xref="paper", yref="paper", yshift=-42, showarrow=False, font=dict(size=13)
+        text=text, x=0.5, y=0, xref="paper", yref="paper", yshift=-52, showarrow=False, font=dict(size=13)
     )
 
 
@@ -286,7 +287,7 @@ def ridgeline_figure(
     fig.update_layout(
         title=title,
         height=max(320, 60 + 34 * len(layers)),
-        margin=dict(t=90, b=60, l=90, r=20),
+        margin=dict(t=90, b=66, l=90, r=20),
         hovermode="closest",
     )
     return fig
@@ -336,7 +337,7 @@ def grad_norm_heatmap(records: Sequence[RunRecord], colors: Mapping[str, str] | 
             colorbar=dict(title="‖dL/dW‖", tickvals=ticks, ticktext=[numbers.num(10.0**t) for t in ticks]),
         ),
         height=max(320, 150 + 9 * n_layers),
-        margin=dict(t=90, b=60, l=70, r=20),
+        margin=dict(t=90, b=66, l=70, r=20),
     )
     return fig
 
@@ -385,7 +386,7 @@ def update_ratio_figure(records: Sequence[RunRecord], colors: Mapping[str, str] 
             rule=numbers.num(at.UPDATE_RATIO_RULE),
         ),
         height=360,
-        margin=dict(t=90, b=60, l=70, r=20),
+        margin=dict(t=90, b=66, l=70, r=20),
     )
     return fig
 

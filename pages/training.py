@@ -280,11 +280,10 @@ st.markdown(
         "variance about"
     )
 )
-st.latex(
-    r"\operatorname{Var}[W] \approx \frac{g^2}{\text{fan\_in}}\qquad(g^2 = 2 \text{ "
-    + _("for ReLU, He et al. 2015")
-    + "})"
-)
+# Only the formula in LaTeX, its note as text: the whole line was wider than a phone, and a formula that
+# scrolls inside its box is a scroll region a keyboard cannot reach (axe-core: scrollable-region-focusable).
+st.latex(r"\operatorname{Var}[W] \approx \frac{g^2}{\text{fan\_in}}")
+st.caption(_("with g² = 2 for ReLU (He et al. 2015)"))
 
 left, right = st.columns([1, 3])
 with charts.controls(left):

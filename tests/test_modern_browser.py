@@ -9,9 +9,8 @@ from __future__ import annotations
 import pytest
 
 from tests import browser_util as bu
-from tests.test_a11y import AXE, CHART_TEXT, LAYOUT_JS, PHONE, _hex, _open
+from tests.test_a11y import AXE, PHONE, _open, assert_charts_read_well, axe_violations
 from tests.test_modern_page import TABS
-from figures import style
 from ui import nav
 
 LAPTOP = {"width": 1400, "height": 1000}
@@ -46,17 +45,13 @@ def test_each_tab_opens_on_a_click_and_reads_well(app_url, browser, artifacts, t
     try:
         assert [t.inner_text().strip() for t in page.get_by_role("tab").all()] == list(TABS)
         assert page.evaluate(VISIBLE_CHARTS) == CHARTS[0]
-        bg = style.BACKGROUNDS[theme]
         for i in range(len(TABS)):
             _open_tab(page, i)
             assert page.get_by_role("tab", selected=True).inner_text().strip() == TABS[i]
             headings = [h.inner_text().strip() for h in page.locator('[data-testid="stMain"] h2').all()]
             assert [h[:2] for h in headings if h[:1].isdigit()] == [f"{i + 1}."], headings
             assert page.evaluate(VISIBLE_CHARTS) == CHARTS[i]
-            texts = page.evaluate(CHART_TEXT)
-            assert {(t, _hex(fill)) for t, fill, _ in texts if style.contrast(_hex(fill), bg) < 4.5} == set()
-            assert {(t, size) for t, _, size in texts if size < style.MIN_FONT_SIZE} == set()
-            assert page.evaluate(LAYOUT_JS) == []
+            assert_charts_read_well(page, theme)
             assert page.evaluate("() => document.documentElement.scrollWidth") <= viewport["width"]
             formulas = page.evaluate(
                 """() => [...document.querySelectorAll('.katex-display')].map(k => [
@@ -66,13 +61,8 @@ def test_each_tab_opens_on_a_click_and_reads_well(app_url, browser, artifacts, t
             assert (len(formulas) == 4) == (i == 2)
             assert all(fits and inside for fits, inside in formulas)
             bu.screenshot(page, artifacts / f"modern-tab{i + 1}-{'phone' if phone else 'laptop'}-{theme}.png")
-            if AXE.is_file():
-                page.add_script_tag(path=str(AXE))
-                violations = page.evaluate(
-                    """async () => (await axe.run(document, {resultTypes: ['violations']})).violations.map(
-                        v => `${v.id} (${v.impact}): ${v.nodes.length}x, e.g. ${v.nodes[0].target.join(' ')}`)"""
-                )
-                assert violations == [], (TABS[i], violations)
+            violations = axe_violations(page)
+            assert not violations, (TABS[i], violations)
         if not AXE.is_file():
             pytest.skip(f"axe-core is not installed ({AXE}); run: npm ci --prefix tests/node")
     finally:

@@ -7,6 +7,7 @@ open tab into the page's links.
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -51,6 +52,17 @@ PAGE_CSS = f"""<style>
 [data-testid="stMarkdownContainer"] .katex-display {{ overflow-x: auto; overflow-y: hidden; padding: 2px 4px; }}
 </style>"""
 AXIS_TEXT_LIGHT = "#5C5F6B"  # the colour PAGE_CSS gives chart axis text in the light theme
+# A wide chart's box scrolls sideways on a phone (4. above). A box that scrolls must be reachable by keyboard
+# (WCAG 2.1.1, axe-core's scrollable-region-focusable): this script, drawn in the box, makes the box a named
+# region with a tab stop. The name is the chart's text alternative, read from a data attribute, never code.
+_SCROLL_JS = """<script>(() => {
+  const mark = document.currentScript.parentElement;
+  const box = mark.closest('[class*="st-key-wide_chart_"]');
+  if (!box) return;
+  box.tabIndex = 0;
+  box.setAttribute("role", "region");
+  box.setAttribute("aria-label", mark.dataset.label);
+})();</script>"""
 
 
 def controls(column: DeltaGenerator) -> DeltaGenerator:
@@ -121,10 +133,14 @@ def show(fig: go.Figure, *, key: str | None = None, alt: str | None = None, **kw
         st.markdown(f"**{_md(title)}**")
     style.readable_figure(fig)
     fig.update_layout(separators=i18n.plotly_separators())  # ticks and hover labels: 0,5 / 1.000 in German
-    where: Any = st
-    if key and style.panel_columns(fig) >= WIDE_PANELS:  # Streamlit sizes the chart to its container
-        where = st.container(key=f"wide_chart_{key}").container(key=f"wide_inner_{key}")
-    return where.plotly_chart(fig, width="stretch", config=CONFIG, key=key, alt=alt, **kwargs)
+    if not (key and style.panel_columns(fig) >= WIDE_PANELS):
+        return st.plotly_chart(fig, width="stretch", config=CONFIG, key=key, alt=alt, **kwargs)
+    box = st.container(key=f"wide_chart_{key}")  # Streamlit sizes the chart to its container
+    shown = box.container(key=f"wide_inner_{key}").plotly_chart(
+        fig, width="stretch", config=CONFIG, key=key, alt=alt, **kwargs
+    )
+    box.html(f'<span hidden data-label="{html.escape(alt)}">{_SCROLL_JS}</span>', unsafe_allow_javascript=True)
+    return shown
 
 
 def _tab_labels(views: Sequence[Any], key: str) -> list[str]:

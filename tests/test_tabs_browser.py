@@ -1,0 +1,57 @@
+"""Every tab a lesson draws only when it is clicked, in a real browser: Symmetry's distinct units, Training's
+accuracy and its views inside the networks, Depth's histograms and saturated units. The generic page checks
+(tests/test_a11y.py, tests/test_browser.py) see only the tabs a page opens on; Normalization & residuals has
+its own (tests/test_modern_browser.py).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests import browser_util as bu
+from tests.test_a11y import PHONE, _open, assert_charts_read_well, axe_violations
+from ui import nav
+
+LAPTOP = {"width": 1400, "height": 1000}
+# Each lesson's tabs past the ones it opens on, in page order (the default experiment: 2-D data, so Training
+# has its decision regions).
+TABS = {
+    "symmetry": ["Distinct units over training"],
+    "training": ["Accuracy", "Gradient norms", "Step sizes", "Decision regions"],
+    "depth": ["Histograms per layer", "Saturated or dead units"],
+}
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("theme", "viewport"), [("light", LAPTOP), ("dark", PHONE)], ids=["laptop-light", "phone-dark"]
+)
+@pytest.mark.parametrize("lesson", list(TABS))
+def test_each_clicked_tab_draws_and_reads_well(app_url, browser, artifacts, lesson, theme, viewport):
+    """A click opens the tab (selected, with a chart drawn in it); axe-core finds nothing, chart text is 4.5:1
+    and at least 11 px, no chart text is cut or overlaps, and nothing scrolls sideways."""
+    phone = viewport is PHONE
+    ctx, page = _open(browser, app_url, nav.by_url_path(lesson), theme=theme, viewport=viewport, mobile=phone)
+    try:
+        for label in TABS[lesson]:
+            tab = page.get_by_role("tab", name=label, exact=True)
+            tab.click()
+            page.mouse.move(0, 0)  # off the page's help icons: no tooltip open while axe runs
+            page.wait_for_timeout(300)  # the rerun starts
+            bu.wait_idle(page)
+            assert tab.get_attribute("aria-selected") == "true"
+            charts = page.locator('[data-testid="stPlotlyChart"]:visible')  # a closed tab's charts are hidden
+            for k in range(charts.count()):  # charts below the fold draw when scrolled to
+                charts.nth(k).scroll_into_view_if_needed()
+            page.wait_for_timeout(800)
+            panel = page.locator(f'[id="{tab.get_attribute("aria-controls")}"]')
+            assert panel.locator(".js-plotly-plot .main-svg").count() >= 1, label  # its chart, drawn
+            assert_charts_read_well(page, theme)
+            assert page.evaluate("() => document.documentElement.scrollWidth") <= viewport["width"]
+            name = f"{lesson}-{label.split()[0].lower()}-{'phone' if phone else 'laptop'}-{theme}.png"
+            bu.screenshot(page, artifacts / name)
+            violations = axe_violations(page)
+            assert not violations, (label, violations)
+    finally:
+        ctx.close()
