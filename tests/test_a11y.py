@@ -219,7 +219,7 @@ def test_page_in_each_theme(app_url, browser, spec, theme):
 @pytest.mark.parametrize("spec", nav.LESSONS, ids=LESSON_IDS)
 def test_lesson_on_a_phone(app_url, browser, artifacts, spec):
     """390 px: the first result within 1.5 screens, nothing scrolls sideways, no chart text is cut or
-    overlaps another, and formulas scroll inside their own box."""
+    overlaps another, formulas scroll inside their own box, and axe-core finds nothing."""
     ctx, page = _open(browser, app_url, spec, viewport=PHONE, mobile=True)
     try:
         first = page.evaluate(
@@ -242,6 +242,9 @@ def test_lesson_on_a_phone(app_url, browser, artifacts, spec):
         assert all(fits and inside for fits, inside in formulas)
         assert formulas or spec.url_path == "modern"  # Modern's formulas are in its third tab
         bu.screenshot(page, artifacts / f"{spec.url_path}-phone.png")
+        page.mouse.move(0, 0)  # no tooltip open while axe runs
+        violations = axe_violations(page)  # a phone has its own: boxes that scroll sideways, stacked columns
+        assert not violations, violations
     finally:
         ctx.close()
 
