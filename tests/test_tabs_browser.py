@@ -55,3 +55,33 @@ def test_each_clicked_tab_draws_and_reads_well(app_url, browser, artifacts, less
             assert not violations, (label, violations)
     finally:
         ctx.close()
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_a_symmetry_tab_travels_in_the_link(app_url, browser):
+    """A student clicks Symmetry's second tab: the address bar and the share link name it (`view=distinct`),
+    and the copied link opened in another browser shows that tab with its chart; tab 1 leaves `view` out."""
+    ctx = browser.new_context(viewport=LAPTOP)
+    other = browser.new_context(viewport=LAPTOP)
+    try:
+        page = ctx.new_page()
+        bu.open_page(page, f"{app_url}/symmetry", charts=True)
+        assert ("view", "weights") in bu.split_link(bu.share_link(page))[1]
+        page.get_by_role("tab", name=TABS["symmetry"][0], exact=True).click()
+        page.wait_for_url(lambda url: "view=distinct" in url, timeout=30_000)
+        bu.wait_idle(page)
+        link = bu.share_link(page)
+        assert ("view", "distinct") in bu.split_link(link)[1]
+        elsewhere = other.new_page()
+        bu.open_page(elsewhere, link, charts=True)
+        tab = elsewhere.get_by_role("tab", name=TABS["symmetry"][0], exact=True)
+        assert tab.get_attribute("aria-selected") == "true"
+        panel = elsewhere.locator(f'[id="{tab.get_attribute("aria-controls")}"]')
+        assert panel.locator(".js-plotly-plot").count() == 1 and panel.locator(".main-svg").count() >= 1
+        assert bu.error_texts(elsewhere) == []
+        page.get_by_role("tab", name="The weights, one column per unit", exact=True).click()
+        page.wait_for_url(lambda url: "view=" not in url, timeout=30_000)
+    finally:
+        ctx.close()
+        other.close()
