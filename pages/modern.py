@@ -85,9 +85,7 @@ with charts.controls(left):
         controls.lr(default=DEFAULTS["lr"])
         controls.batch_size()
         controls.dtype()
-    charts.link_tabs(
-        list(TABS.values()), TAB_KEY, url_key="part", ids=list(TABS)
-    )  # the open tab is in the link
+    charts.link_tabs(TABS, TAB_KEY, url_key="part")  # the open tab is in the link
     share.link()
 
 with right:

@@ -117,7 +117,7 @@ with charts.controls(left):
         default=DEFAULTS["dataset"], options=tuple(d for d in DATASETS if d not in ("digits", "gaussian"))
     )
     controls.seed()
-    charts.link_tabs(list(VIEWS.values()), VIEW_KEY, url_key="view", ids=list(VIEWS))
+    charts.link_tabs(VIEWS, VIEW_KEY, url_key="view")
 
 with right:
     student = share.report(controls.config(**FIXED), later=("layer",))

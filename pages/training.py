@@ -26,10 +26,10 @@ from i18n import N_, _, numbers
 PAGE = "training"
 QUANTITIES = {"gradients": "grad", "weights": "weight", "activations": "act"}
 QUANTITY_NAMES = {"gradients": N_("gradients"), "weights": N_("weights"), "activations": N_("activations")}
-# The views of the networks' insides, one tab each (the last one only where it can be drawn).
 # The curves, one tab each; only the open one is drawn (a browser builds one chart there on arrival, not two).
 CURVES = (N_("Loss"), N_("Accuracy"))
 LOG_KEPT = "_tr_log_kept"  # the log-scale toggle's value while the accuracy tab is open
+# The views of the networks' insides, one tab each (the last one only where it can be drawn).
 SECTIONS = {
     "gradients": N_("Gradients by layer"),
     "norms": N_("Gradient norms"),

@@ -44,8 +44,8 @@ ui.runs
 ui.charts     show(fig, *, key=None, alt=None, **plotly_chart_kwargs): template, full width, no mode bar
     tabs(views, key) -> list of tabs: st.tabs of lazy labels that rerun on a switch, so a page computes a
         tab only `if tab.open:`; a language switch keeps the same tab open
-    link_tabs(views, key, *, url_key, ids) -> str   before share.link(): the open tab, by its id, in the
-        page's links and address bar (a link's `url_key` opens its tab)
+    link_tabs(views, key, *, url_key) -> str   views: id -> label; before share.link(): the open tab, by its
+        id, in the page's links and address bar (a link's `url_key` opens its tab)
 figures.style SCHEME_COLORS, scheme_color(id), scheme_dash(id), layer_colors(n), apply(fig, height=None)
               (shared Plotly template "initlab"), readable_figure(fig); scheme labels: core.initializers
               scheme_label(id) / run_label(id, config)

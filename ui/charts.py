@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import plotly.graph_objects as go
@@ -167,20 +167,22 @@ def tabs(views: Sequence[Any], key: str) -> list[Any]:
     return st.tabs(_tab_labels(views, key), key=key, on_change="rerun")
 
 
-def link_tabs(views: Sequence[Any], key: str, *, url_key: str, ids: Sequence[str]) -> str:
-    """Make the open tab of `tabs(views, key)` part of the page's links, by its stable id (`ids`, one per view):
-    a link's `url_key` opens its tab, the share link and the link notice see the open tab as a page control,
-    and the address bar follows a switch. Call before share.link() and share.report(); returns the open id.
+def link_tabs(views: Mapping[str, Any], key: str, *, url_key: str) -> str:
+    """Make the open tab of `tabs(list(views.values()), key)` part of the page's links, by its stable id (the
+    keys of `views`, id -> lazy label): a link's `url_key` opens its tab, the share link and the link notice
+    see the open tab as a page control, and the address bar follows a switch. Call before share.link() and
+    share.report(); returns the open id.
 
     Streamlit's own binding (st.tabs(bind="query-params")) would write the translated label into the link.
     """
-    labels = _tab_labels(views, key)
+    ids = list(views)
+    labels = _tab_labels(list(views.values()), key)
     asked = st.query_params.get_all(url_key)
     if key not in st.session_state and len(asked) == 1 and asked[0] in ids:  # this visit's first run
-        st.session_state[key] = labels[list(ids).index(asked[0])]
+        st.session_state[key] = labels[ids.index(asked[0])]
     chosen = st.session_state.get(key)
     open_id = ids[labels.index(chosen)] if chosen in labels else ids[0]
-    ui_controls.record(key, url_key, open_id, share.any_of(list(ids)), options=ids)
+    ui_controls.record(key, url_key, open_id, share.any_of(ids), options=ids)
     # The address bar: the open tab, or nothing for the first (what the page opens on), as Streamlit does for a
     # bound widget at its default; the link notice names a wrong value from the address the visit arrived with.
     if open_id == ids[0] and asked:
