@@ -8,8 +8,8 @@ each lesson is opened in rounds, alternating the two apps, three ways:
 The floor: a bare Streamlit app (this repository's .streamlit config) with one page of one three-point Plotly
 chart, measured the same three ways in the same run: what Streamlit and Plotly alone cost on this machine.
 A lesson has finished drawing when its script has run to the end, nothing of the page before is left, and
-every chart on the page has its SVG (or WebGL canvas). Prints medians and the before/after ratio; numbers go
-to benchmarks/RESULTS.md by hand.
+every chart on the page has its SVG (or WebGL canvas). Prints medians (with quartiles from 4 rounds) and the
+before/after ratio; numbers go to benchmarks/RESULTS.md by hand.
 
     python benchmarks/browser_draw.py                  # before = main, 5 rounds
     python benchmarks/browser_draw.py --before HEAD~3 --rounds 7
@@ -125,7 +125,7 @@ def menu(page, url: str, lesson: str, title: str | None = None) -> float:
     return drawn_after(page, t0)
 
 
-def three_ways(
+def timed_ways(
     browser, page, url: str, path: str, title: str | None = None, ways: tuple[str, ...] = KINDS
 ) -> dict[str, float]:
     """Seconds to draw `path` of the app at `url` each of the `ways` (KINDS): from the menu and by a reload in
@@ -177,9 +177,9 @@ def main() -> None:
             print(f"round {k + 1} of {args.rounds}", file=sys.stderr, flush=True)
             for lesson in lessons:
                 for name, url in apps.items():
-                    for kind, t in three_ways(browser, pages[name], url, lesson, ways=ways).items():
+                    for kind, t in timed_ways(browser, pages[name], url, lesson, ways=ways).items():
                         times.setdefault((name, lesson, kind), []).append(t)
-            for kind, t in three_ways(browser, pages["after"], floor, "chart", "Chart", ways).items():
+            for kind, t in timed_ways(browser, pages["after"], floor, "chart", "Chart", ways).items():
                 times.setdefault(("floor", kind), []).append(t)
         browser.close()
 

@@ -42,6 +42,21 @@ def wait_idle(page, timeout_ms: float = 180_000) -> None:
     page.wait_for_timeout(300)  # let the last deltas paint
 
 
+def open_tab(page, name: str):
+    """Click the tab called `name` (a lazy tab reruns the page to draw it) and wait until its charts have drawn;
+    returns the tab. The mouse leaves the page's help icons, so no tooltip is left open for axe-core."""
+    tab = page.get_by_role("tab", name=name, exact=True)
+    tab.click()
+    page.mouse.move(0, 0)
+    page.wait_for_timeout(300)  # the rerun starts
+    wait_idle(page)
+    charts = page.locator('[data-testid="stPlotlyChart"]:visible')  # a closed tab keeps old charts, hidden
+    for k in range(charts.count()):  # charts below the fold draw when scrolled to
+        charts.nth(k).scroll_into_view_if_needed()
+    page.wait_for_timeout(800)
+    return tab
+
+
 def open_page(page, url: str, charts: bool = False, timeout_ms: float = 180_000) -> None:
     """Go to url, wait for the run to finish and, if asked, for at least one Plotly chart to render."""
     page.goto(url, wait_until="domcontentloaded")

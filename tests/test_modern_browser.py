@@ -19,16 +19,6 @@ VISIBLE_CHARTS = """() => [...document.querySelectorAll('[data-testid="stPlotlyC
     .filter(c => c.getBoundingClientRect().height > 0).length"""
 
 
-def _open_tab(page, i: int) -> None:
-    page.get_by_role("tab", name=TABS[i]).click()
-    page.wait_for_timeout(300)  # the rerun starts
-    bu.wait_idle(page)
-    charts = page.locator('[data-testid="stPlotlyChart"]:visible')  # a closed tab keeps old charts, hidden
-    for k in range(charts.count()):  # charts below the fold draw when scrolled to
-        charts.nth(k).scroll_into_view_if_needed()
-    page.wait_for_timeout(800)
-
-
 @pytest.mark.browser
 @pytest.mark.slow
 @pytest.mark.parametrize(
@@ -46,7 +36,7 @@ def test_each_tab_opens_on_a_click_and_reads_well(app_url, browser, artifacts, t
         assert [t.inner_text().strip() for t in page.get_by_role("tab").all()] == list(TABS)
         assert page.evaluate(VISIBLE_CHARTS) == CHARTS[0]
         for i in range(len(TABS)):
-            _open_tab(page, i)
+            bu.open_tab(page, TABS[i])
             assert page.get_by_role("tab", selected=True).inner_text().strip() == TABS[i]
             headings = [h.inner_text().strip() for h in page.locator('[data-testid="stMain"] h2').all()]
             assert [h[:2] for h in headings if h[:1].isdigit()] == [f"{i + 1}."], headings
@@ -80,10 +70,10 @@ def test_a_link_opens_its_tab_and_the_address_follows_a_click(app_url, browser):
         bu.open_page(page, f"{app_url}/modern?part=race", charts=True)
         assert page.get_by_role("tab", selected=True).inner_text().strip() == TABS[3]
         assert ("part", "race") in bu.split_link(bu.share_link(page))[1]
-        _open_tab(page, 2)
+        bu.open_tab(page, TABS[2])
         page.wait_for_url(lambda url: "part=streams" in url, timeout=30_000)
         assert ("part", "streams") in bu.split_link(bu.share_link(page))[1]
-        _open_tab(page, 0)
+        bu.open_tab(page, TABS[0])
         page.wait_for_url(lambda url: "part=" not in url, timeout=30_000)
         assert ("part", "rescue") in bu.split_link(bu.share_link(page))[1]
     finally:

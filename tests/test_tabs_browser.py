@@ -35,16 +35,8 @@ def test_each_clicked_tab_draws_and_reads_well(app_url, browser, artifacts, less
     ctx, page = _open(browser, app_url, nav.by_url_path(lesson), theme=theme, viewport=viewport, mobile=phone)
     try:
         for label in TABS[lesson]:
-            tab = page.get_by_role("tab", name=label, exact=True)
-            tab.click()
-            page.mouse.move(0, 0)  # off the page's help icons: no tooltip open while axe runs
-            page.wait_for_timeout(300)  # the rerun starts
-            bu.wait_idle(page)
+            tab = bu.open_tab(page, label)
             assert tab.get_attribute("aria-selected") == "true"
-            charts = page.locator('[data-testid="stPlotlyChart"]:visible')  # a closed tab's charts are hidden
-            for k in range(charts.count()):  # charts below the fold draw when scrolled to
-                charts.nth(k).scroll_into_view_if_needed()
-            page.wait_for_timeout(800)
             panel = page.locator(f'[id="{tab.get_attribute("aria-controls")}"]')
             assert panel.locator(".js-plotly-plot .main-svg").count() >= 1, label  # its chart, drawn
             assert_charts_read_well(page, theme)
