@@ -15,6 +15,7 @@ from analysis import symmetry as sym
 from analysis.symmetry import Panel
 from core.records import DataSplit
 from figures.training import CLASS_COLORS, POINT_COLORS  # one colour per class in every lesson
+from figures import style
 from i18n import _
 
 LAYER_DASHES = ("solid", "dash", "dot", "dashdot")
@@ -156,7 +157,7 @@ def weight_heatmap_figure(panels: Sequence[Panel], checkpoint: int, layer: int) 
                         "orientation": "h",
                         "x": (domain[0] + domain[1]) / 2,
                         "xanchor": "center",
-                        "y": -0.32,
+                        "y": -0.42,
                         "yanchor": "top",
                         "len": domain[1] - domain[0],
                         "thickness": 8,
@@ -168,7 +169,8 @@ def weight_heatmap_figure(panels: Sequence[Panel], checkpoint: int, layer: int) 
     source = (
         _("weight from the input") if layer == 0 else _("weight from a unit of layer {layer}", layer=layer)
     )
-    unit = _("unit of hidden layer {layer}", layer=layer + 1)
+    # Two titles side by side, each as wide as its panel on a phone (German runs longer than English).
+    unit = style.wrap(_("unit of hidden layer {layer}", layer=layer + 1), 12 if n > 1 else 44)
     fig.update_xaxes(title_text=unit, showgrid=False, zeroline=False)
     fig.update_yaxes(autorange="reversed", showgrid=False, zeroline=False, type="category")
     fig.update_yaxes(title_text=source, row=1, col=1)
@@ -176,7 +178,7 @@ def weight_heatmap_figure(panels: Sequence[Panel], checkpoint: int, layer: int) 
     for col in range(2, n + 1):
         fig.update_yaxes(showticklabels=False, row=1, col=col)
     fig.update_annotations(font_size=13)
-    fig.update_layout(margin={"t": 40, "b": 70, "l": 10, "r": 10}, height=340 if layer == 0 else 440)
+    fig.update_layout(margin={"t": 40, "b": 104, "l": 10, "r": 10}, height=340 if layer == 0 else 440)
     return fig
 
 
