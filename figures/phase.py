@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from core.phase import TRAINABLE_MULTIPLE
-from figures.style import apply
+from figures.style import apply, wrap
 from i18n import N_, _
 from i18n import numbers
 
@@ -179,10 +179,17 @@ def phase_figure(
     )
     if math.isfinite(critical):
         large = _("chaotic: inputs decorrelate ▶") if bounded else _("the signal explodes ▶")
-        for text, x, anchor in ((_("◀ ordered: the signal fades"), 0.0, "left"), (large, 1.0, "right")):
+        # Each note reaches into its side margin (to 10 px from the figure's edge): on a phone the plot
+        # between the axis titles and the colour bar is too narrow for both.
+        notes = (
+            (_("◀ ordered: the signal fades"), 0.0, "left", 10 - MARGIN["l"]),
+            (large, 1.0, "right", MARGIN["r"] - 10),
+        )
+        for text, x, anchor, shift in notes:
             fig.add_annotation(
                 text=text,
                 x=x,
+                xshift=shift,
                 xref="paper",
                 y=1.0,
                 yref="paper",
@@ -249,7 +256,8 @@ def theory_figure(theory: pd.DataFrame, critical: float, sigma_w: np.ndarray, he
                 x=x,
                 y=y,
                 mode="lines",
-                name=name,
+                # a legend entry is one line unless broken: a phone fits about 40 characters
+                name=wrap(name, 40),
                 line=dict(color=color, width=2.5),
                 hovertemplate=hover + "<extra></extra>",
             ),

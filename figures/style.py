@@ -219,7 +219,8 @@ def readable_figure(fig: go.Figure) -> go.Figure:
 
 
 # A phone (390 px) leaves a chart about 330 px of width: panel titles wrap to fit it.
-PHONE_CHART_PX = 260  # the plotting area: 390 px less the page padding and the axis margins
+PHONE_FIGURE_PX = 334  # a whole figure: 390 px less the page padding
+PHONE_CHART_PX = 260  # its plotting area, less the usual axis margins
 
 
 def wrap(text: str, chars: int) -> str:
@@ -274,12 +275,16 @@ def _fit_narrow(fig: go.Figure) -> None:
         width = next(
             (d[1] - d[0] for d in domains.values() if d[0] - 1e-6 <= (ann.x or 0) <= d[1] + 1e-6), 1.0
         )
+        px = width * PHONE_CHART_PX
         if ann.xanchor in ("left", "right"):  # a note at one side of the top: it shares the row with another
             width = min(width, 0.4)
+            # its share of the plot's phone width, and of the side margin it reaches into (its xshift)
+            plot = min(PHONE_CHART_PX, PHONE_FIGURE_PX - (layout.margin.l or 0) - (layout.margin.r or 0))
+            px = width * plot + abs(ann.xshift or 0)
         if width < 0.9:
             size = min(ann.font.size or 12, 12) if ann.font is not None else 12
             ann.font.size = size if width >= 0.3 else MIN_FONT_SIZE
-            ann.text = wrap(ann.text, max(8, int(width * PHONE_CHART_PX / (0.55 * ann.font.size))))
+            ann.text = wrap(ann.text, max(8, int(px / (0.55 * ann.font.size))))
             lines = max(lines, ann.text.count("<br>") + 1)
     if lines > 1:  # room above the panels for the wrapped titles
         layout.margin.t = max(layout.margin.t or 0, 15 * lines + 12)

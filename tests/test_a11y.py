@@ -132,16 +132,16 @@ def test_every_chart_has_a_text_alternative_from_its_figure():
 # --- the real browser --------------------------------------------------------------------------------------
 
 
-def _url(app_url: str, spec: nav.PageSpec) -> str:
-    return f"{app_url}/{spec.url_path}" if spec.url_path else f"{app_url}/"
+def _url(app_url: str, spec: nav.PageSpec, lang: str = "en") -> str:
+    return f"{app_url}/{spec.url_path}" + ("" if lang == "en" else f"?lang={lang}")
 
 
-def _open(browser, app_url, spec, *, theme="light", viewport=None, mobile=False):
+def _open(browser, app_url, spec, *, theme="light", viewport=None, mobile=False, lang="en"):
     ctx = browser.new_context(
         viewport=viewport or {"width": 1400, "height": 1000}, color_scheme=theme, is_mobile=mobile
     )
     page = ctx.new_page()
-    bu.open_page(page, _url(app_url, spec), charts=spec.has_charts)
+    bu.open_page(page, _url(app_url, spec, lang), charts=spec.has_charts)
     if spec.has_charts:  # charts below the fold draw when scrolled to
         charts = page.locator('[data-testid="stPlotlyChart"]')
         for i in range(charts.count()):
@@ -216,11 +216,12 @@ def test_page_in_each_theme(app_url, browser, spec, theme):
 
 @pytest.mark.browser
 @pytest.mark.slow
+@pytest.mark.parametrize("lang", ["en", "de"])  # German chart text is longer: it wraps and overlaps otherwise
 @pytest.mark.parametrize("spec", nav.LESSONS, ids=LESSON_IDS)
-def test_lesson_on_a_phone(app_url, browser, artifacts, spec):
+def test_lesson_on_a_phone(app_url, browser, artifacts, spec, lang):
     """390 px: the first result within 1.5 screens, nothing scrolls sideways, no chart text is cut or
     overlaps another, formulas scroll inside their own box, and axe-core finds nothing."""
-    ctx, page = _open(browser, app_url, spec, viewport=PHONE, mobile=True)
+    ctx, page = _open(browser, app_url, spec, viewport=PHONE, mobile=True, lang=lang)
     try:
         first = page.evaluate(
             """() => { const main = document.querySelector('[data-testid="stMain"]');
@@ -241,7 +242,7 @@ def test_lesson_on_a_phone(app_url, browser, artifacts, spec):
         )
         assert all(fits and inside for fits, inside in formulas)
         assert formulas or spec.url_path == "modern"  # Modern's formulas are in its third tab
-        bu.screenshot(page, artifacts / f"{spec.url_path}-phone.png")
+        bu.screenshot(page, artifacts / f"{spec.url_path}-phone-{lang}.png")
         page.mouse.move(0, 0)  # no tooltip open while axe runs
         violations = axe_violations(page)  # a phone has its own: boxes that scroll sideways, stacked columns
         assert not violations, violations
