@@ -7,6 +7,8 @@ import ui.boot  # noqa: F401 - first: loads the app's libraries once under a loc
 
 # isort: split
 
+from pathlib import Path
+
 import streamlit as st
 
 from core import process
@@ -14,7 +16,11 @@ from ui import i18n, nav
 
 process.setup()  # glibc malloc tuned for the engine's temporaries (once per process)
 
-st.set_page_config(page_title="Init Lab", page_icon=":material/scatter_plot:", layout="wide")
+# A file, not a ":material/...:" icon: Streamlit's browser side fetches such a favicon from Google's font
+# server, and the app loads nothing from outside (a school network may block it).
+st.set_page_config(
+    page_title="Init Lab", page_icon=str(Path(__file__).parent / "ui" / "favicon.png"), layout="wide"
+)
 
 i18n.begin()  # before anything translated: the navigation's titles are in this session's language
 i18n.switch()

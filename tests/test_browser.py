@@ -61,8 +61,13 @@ def test_first_visit_to_a_lesson_runs_the_app(fresh_app_url, context, spec):
 def test_page_renders(app_url, context, artifacts, spec):
     context.add_init_script(bu.WATCH_SIDEBAR_NAV)
     page = context.new_page()
+    outside = []  # a school network may block other hosts, and the app promises to load nothing from them
+    page.on(
+        "request", lambda r: None if r.url.startswith((app_url, "data:", "blob:")) else outside.append(r.url)
+    )
     bu.open_page(page, _url(app_url, spec), charts=spec.has_charts)
     assert bu.error_texts(page) == []
+    assert outside == [], "the page fetched from another host"
     assert bu.nav_count(page) == 1, "exactly one navigation menu"
     assert not bu.saw_sidebar_nav(page), "the automatic pages/ sidebar menu appeared"
     if spec.has_charts:
