@@ -429,6 +429,16 @@ def _nav_link_texts(page) -> list[str]:
     return [links.nth(i).inner_text().strip().splitlines()[-1] for i in range(links.count())]
 
 
+def _page_lang(page, expected: str) -> str:
+    """The page's language as a screen reader reads it (<html lang>), given up to 10 s to become `expected`
+    (the switch's script sets it once the run's elements are drawn)."""
+    try:
+        page.wait_for_function("lang => document.documentElement.lang === lang", arg=expected, timeout=10_000)
+    except Exception:  # noqa: BLE001 - a timeout: the caller's assert shows what it is instead
+        pass
+    return page.evaluate("() => document.documentElement.lang")
+
+
 @pytest.mark.browser
 @pytest.mark.slow
 def test_a_german_browser_gets_german_and_the_switch_goes_back_to_english(app_url, browser, artifacts):
@@ -440,6 +450,7 @@ def test_a_german_browser_gets_german_and_the_switch_goes_back_to_english(app_ur
         bu.open_page(page, f"{app_url}/")
         assert bu.error_texts(page) == []
         assert _nav_link_texts(page) == GERMAN_TITLES
+        assert _page_lang(page, "de") == "de"  # what a screen reader speaks the page in
         bu.screenshot(page, artifacts / "home-de.png")
         assert page.get_by_role("radio", name="Deutsch").get_attribute("aria-checked") == "true"
         switch = page.get_by_role("radio", name="English")  # the segmented control is a radio group
@@ -448,11 +459,12 @@ def test_a_german_browser_gets_german_and_the_switch_goes_back_to_english(app_ur
         page.wait_for_url("**lang=en**")
         bu.wait_idle(page)
         assert _nav_link_texts(page) == ENGLISH_TITLES
+        assert _page_lang(page, "en") == "en"
         # the choice holds on the next page, and the next page's share link carries it
         page.locator('[data-testid="stTopNavLink"]', has_text="Depth").click()
         page.wait_for_url("**/depth**")
         bu.wait_idle(page)
-        assert _nav_link_texts(page) == ENGLISH_TITLES
+        assert _nav_link_texts(page) == ENGLISH_TITLES and _page_lang(page, "en") == "en"
         link = None
         for _ in range(120):  # the lesson's share box is drawn after its charts: wait for it
             link = bu.share_link(page)

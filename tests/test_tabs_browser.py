@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from i18n import _, use
 from tests import browser_util as bu
 from tests.test_a11y import PHONE, _open, assert_charts_read_well, axe_violations
 from ui import nav
@@ -25,23 +26,30 @@ TABS = {
 @pytest.mark.browser
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    ("theme", "viewport"), [("light", LAPTOP), ("dark", PHONE)], ids=["laptop-light", "phone-dark"]
+    ("theme", "viewport", "lang"),
+    [("light", LAPTOP, "en"), ("dark", PHONE, "en"), ("light", PHONE, "de")],
+    ids=["laptop-light", "phone-dark", "phone-light-de"],  # German chart text is longer: it wraps differently
 )
 @pytest.mark.parametrize("lesson", list(TABS))
-def test_each_clicked_tab_draws_and_reads_well(app_url, browser, artifacts, lesson, theme, viewport):
+def test_each_clicked_tab_draws_and_reads_well(app_url, browser, artifacts, lesson, theme, viewport, lang):
     """A click opens the tab (selected, with a chart drawn in it); axe-core finds nothing, chart text is 4.5:1
     and at least 11 px, no chart text is cut or overlaps, and nothing scrolls sideways."""
     phone = viewport is PHONE
-    ctx, page = _open(browser, app_url, nav.by_url_path(lesson), theme=theme, viewport=viewport, mobile=phone)
+    spec = nav.by_url_path(lesson)
+    ctx, page = _open(browser, app_url, spec, theme=theme, viewport=viewport, mobile=phone, lang=lang)
     try:
-        for label in TABS[lesson]:
+        for english in TABS[lesson]:
+            with use(lang):
+                label = _(english)
             tab = bu.open_tab(page, label)
             assert tab.get_attribute("aria-selected") == "true"
             panel = page.locator(f'[id="{tab.get_attribute("aria-controls")}"]')
             assert panel.locator(".js-plotly-plot .main-svg").count() >= 1, label  # its chart, drawn
             assert_charts_read_well(page, theme)
             assert page.evaluate("() => document.documentElement.scrollWidth") <= viewport["width"]
-            name = f"{lesson}-{label.split()[0].lower()}-{'phone' if phone else 'laptop'}-{theme}.png"
+            name = (
+                f"{lesson}-{english.split()[0].lower()}-{'phone' if phone else 'laptop'}-{theme}-{lang}.png"
+            )
             bu.screenshot(page, artifacts / name)
             violations = axe_violations(page)
             assert not violations, (label, violations)

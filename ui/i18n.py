@@ -6,6 +6,7 @@ with `i18n._` / `i18n.ngettext`, which read this session's language through the 
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import streamlit as st
@@ -83,6 +84,14 @@ def switch(container: Any = None) -> str:
         key=_SWITCH,
         on_change=_switched,
         label_visibility="collapsed",
+    )
+    # The page's language for screen readers and hyphenation (WCAG 3.1.1): Streamlit's page says lang="en"
+    # whatever the app shows, so a screen reader would speak German text with English sounds. The script's
+    # own element is hidden (it would add a gap above the page).
+    st.html(
+        '<style>[data-testid="stElementContainer"]:has(script[data-page-lang]) { display: none; }</style>'
+        f"<script data-page-lang>document.documentElement.lang = {json.dumps(current)};</script>",
+        unsafe_allow_javascript=True,
     )
     return current
 
