@@ -216,6 +216,46 @@ def test_page_in_each_theme(app_url, browser, spec, theme):
 
 @pytest.mark.browser
 @pytest.mark.slow
+def test_the_menu_switches_between_light_and_dark(app_url, browser):
+    """A device in light mode: the menu (⋮) turns the page and its charts dark, the choice survives a reload
+    and the next lesson, axe-core finds nothing in it, and "System" goes back to the device's theme."""
+    ctx, page = _open(browser, app_url, nav.by_url_path("symmetry"), theme="light")
+    app_bg = "getComputedStyle(document.querySelector('[data-testid=stApp]')).backgroundColor"
+
+    def pick(name: str, theme: str) -> None:
+        page.locator('[data-testid="stMainMenu"]').click()
+        page.locator(f'[data-testid="stMainMenuItem-theme-{name}"]').click()  # a menuitemradio
+        page.wait_for_function(f"() => {app_bg} === '{_css_rgb(style.BACKGROUNDS[theme])}'", timeout=10_000)
+        page.keyboard.press("Escape")
+
+    def background() -> str:
+        return _hex(page.evaluate(f"() => {app_bg}"))
+
+    try:
+        pick("Dark", "dark")
+        page.wait_for_timeout(500)  # the charts redraw in the new theme
+        assert_charts_read_well(page, "dark")
+        bu.open_page(page, page.url, charts=True)  # a reload
+        assert background() == style.BACKGROUNDS["dark"].upper()
+        page.locator('[data-testid="stTopNavLink"]', has_text="Training").click()
+        page.wait_for_url("**/training**")
+        bu.wait_idle(page)
+        assert background() == style.BACKGROUNDS["dark"].upper()
+        violations = axe_violations(page)
+        assert not violations, violations
+        pick("System", "light")
+    finally:
+        ctx.close()
+
+
+def _css_rgb(color: str) -> str:
+    """'#0E1117' as getComputedStyle writes it: 'rgb(14, 17, 23)'."""
+    r, g, b = (int(color[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgb({r}, {g}, {b})"
+
+
+@pytest.mark.browser
+@pytest.mark.slow
 @pytest.mark.parametrize("lang", ["en", "de"])  # German chart text is longer: it wraps and overlaps otherwise
 @pytest.mark.parametrize("spec", nav.LESSONS, ids=LESSON_IDS)
 def test_lesson_on_a_phone(app_url, browser, artifacts, spec, lang):
