@@ -102,16 +102,24 @@ def symmetry(record: Any) -> Question | None:
     K = int(record.sizes[1])
     step = int(record.stat_steps[-1])
     n = int(round(float(record.symmetry["distinct"][-1, 0])))
+    # "1 of its 16 units is different" read as one unit standing out when all 16 were copies: the count is of
+    # different kinds of unit, so the sentence says how many the layer has, and what one means.
     if record.diverged_at is not None:
         truth = ngettext(
-            "{n} of its {K} units is different (training stopped early; this is step {step}).",
-            "{n} of its {K} units are different (training stopped early; this is step {step}).",
+            "Hidden layer 1 has {n} different unit of {K}: all of them are still copies of one (training "
+            "stopped early; this is step {step}).",
+            "Hidden layer 1 has {n} different units of {K} (training stopped early; this is step {step}).",
             n,
             K=K,
             step=step,
         )
     else:
-        truth = ngettext("{n} of its {K} units is different.", "{n} of its {K} units are different.", n, K=K)
+        truth = ngettext(
+            "Hidden layer 1 has {n} different unit of {K}: all of them are still copies of one.",
+            "Hidden layer 1 has {n} different units of {K}.",
+            n,
+            K=K,
+        )
     return Question(
         _(
             "After {step} steps, how many different units will hidden layer 1 have (of its {K})?",

@@ -103,7 +103,8 @@ def test_symmetry_question_counts_the_distinct_units(start, right):
     assert q.correct == {want}
     if right is not None:
         assert want == right
-    assert f"{n} of its 16 units" in q.truth
+    assert f"Hidden layer 1 has {n} different unit{'' if n == 1 else 's'} of 16" in q.truth
+    assert ("all of them are still copies of one" in q.truth) == (n == 1)  # never "1 unit is different"
     assert f"After {int(rec.stat_steps[-1])} steps" in q.prompt
 
 
@@ -333,6 +334,28 @@ def test_the_gate_in_german_asks_and_answers_with_no_english_sentence(page, quer
     verdicts = [m.value for m in (*at.success, *at.info) if m.value.startswith("Sie ")]
     assert len(verdicts) == len(radios) and verdicts[0].startswith("Sie sagten *")
     assert english_left(verdicts) == [] and english_left(at) == []
+
+
+@pytest.mark.parametrize(
+    ("lang", "said"),
+    [
+        ("en", "Hidden layer 1 has 1 different unit of 16: all of them are still copies of one."),
+        (
+            "de",
+            "Die verborgene Schicht 1 hat 1 verschiedenes Neuron von 16: Alle sind noch Kopien eines einzigen.",
+        ),
+    ],
+)
+def test_the_symmetry_verdict_on_the_page_says_every_unit_is_still_a_copy(lang, said):
+    """The default start (zeros) keeps all 16 units of hidden layer 1 identical: the verdict says so, and never
+    "1 of its 16 units is different", which read as one unit standing out."""
+    at = open_page("symmetry", {"predict": "1", "lang": lang}, timeout=300)
+    (radio,) = [r for r in at.radio if (r.key or "").startswith("predict_symmetry_")]
+    radio.set_value(0).run()
+    at.button(key="predict_reveal_symmetry").click().run()
+    (verdict,) = [m.value for m in at.success if m.value.startswith(("You ", "Sie "))]
+    assert said in verdict
+    assert "is different" not in verdict and "ist verschieden" not in verdict
 
 
 def test_checkbox_puts_predict_in_the_link_and_no_notice():
