@@ -222,6 +222,7 @@ def _lowest(
         "{names} ends lowest, at a loss of {loss}.", "{names} end lowest, at a loss of {loss}.", len(winners),
         names=_all_of(winners), loss=numbers.num(best, 4),
     )  # fmt: skip
+    truth = truth[:1].upper() + truth[1:]  # a sentence may start with a lower-case label ("residual ...")
     return Question(prompt, tuple(names), right, truth, reason, basis=f"{kind}|{names}|{losses.tolist()}")
 
 
