@@ -348,7 +348,7 @@ def test_the_gate_in_german_asks_and_answers_with_no_english_sentence(page, quer
     ],
 )
 def test_the_symmetry_verdict_on_the_page_says_every_unit_is_still_a_copy(lang, said):
-    """The default start (zeros) keeps all 16 units of hidden layer 1 identical: the verdict says so, and never
+    """The default start (every weight 0.5) keeps all 16 units of hidden layer 1 identical: the verdict says so, never
     "1 of its 16 units is different", which read as one unit standing out."""
     at = open_page("symmetry", {"predict": "1", "lang": lang}, timeout=300)
     (radio,) = [r for r in at.radio if (r.key or "").startswith("predict_symmetry_")]
