@@ -204,7 +204,7 @@ def test_modern_race_selects_the_lowest_final_loss_with_ties_and_divergence():
     assert P.numbers.num(min(final), 4) in q.truth and q.truth.startswith(best[:1].upper() + best[1:])
     # a tie: the same record twice, both right; every network diverged: no question
     tie = P.modern_race([records[min(q.correct)]] * 2, ["a", "b"])
-    assert tie.correct == {0, 1} and tie.truth.startswith("A and b end lowest")  # a sentence starts upper-case
+    assert tie.correct == {0, 1} and tie.truth.startswith("A and b end lowest")  # upper-case: a sentence
     assert P.modern_race([records[i] for i in diverged], [labels[i] for i in diverged]) is None
 
 
@@ -348,8 +348,8 @@ def test_the_gate_in_german_asks_and_answers_with_no_english_sentence(page, quer
     ],
 )
 def test_the_symmetry_verdict_on_the_page_says_every_unit_is_still_a_copy(lang, said):
-    """The default start (every weight 0.5) keeps all 16 units of hidden layer 1 identical: the verdict says so, never
-    "1 of its 16 units is different", which read as one unit standing out."""
+    """The default start (every weight 0.5) keeps all 16 units of hidden layer 1 identical: the verdict says
+    so, never "1 of its 16 units is different", which read as one unit standing out."""
     at = open_page("symmetry", {"predict": "1", "lang": lang}, timeout=300)
     (radio,) = [r for r in at.radio if (r.key or "").startswith("predict_symmetry_")]
     radio.set_value(0).run()
