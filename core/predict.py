@@ -106,23 +106,23 @@ def symmetry(record: Any) -> Question | None:
     # different kinds of unit, so the sentence says how many the layer has, and what one means.
     if record.diverged_at is not None:
         truth = ngettext(
-            "Hidden layer 1 has {n} different unit of {K}: all of them are still copies of one (training "
+            "Hidden layer 1 has {n} distinct unit of {K}: all of them are still copies of one (training "
             "stopped early; this is step {step}).",
-            "Hidden layer 1 has {n} different units of {K} (training stopped early; this is step {step}).",
+            "Hidden layer 1 has {n} distinct units of {K} (training stopped early; this is step {step}).",
             n,
             K=K,
             step=step,
         )
     else:
         truth = ngettext(
-            "Hidden layer 1 has {n} different unit of {K}: all of them are still copies of one.",
-            "Hidden layer 1 has {n} different units of {K}.",
+            "Hidden layer 1 has {n} distinct unit of {K}: all of them are still copies of one.",
+            "Hidden layer 1 has {n} distinct units of {K}.",
             n,
             K=K,
         )
     return Question(
         _(
-            "After {step} steps, how many different units will hidden layer 1 have (of its {K})?",
+            "After {step} steps, how many distinct units will hidden layer 1 have (of its {K})?",
             step=step,
             K=K,
         ),
@@ -306,15 +306,15 @@ def modern_symmetry(records: Sequence[Any], labels: Sequence[str]) -> Question |
     return Question(
         _(
             "Every weight starts at the same constant, with BatchNorm after every linear layer. After {step} "
-            "steps, how many different units will the most varied hidden layer have (of its {K})?",
+            "steps, how many distinct units will the most varied hidden layer have (of its {K})?",
             step=step,
             K=K,
         ),
         _distinct_options(K),
         frozenset({_distinct_option(n, K)}),
         ngettext(
-            "With BatchNorm, the most varied hidden layer has {n} different unit of {K} after {step} steps.",
-            "With BatchNorm, the most varied hidden layer has {n} different units of {K} after {step} steps.",
+            "With BatchNorm, the most varied hidden layer has {n} distinct unit of {K} after {step} steps.",
+            "With BatchNorm, the most varied hidden layer has {n} distinct units of {K} after {step} steps.",
             n,
             K=K,
             step=step,

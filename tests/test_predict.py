@@ -103,7 +103,7 @@ def test_symmetry_question_counts_the_distinct_units(start, right):
     assert q.correct == {want}
     if right is not None:
         assert want == right
-    assert f"Hidden layer 1 has {n} different unit{'' if n == 1 else 's'} of 16" in q.truth
+    assert f"Hidden layer 1 has {n} distinct unit{'' if n == 1 else 's'} of 16" in q.truth
     assert ("all of them are still copies of one" in q.truth) == (n == 1)  # never "1 unit is different"
     assert f"After {int(rec.stat_steps[-1])} steps" in q.prompt
 
@@ -177,7 +177,7 @@ def test_modern_symmetry_counts_the_batchnorm_networks_distinct_units(const):
     bn = next(r for r in records if r.config.norm == "batch")
     n = int(bn.layer_stats["distinct"][-1].max())
     assert n == 1 and q.correct == {0}  # normalizing identical units gives identical units
-    assert f"has 1 different unit of {bn.config.width} after 300 steps" in q.truth
+    assert f"has 1 distinct unit of {bn.config.width} after 300 steps" in q.truth
 
 
 def test_modern_symmetry_a_few_or_all_units_from_the_records():
@@ -340,7 +340,7 @@ def test_the_gate_in_german_asks_and_answers_with_no_english_sentence(page, quer
 @pytest.mark.parametrize(
     ("lang", "said"),
     [
-        ("en", "Hidden layer 1 has 1 different unit of 16: all of them are still copies of one."),
+        ("en", "Hidden layer 1 has 1 distinct unit of 16: all of them are still copies of one."),
         (
             "de",
             "Die verborgene Schicht 1 hat 1 verschiedenes Neuron von 16: Alle sind noch Kopien eines einzigen.",
