@@ -46,6 +46,8 @@ ui.charts     show(fig, *, key=None, alt=None, **plotly_chart_kwargs): template,
         tab only `if tab.open:`; a language switch keeps the same tab open
     link_tabs(views, key, *, url_key) -> str   views: id -> label; before share.link(): the open tab, by its
         id, in the page's links and address bar (a link's `url_key` opens its tab)
+ui.scripts    run(js, where=None, data=None): a script run in the browser that takes no room on the page;
+        text it needs arrives as data-* attributes of its parent (document.currentScript.parentElement.dataset)
 figures.style SCHEME_COLORS, scheme_color(id), scheme_dash(id), layer_colors(n), apply(fig, height=None)
               (shared Plotly template "initlab"), readable_figure(fig); scheme labels: core.initializers
               scheme_label(id) / run_label(id, config)

@@ -7,7 +7,6 @@ open tab into the page's links.
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -19,7 +18,7 @@ from streamlit.delta_generator import DeltaGenerator
 from figures import style
 from i18n import LANGS, _, ngettext, use
 from ui import controls as ui_controls
-from ui import i18n, share
+from ui import i18n, scripts, share
 
 CONFIG = {"displayModeBar": False}
 CONTROLS_KEY = "lesson_controls"  # st.container key of a lesson's controls column (CSS class st-key-...)
@@ -55,14 +54,14 @@ AXIS_TEXT_LIGHT = "#5C5F6B"  # the colour PAGE_CSS gives chart axis text in the 
 # A wide chart's box scrolls sideways on a phone (4. above). A box that scrolls must be reachable by keyboard
 # (WCAG 2.1.1, axe-core's scrollable-region-focusable): this script, drawn in the box, makes the box a named
 # region with a tab stop. The name is the chart's text alternative, read from a data attribute, never code.
-_SCROLL_JS = """<script>(() => {
+_SCROLL_JS = """(() => {
   const mark = document.currentScript.parentElement;
   const box = mark.closest('[class*="st-key-wide_chart_"]');
   if (!box) return;
   box.tabIndex = 0;
   box.setAttribute("role", "region");
   box.setAttribute("aria-label", mark.dataset.label);
-})();</script>"""
+})();"""
 
 
 def controls(column: DeltaGenerator) -> DeltaGenerator:
@@ -139,7 +138,7 @@ def show(fig: go.Figure, *, key: str | None = None, alt: str | None = None, **kw
     shown = box.container(key=f"wide_inner_{key}").plotly_chart(
         fig, width="stretch", config=CONFIG, key=key, alt=alt, **kwargs
     )
-    box.html(f'<span hidden data-label="{html.escape(alt)}">{_SCROLL_JS}</span>', unsafe_allow_javascript=True)
+    scripts.run(_SCROLL_JS, box, data={"label": alt})
     return shown
 
 

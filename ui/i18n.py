@@ -14,6 +14,7 @@ from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_r
 
 import i18n
 from i18n import numbers
+from ui import scripts
 
 URL_KEY = "lang"  # the query key: part of every share link
 _STATE = "_initlab_lang"  # this session's language
@@ -86,13 +87,8 @@ def switch(container: Any = None) -> str:
         label_visibility="collapsed",
     )
     # The page's language for screen readers and hyphenation (WCAG 3.1.1): Streamlit's page says lang="en"
-    # whatever the app shows, so a screen reader would speak German text with English sounds. The script's
-    # own element is hidden (it would add a gap above the page).
-    st.html(
-        '<style>[data-testid="stElementContainer"]:has(script[data-page-lang]) { display: none; }</style>'
-        f"<script data-page-lang>document.documentElement.lang = {json.dumps(current)};</script>",
-        unsafe_allow_javascript=True,
-    )
+    # whatever the app shows, so a screen reader would speak German text with English sounds.
+    scripts.run(f"document.documentElement.lang = {json.dumps(current)};")
     return current
 
 
