@@ -162,6 +162,14 @@ CHART_TEXT = """() => [...document.querySelectorAll('.js-plotly-plot text')]
 LAYOUT_JS = (Path(__file__).parent / "chart_layout.js").read_text()
 
 
+APP_BACKGROUND = "() => getComputedStyle(document.querySelector('[data-testid=stApp]')).backgroundColor"
+
+
+def _background(page) -> str:
+    """The app's background colour as drawn, '#RRGGBB'."""
+    return _hex(page.evaluate(APP_BACKGROUND))
+
+
 def _hex(css: str) -> str:
     r, g, b = (int(float(v)) for v in css[css.index("(") + 1 : css.index(")")].split(",")[:3])
     return "#%02X%02X%02X" % (r, g, b)
@@ -200,10 +208,7 @@ def test_page_in_each_theme(app_url, browser, spec, theme):
     width no chart text is cut or overlaps another."""
     ctx, page = _open(browser, app_url, spec, theme=theme)
     try:
-        background = page.evaluate(
-            "() => getComputedStyle(document.querySelector('[data-testid=stApp]')).backgroundColor"
-        )
-        assert _hex(background) == style.BACKGROUNDS[theme].upper()
+        assert _background(page) == style.BACKGROUNDS[theme].upper()
         if spec.has_charts:
             assert_charts_read_well(page, theme)
         violations = axe_violations(page)
@@ -220,27 +225,24 @@ def test_the_menu_switches_between_light_and_dark(app_url, browser):
     """A device in light mode: the menu (⋮) turns the page and its charts dark, the choice survives a reload
     and the next lesson, axe-core finds nothing in it, and "System" goes back to the device's theme."""
     ctx, page = _open(browser, app_url, nav.by_url_path("symmetry"), theme="light")
-    app_bg = "getComputedStyle(document.querySelector('[data-testid=stApp]')).backgroundColor"
 
     def pick(name: str, theme: str) -> None:
         page.locator('[data-testid="stMainMenu"]').click()
         page.locator(f'[data-testid="stMainMenuItem-theme-{name}"]').click()  # a menuitemradio
-        page.wait_for_function(f"() => {app_bg} === '{_css_rgb(style.BACKGROUNDS[theme])}'", timeout=10_000)
+        rgb = _css_rgb(style.BACKGROUNDS[theme])
+        page.wait_for_function(f"() => ({APP_BACKGROUND})() === '{rgb}'", timeout=10_000)
         page.keyboard.press("Escape")
-
-    def background() -> str:
-        return _hex(page.evaluate(f"() => {app_bg}"))
 
     try:
         pick("Dark", "dark")
         page.wait_for_timeout(500)  # the charts redraw in the new theme
         assert_charts_read_well(page, "dark")
         bu.open_page(page, page.url, charts=True)  # a reload
-        assert background() == style.BACKGROUNDS["dark"].upper()
+        assert _background(page) == style.BACKGROUNDS["dark"].upper()
         page.locator('[data-testid="stTopNavLink"]', has_text="Training").click()
         page.wait_for_url("**/training**")
         bu.wait_idle(page)
-        assert background() == style.BACKGROUNDS["dark"].upper()
+        assert _background(page) == style.BACKGROUNDS["dark"].upper()
         violations = axe_violations(page)
         assert not violations, violations
         pick("System", "light")
